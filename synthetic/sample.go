@@ -1,0 +1,94 @@
+package synthetic
+
+import "time"
+
+// Transport names the protocol a participant speaks.
+type Transport string
+
+// The transports bidwatch participants speak.
+const (
+	TransportWS     Transport = "ws"
+	TransportWebRTC Transport = "webrtc"
+)
+
+// Sample is what one participant measured during one window (1 s by default).
+// It is the unit that flows from probes to the watchdog; its JSON form is the
+// wire format (docs/wire-format.md). Durations are float milliseconds so the
+// JSON reads naturally and survives every consumer.
+//
+// Identity fields (Probe, Location, Session, Room) are filled by whoever runs the
+// participant; the participant fills Transport, Participant, Seq and the measures.
+type Sample struct {
+	Probe       string    `json:"probe,omitempty"`
+	Location    string    `json:"location,omitempty"`
+	Session     string    `json:"session,omitempty"`
+	Room        string    `json:"room,omitempty"`
+	Transport   Transport `json:"transport"`
+	Participant string    `json:"participant"`
+	// Seq numbers this participant's delivered samples, gap-free from 1.
+	Seq uint64 `json:"seq"`
+	// WindowStart is the start of the window; windows are aligned to multiples
+	// of the window length so samples of different participants line up.
+	WindowStart time.Time `json:"window_start"`
+	WindowMS    float64   `json:"window_ms"`
+
+	// Connected is true when the participant was connected at the window's end.
+	Connected bool `json:"connected"`
+	// ConnectedMS is how long within the window the participant was connected.
+	ConnectedMS float64 `json:"connected_ms"`
+	// ConnectMS is the time the (re)connection completed in this window took,
+	// zero when no connection completed in this window.
+	ConnectMS float64 `json:"connect_ms,omitempty"`
+
+	// Round-trip latency over the window's probes (ping/pong, STUN, echo).
+	RTTCount    int     `json:"rtt_count,omitempty"`
+	RTTMedianMS float64 `json:"rtt_ms,omitempty"`
+	RTTMaxMS    float64 `json:"rtt_max_ms,omitempty"`
+
+	// One-way lag from the server's timestamp (median and max), where present.
+	LagCount    int     `json:"lag_count,omitempty"`
+	LagMedianMS float64 `json:"lag_ms,omitempty"`
+	LagMaxMS    float64 `json:"lag_max_ms,omitempty"`
+
+	// JitterMS is RFC 3550 interarrival jitter (WebRTC) or the mean absolute
+	// deviation of event inter-arrival from the expected period (WebSocket).
+	JitterMS float64 `json:"jitter_ms,omitempty"`
+	// LossPct is the share of expected messages or packets that never arrived.
+	LossPct float64 `json:"loss_pct,omitempty"`
+
+	// Messages (WebSocket events) or Frames (video) received in the window.
+	Messages int     `json:"messages,omitempty"`
+	Frames   int     `json:"frames,omitempty"`
+	FPS      float64 `json:"fps,omitempty"`
+
+	// Stutter: for WebSocket, episodes where the gap between periodic events
+	// exceeded the stutter threshold; for WebRTC, video freezes per the W3C
+	// webrtc-stats definition. An episode is counted in the window it was
+	// first detected (while it is still going on); its time is split across
+	// the windows it spans.
+	FreezeCount int     `json:"freeze_count,omitempty"`
+	FreezeMS    float64 `json:"freeze_ms,omitempty"`
+	// LargestGapMS is the largest gap between consecutive messages or frames
+	// that ended or was still open in this window.
+	LargestGapMS float64 `json:"largest_gap_ms,omitempty"`
+	// MissedSeq counts sequence numbers skipped by the server's stream.
+	MissedSeq int `json:"missed_seq,omitempty"`
+
+	// Dropouts counts unexpected losses of the connection in the window;
+	// Reconnects counts successful re-joins after a dropout; OutageMS is the
+	// time within the window spent disconnected after having been connected.
+	Dropouts   int     `json:"dropouts,omitempty"`
+	Reconnects int     `json:"reconnects,omitempty"`
+	OutageMS   float64 `json:"outage_ms,omitempty"`
+	// LastOutageMS is the length of an outage that ended in this window.
+	LastOutageMS float64 `json:"last_outage_ms,omitempty"`
+
+	// SamplesDropped counts earlier samples this participant could not deliver
+	// because its consumer was not keeping up.
+	SamplesDropped int `json:"samples_dropped,omitempty"`
+	// Error is the last error seen in the window, if any.
+	Error string `json:"error,omitempty"`
+}
+
+// ms converts a duration to float milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
