@@ -39,6 +39,12 @@ type Sample struct {
 	// ConnectMS is the time the (re)connection completed in this window took,
 	// zero when no connection completed in this window.
 	ConnectMS float64 `json:"connect_ms,omitempty"`
+	// WebRTC connect phases of that connection: signalling (WHEP/WHIP
+	// exchange), ICE, DTLS, and from DTLS to the first decoded video frame.
+	SignalingMS  float64 `json:"signaling_ms,omitempty"`
+	ICEMS        float64 `json:"ice_ms,omitempty"`
+	DTLSMS       float64 `json:"dtls_ms,omitempty"`
+	FirstFrameMS float64 `json:"first_frame_ms,omitempty"`
 
 	// Round-trip latency over the window's probes (ping/pong, STUN, echo).
 	RTTCount    int     `json:"rtt_count,omitempty"`
@@ -60,6 +66,8 @@ type Sample struct {
 	Messages int     `json:"messages,omitempty"`
 	Frames   int     `json:"frames,omitempty"`
 	FPS      float64 `json:"fps,omitempty"`
+	// BitrateKbps is the received media bitrate (WebRTC).
+	BitrateKbps float64 `json:"bitrate_kbps,omitempty"`
 
 	// Stutter: for WebSocket, episodes where the gap between periodic events
 	// exceeded the stutter threshold; for WebRTC, video freezes per the W3C

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/synthetic"
+)
+
+// checkFlags are `bidwatch check`'s flags. Protocol and threshold flags
+// override what --config says only when given.
+type checkFlags struct {
+	duration    time.Duration
+	jsonOut     bool
+	configPath  string
+	room        string
+	participant string
+	quiet       bool
+
+	ping          time.Duration
+	missedPongs   int
+	tick          time.Duration
+	stutterFactor float64
+	token         string
+	headers       []string
+	join          string
+	seqPointer    string
+	tsPointer     string
+	tsUnit        string
+
+	rttDegraded time.Duration
+	rttCritical time.Duration
+	stutterPct  float64
+	lagDegraded time.Duration
+	lossPct     float64
+}
+
+func newCheckCmd(logger *slog.Logger) *cobra.Command {
+	f := &checkFlags{}
+	cmd := &cobra.Command{
+		Use:   "check URL|ROOM",
+		Short: "Join one room for a while and print what a bidder there would suffer",
+		Long: `check joins one bid-opening room as a synthetic participant, like ping for a
+room: it shows live progress, then prints connect time, round-trip latency,
+lag, stutter, dropouts and reconnects, and a verdict.
+
+URL is the room's event stream (ws:// or wss://). With --config, URL may
+instead be a room id from the configuration, and the configuration's probe
+settings and thresholds apply unless a flag overrides them.
+
+Exit status: 0 ok, 1 degraded, 2 down, 3 usage or configuration error.`,
+		Example: `  bidwatch check ws://127.0.0.1:7400/rooms/room-1/events
+  bidwatch check --duration 10s --json ws://127.0.0.1:7400/rooms/room-2/events
+  bidwatch check --config configs/demo.yaml yz-hall-1`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return &exitError{code: 3, err: fmt.Errorf("check takes one URL or room id, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheck(cmd, logger, f, args[0])
+		},
+	}
+	fl := cmd.Flags()
+	fl.DurationVarP(&f.duration, "duration", "d", 30*time.Second, "how long to stay in the room")
+	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object instead of the text summary")
+	fl.StringVarP(&f.configPath, "config", "c", "", "bidwatch configuration: probe settings, thresholds and room ids")
+	fl.StringVar(&f.room, "room", "", "room id for the join message (default: from the URL path /rooms/{room}/…)")
+	fl.StringVar(&f.participant, "participant", "", "participant id for the join message (default bidwatch-check-<pid>)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress")
+
+	d := synthetic.WSConfig{}.WithDefaults()
+	fl.DurationVar(&f.ping, "ping", d.PingInterval, "RFC 6455 ping interval")
+	fl.IntVar(&f.missedPongs, "missed-pongs", d.MissedPongs, "unanswered pings that make a dropout")
+	fl.DurationVar(&f.tick, "tick", d.TickPeriod, "period of the hall's regular events; 0 for a stream without them")
+	fl.Float64Var(&f.stutterFactor, "stutter-factor", d.StutterFactor, "a gap longer than this × --tick is stutter")
+	fl.StringVar(&f.token, "token", "", "bearer token sent on the upgrade request")
+	fl.StringArrayVarP(&f.headers, "header", "H", nil, `extra upgrade header "Name: value" (repeatable)`)
+	fl.StringVar(&f.join, "join", d.Join, `join message sent after connecting ({room} and {participant} are replaced; "-" sends none)`)
+	fl.StringVar(&f.seqPointer, "seq-pointer", d.SeqPointer, `JSON pointer to a message's sequence number ("-" for none)`)
+	fl.StringVar(&f.tsPointer, "ts-pointer", d.TSPointer, `JSON pointer to a message's server timestamp ("-" for none)`)
+	fl.StringVar(&f.tsUnit, "ts-unit", "auto", "timestamp unit: auto, s, ms, us, ns or rfc3339")
+
+	th := synthetic.DefaultThresholds()
+	fl.DurationVar(&f.rttDegraded, "rtt-degraded", th.RTTDegraded, "RTT p95 above this is degraded")
+	fl.DurationVar(&f.rttCritical, "rtt-critical", th.RTTCritical, "RTT p95 above this is down")
+	fl.Float64Var(&f.stutterPct, "stutter-pct", th.StutterPct, "stutter above this share of the time (%) is degraded")
+	fl.DurationVar(&f.lagDegraded, "lag-degraded", th.LagDegraded, "lag p95 above this is degraded")
+	fl.Float64Var(&f.lossPct, "loss-pct", th.LossPct, "lost events above this share (%) is degraded")
+	return cmd
+}
+
+func runCheck(cmd *cobra.Command, logger *slog.Logger, f *checkFlags, target string) error {
+	usage := func(err error) error { return &exitError{code: 3, err: err} }
+	if f.duration <= 0 {
+		return usage(fmt.Errorf("--duration %v: must be positive", f.duration))
+	}
+	wc, th, err := checkConfig(cmd, f, target)
+	if err != nil {
+		return usage(err)
+	}
+	wc.Logger = logger
+	progress := newProgress(cmd.ErrOrStderr(), f.quiet || (f.jsonOut && !isTerminal(cmd.ErrOrStderr())), wc.URL, f.duration)
+	wc.OnEvent = progress.event
+	p, err := synthetic.NewWS(wc)
+	if err != nil {
+		return usage(err)
+	}
+
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.duration)
+	defer cancel()
+	samples := make(chan synthetic.Sample, 64)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, samples) }()
+
+	var got []synthetic.Sample
+	for running := true; running; {
+		select {
+		case s := <-samples:
+			got = append(got, s)
+			progress.sample(s)
+		case err = <-done:
+			running = false
+		}
+	}
+	for len(samples) > 0 { // collect what was sent before Run returned
+		got = append(got, <-samples)
+	}
+	progress.finish()
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+
+	sum := synthetic.Summarize(got, th)
+	out := cmd.OutOrStdout()
+	if f.jsonOut {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return err
+		}
+	} else {
+		printSummary(out, wc.URL, sum)
+	}
+	switch sum.Verdict {
+	case synthetic.VerdictDegraded:
+		return &exitError{code: 1}
+	case synthetic.VerdictDown:
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+// checkConfig resolves the target and merges --config with the flags.
+func checkConfig(cmd *cobra.Command, f *checkFlags, target string) (synthetic.WSConfig, synthetic.Thresholds, error) {
+	changed := cmd.Flags().Changed
+	var wc synthetic.WSConfig
+	th := synthetic.DefaultThresholds()
+	room := f.room
+	if f.configPath != "" {
+		cfg, err := config.Load(f.configPath)
+		if err != nil {
+			return wc, th, err
+		}
+		r := config.Room{EventsURL: target}
+		if cr, ok := cfg.Room(target); ok {
+			r = *cr
+			if r.EventsURL == "" {
+				return wc, th, fmt.Errorf("room %q has no events_url in %s", target, f.configPath)
+			}
+		}
+		wc = synthetic.WSConfigFrom(cfg.Probe, r, "")
+		th = synthetic.ThresholdsFrom(cfg.Probe.Thresholds)
+		if room == "" {
+			room = r.ID
+		}
+	} else {
+		wc.URL = target
+	}
+	if strings.HasPrefix(target, "whep") || strings.HasPrefix(wc.URL, "http") {
+		return wc, th, fmt.Errorf("%q: a WebSocket check needs a ws:// or wss:// URL", target)
+	}
+	if room == "" {
+		room = roomFromURL(wc.URL)
+	}
+	wc.Room = room
+	wc.Participant = f.participant
+	if wc.Participant == "" {
+		wc.Participant = fmt.Sprintf("bidwatch-check-%d", os.Getpid())
+	}
+	if f.configPath == "" || changed("ping") {
+		wc.PingInterval = f.ping
+	}
+	if f.configPath == "" || changed("missed-pongs") {
+		wc.MissedPongs = f.missedPongs
+	}
+	if f.configPath == "" || changed("tick") {
+		wc.TickPeriod = f.tick
+		if f.tick == 0 {
+			wc.TickPeriod = -1
+		}
+	}
+	if f.configPath == "" || changed("stutter-factor") {
+		wc.StutterFactor = f.stutterFactor
+	}
+	if f.configPath == "" || changed("join") {
+		wc.Join = f.join
+	}
+	if f.configPath == "" || changed("seq-pointer") {
+		wc.SeqPointer = f.seqPointer
+	}
+	if f.configPath == "" || changed("ts-pointer") {
+		wc.TSPointer = f.tsPointer
+	}
+	if f.configPath == "" || changed("ts-unit") {
+		wc.TSUnit = f.tsUnit
+	}
+	if changed("token") {
+		wc.Token = f.token
+	}
+	for _, h := range f.headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return wc, th, fmt.Errorf("--header %q: want \"Name: value\"", h)
+		}
+		if wc.Header == nil {
+			wc.Header = map[string][]string{}
+		}
+		wc.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	if f.configPath == "" || changed("rtt-degraded") {
+		th.RTTDegraded = f.rttDegraded
+	}
+	if f.configPath == "" || changed("rtt-critical") {
+		th.RTTCritical = f.rttCritical
+	}
+	if f.configPath == "" || changed("stutter-pct") {
+		th.StutterPct = f.stutterPct
+	}
+	if f.configPath == "" || changed("lag-degraded") {
+		th.LagDegraded = f.lagDegraded
+	}
+	if changed("loss-pct") {
+		th.LossPct = f.lossPct
+	}
+	return wc, th, nil
+}
+
+// roomFromURL takes the room id from a path like /rooms/{room}/events.
+func roomFromURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i := 0; i+1 < len(parts); i++ {
+		if parts[i] == "rooms" {
+			return parts[i+1]
+		}
+	}
+	return ""
+}
+
+func printSummary(w io.Writer, target string, s synthetic.Summary) {
+	fmt.Fprintf(w, "--- %s ---\n", target)
+	fmt.Fprintf(w, "verdict     %s\n", strings.ToUpper(string(s.Verdict)))
+	for _, r := range s.Reasons {
+		fmt.Fprintf(w, "            %s\n", r)
+	}
+	fmt.Fprintf(w, "samples     %d over %.0f s, connected %.0f%% of the time\n", s.Samples, s.DurationMS/1000, s.ConnectedPct)
+	fmt.Fprintf(w, "connect     %s\n", fmtMS(s.ConnectMS))
+	fmt.Fprintf(w, "rtt         p50 %s  p95 %s  max %s\n", fmtMS(s.RTT.P50), fmtMS(s.RTT.P95), fmtMS(s.RTT.Max))
+	if s.Lag != nil {
+		fmt.Fprintf(w, "lag         p50 %s  p95 %s  max %s\n", fmtMS(s.Lag.P50), fmtMS(s.Lag.P95), fmtMS(s.Lag.Max))
+	}
+	fmt.Fprintf(w, "events      %d received, %d missed (%.1f%% lost), largest gap %s\n", s.Messages, s.MissedSeq, s.LossPct, fmtMS(s.LongestGapMS))
+	fmt.Fprintf(w, "stutter     %d episode(s), %s in total\n", s.Stutter.Count, fmtMS(s.Stutter.TotalMS))
+	fmt.Fprintf(w, "dropouts    %d, reconnects %d, outage %s\n", s.Dropouts, s.Reconnects, fmtMS(s.OutageMS))
+	if s.Error != "" {
+		fmt.Fprintf(w, "last error  %s\n", s.Error)
+	}
+}
+
+func fmtMS(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v < 10:
+		return fmt.Sprintf("%.2f ms", v)
+	case v < 10000:
+		return fmt.Sprintf("%.0f ms", v)
+	}
+	return fmt.Sprintf("%.1f s", v/1000)
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+

@@ -1,0 +1,145 @@
+package synthetic
+
+import (
+	"slices"
+	"time"
+)
+
+// windowAcc accumulates one participant's measures over one window and turns
+// them into a Sample. Windows are aligned to multiples of their length.
+// Connection state (connected since, down since) carries across windows.
+type windowAcc struct {
+	length time.Duration
+	start  time.Time
+	end    time.Time
+
+	upSince   time.Time // connected since; zero while disconnected
+	downSince time.Time // disconnected since, after having been up; zero otherwise
+	everUp    bool
+
+	connected   time.Duration
+	outage      time.Duration
+	connectTook time.Duration
+	lastOutage  time.Duration
+	rtt         []time.Duration
+	lag         []time.Duration
+	messages    int
+	badMessages int
+	dropouts    int
+	reconnects  int
+	err         string
+}
+
+func newWindowAcc(now time.Time, length time.Duration) *windowAcc {
+	start := now.Truncate(length)
+	return &windowAcc{length: length, start: start, end: start.Add(length)}
+}
+
+// overlap is the part of [from, to) inside the window.
+func (w *windowAcc) overlap(from, to time.Time) time.Duration {
+	if from.Before(w.start) {
+		from = w.start
+	}
+	if to.After(w.end) {
+		to = w.end
+	}
+	if !to.After(from) {
+		return 0
+	}
+	return to.Sub(from)
+}
+
+// connect records a completed connection at now that took took. For a
+// reconnection it returns the outage that just ended.
+func (w *windowAcc) connect(now time.Time, took time.Duration) (outage time.Duration, reconnected bool) {
+	w.upSince = now
+	w.connectTook = took
+	if !w.everUp {
+		w.everUp = true
+		return 0, false
+	}
+	if !w.downSince.IsZero() {
+		outage = now.Sub(w.downSince)
+		w.outage += w.overlap(w.downSince, now)
+		w.downSince = time.Time{}
+	}
+	w.reconnects++
+	w.lastOutage = outage
+	return outage, true
+}
+
+// disconnect records the loss of the connection at at.
+func (w *windowAcc) disconnect(at time.Time) {
+	if w.upSince.IsZero() {
+		return
+	}
+	w.connected += w.overlap(w.upSince, at)
+	w.upSince = time.Time{}
+	w.downSince = at
+}
+
+// close turns the window into a Sample (without identity or Seq).
+func (w *windowAcc) close(tw tickWindow) Sample {
+	if !w.upSince.IsZero() {
+		w.connected += w.overlap(w.upSince, w.end)
+	}
+	if !w.downSince.IsZero() {
+		w.outage += w.overlap(w.downSince, w.end)
+	}
+	s := Sample{
+		WindowStart:  w.start,
+		WindowMS:     ms(w.length),
+		Connected:    !w.upSince.IsZero(),
+		ConnectedMS:  ms(w.connected),
+		ConnectMS:    ms(w.connectTook),
+		Messages:     w.messages,
+		FreezeCount:  tw.episodes,
+		FreezeMS:     ms(tw.stutter),
+		LargestGapMS: ms(tw.largest),
+		MissedSeq:    tw.missed,
+		JitterMS:     ms(tw.jitter),
+		Dropouts:     w.dropouts,
+		Reconnects:   w.reconnects,
+		OutageMS:     ms(w.outage),
+		LastOutageMS: ms(w.lastOutage),
+		Error:        w.err,
+	}
+	if exp := tw.received + tw.missed; exp > 0 && tw.missed > 0 {
+		s.LossPct = 100 * float64(tw.missed) / float64(exp)
+	}
+	if len(w.rtt) > 0 {
+		s.RTTCount = len(w.rtt)
+		s.RTTMedianMS, s.RTTMaxMS = medianMax(w.rtt)
+	}
+	if len(w.lag) > 0 {
+		s.LagCount = len(w.lag)
+		s.LagMedianMS, s.LagMaxMS = medianMax(w.lag)
+	}
+	return s
+}
+
+// next starts the following window, keeping the connection state.
+func (w *windowAcc) next() {
+	*w = windowAcc{
+		length:    w.length,
+		start:     w.end,
+		end:       w.end.Add(w.length),
+		upSince:   w.upSince,
+		downSince: w.downSince,
+		everUp:    w.everUp,
+		rtt:       w.rtt[:0],
+		lag:       w.lag[:0],
+	}
+}
+
+// medianMax returns the median and the maximum of ds in milliseconds; it
+// sorts ds in place.
+func medianMax(ds []time.Duration) (median, max float64) {
+	slices.Sort(ds)
+	n := len(ds)
+	m := ds[n/2]
+	if n%2 == 0 {
+		m = (ds[n/2-1] + ds[n/2]) / 2
+	}
+	return ms(m), ms(ds[n-1])
+}

@@ -1,0 +1,409 @@
+package synthetic
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// ErrSilent is the dropout error when the server stops answering pings.
+var ErrSilent = errors.New("server stopped answering pings")
+
+// WS is a synthetic participant on a hall's WebSocket event stream. One owner
+// goroutine runs the session (k6's model): a read pump turns frames into
+// channel messages and a single select handles pings, pongs, data, errors,
+// windows and cancellation.
+type WS struct {
+	cfg    WSConfig
+	format messageFormat
+	join   []byte
+	dialer *websocket.Dialer
+	header http.Header
+	log    *slog.Logger
+}
+
+// NewWS checks cfg and returns a participant ready to Run.
+func NewWS(cfg WSConfig) (*WS, error) {
+	cfg = cfg.WithDefaults()
+	format, err := cfg.validate()
+	if err != nil {
+		return nil, fmt.Errorf("websocket participant: %w", err)
+	}
+	h := http.Header{}
+	for k, v := range cfg.Header {
+		h[k] = append([]string(nil), v...)
+	}
+	if cfg.Token != "" {
+		h.Set("Authorization", "Bearer "+cfg.Token)
+	}
+	var join []byte
+	if cfg.Join != "-" {
+		join = []byte(strings.NewReplacer("{room}", cfg.Room, "{participant}", cfg.Participant).Replace(cfg.Join))
+	}
+	return &WS{
+		cfg:    cfg,
+		format: format,
+		join:   join,
+		header: h,
+		dialer: &websocket.Dialer{
+			Proxy:            http.ProxyFromEnvironment,
+			HandshakeTimeout: cfg.ConnectTimeout,
+			ReadBufferSize:   1024,
+			WriteBufferSize:  512,
+			WriteBufferPool:  &sync.Pool{},
+		},
+		log: cfg.Logger.With("component", "ws-participant", "participant", cfg.Participant, "room", cfg.Room),
+	}, nil
+}
+
+// inbound is one frame, pong or error from the read pump.
+type inbound struct {
+	at     time.Time
+	data   []byte
+	pongID uint64
+	isPong bool
+	err    error
+}
+
+// dialResult is the outcome of one connection attempt.
+type dialResult struct {
+	conn    *websocket.Conn
+	took    time.Duration
+	started time.Time
+	err     error
+}
+
+// wsSession is the owner goroutine's state; nothing else touches it.
+type wsSession struct {
+	p   *WS
+	out chan<- Sample
+	win *windowAcc
+
+	conn     *websocket.Conn
+	in       chan inbound
+	stopRead chan struct{}
+	readDone chan struct{}
+
+	ticks        tickTracker
+	pings        []pendingPing
+	nextPingID   uint64
+	attempt      int
+	dialing      bool
+	lastDialErr  string
+	sentDropped  int
+	seq          uint64
+	pingTicker   *time.Ticker
+	heartTicker  *time.Ticker
+	backoffTimer *time.Timer
+}
+
+type pendingPing struct {
+	id   uint64
+	sent time.Time
+}
+
+// Run joins the room and measures until ctx is done, emitting one Sample per
+// window on out. It never blocks on out: a Sample the consumer has no room
+// for is dropped and counted in the next one. Run returns nil when ctx ends.
+func (p *WS) Run(ctx context.Context, out chan<- Sample) error {
+	now := time.Now()
+	s := &wsSession{
+		p:     p,
+		out:   out,
+		win:   newWindowAcc(now, p.cfg.Window),
+		ticks: newTickTracker(p.cfg.TickPeriod, p.cfg.StutterFactor),
+	}
+	return s.run(ctx)
+}
+
+func (s *wsSession) run(ctx context.Context) error {
+	cfg := s.p.cfg
+	dials := make(chan dialResult, 1)
+	dialCtx, cancelDial := context.WithCancel(ctx)
+	defer cancelDial()
+
+	windowTimer := time.NewTimer(time.Until(s.win.end))
+	defer windowTimer.Stop()
+	s.pingTicker = time.NewTicker(cfg.PingInterval)
+	defer s.pingTicker.Stop()
+	var heartC <-chan time.Time
+	if cfg.Heartbeat != "" {
+		s.heartTicker = time.NewTicker(cfg.HeartbeatInterval)
+		defer s.heartTicker.Stop()
+		heartC = s.heartTicker.C
+	}
+	s.backoffTimer = time.NewTimer(0) // first attempt at once
+	defer s.backoffTimer.Stop()
+
+	defer func() {
+		s.closeConn()
+		if s.dialing { // collect an attempt under way so its conn is closed
+			if r := <-dials; r.conn != nil {
+				r.conn.Close()
+			}
+		}
+	}()
+
+	for {
+		var inC <-chan inbound
+		if s.conn != nil {
+			inC = s.in
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+
+		case <-s.backoffTimer.C:
+			s.dialing = true
+			go s.dial(dialCtx, dials)
+
+		case r := <-dials:
+			s.dialing = false
+			s.connected(r)
+
+		case m := <-inC:
+			s.inbound(m)
+
+		case now := <-s.pingTicker.C:
+			s.ping(now)
+
+		case <-heartC:
+			if s.conn != nil {
+				s.write(websocket.TextMessage, []byte(cfg.Heartbeat))
+			}
+
+		case <-windowTimer.C:
+			s.closeWindow(time.Now())
+			windowTimer.Reset(time.Until(s.win.end))
+		}
+	}
+}
+
+// dial makes one connection attempt; it runs in its own goroutine so the
+// owner keeps emitting windows while a slow server makes it wait.
+func (s *wsSession) dial(ctx context.Context, out chan<- dialResult) {
+	start := time.Now()
+	conn, resp, err := s.p.dialer.DialContext(ctx, s.p.cfg.URL, s.p.header)
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		if resp != nil {
+			err = fmt.Errorf("dial %s: %w (HTTP %s)", s.p.cfg.URL, err, resp.Status)
+		} else {
+			err = fmt.Errorf("dial %s: %w", s.p.cfg.URL, err)
+		}
+	}
+	out <- dialResult{conn: conn, took: time.Since(start), started: start, err: err}
+}
+
+func (s *wsSession) connected(r dialResult) {
+	cfg := s.p.cfg
+	now := time.Now()
+	if r.err != nil {
+		s.attempt++
+		s.win.err = r.err.Error()
+		if s.lastDialErr != r.err.Error() {
+			s.p.log.Warn("connect failed", "attempt", s.attempt, "err", r.err)
+			s.lastDialErr = r.err.Error()
+		}
+		s.emit(Event{Kind: EventConnectFail, At: now, Err: r.err})
+		s.backoffTimer.Reset(backoff(s.attempt, cfg.ReconnectMin, cfg.ReconnectMax))
+		return
+	}
+	s.conn = r.conn
+	s.attempt = 0
+	s.lastDialErr = ""
+	conn := r.conn
+	conn.SetReadLimit(cfg.ReadLimit)
+	s.in = make(chan inbound, 16)
+	s.stopRead = make(chan struct{})
+	s.readDone = make(chan struct{})
+	s.pings = s.pings[:0]
+	s.pingTicker.Reset(cfg.PingInterval)
+	go readPump(conn, s.in, s.stopRead, s.readDone)
+
+	s.ticks.start(now)
+	if s.p.join != nil {
+		s.write(websocket.TextMessage, s.p.join)
+	}
+	if outage, ok := s.win.connect(now, r.took); ok {
+		s.p.log.Info("reconnected", "outage", outage, "connect", r.took)
+		s.emit(Event{Kind: EventReconnected, At: now, Duration: r.took, Outage: outage})
+	} else {
+		s.p.log.Debug("connected", "connect", r.took)
+		s.emit(Event{Kind: EventConnected, At: now, Duration: r.took})
+	}
+}
+
+func (s *wsSession) write(typ int, data []byte) {
+	if s.conn == nil {
+		return
+	}
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.p.cfg.PingInterval))
+	if err := s.conn.WriteMessage(typ, data); err != nil {
+		s.dropout(time.Now(), fmt.Errorf("write: %w", err))
+	}
+}
+
+func (s *wsSession) ping(now time.Time) {
+	if s.conn == nil {
+		return
+	}
+	if len(s.pings) >= s.p.cfg.MissedPongs {
+		s.dropout(now, fmt.Errorf("%w: %d pings unanswered", ErrSilent, len(s.pings)))
+		return
+	}
+	s.nextPingID++
+	var payload [8]byte
+	binary.BigEndian.PutUint64(payload[:], s.nextPingID)
+	s.pings = append(s.pings, pendingPing{id: s.nextPingID, sent: time.Now()})
+	if err := s.conn.WriteControl(websocket.PingMessage, payload[:], time.Now().Add(s.p.cfg.PingInterval)); err != nil {
+		s.dropout(time.Now(), fmt.Errorf("ping: %w", err))
+	}
+}
+
+func (s *wsSession) inbound(m inbound) {
+	switch {
+	case m.err != nil:
+		s.dropout(m.at, m.err)
+	case m.isPong:
+		// A pong answers its ping and, per RFC 6455, any earlier one.
+		for i, pp := range s.pings {
+			if pp.id == m.pongID {
+				s.win.rtt = append(s.win.rtt, m.at.Sub(pp.sent))
+				s.pings = append(s.pings[:0], s.pings[i+1:]...)
+				return
+			}
+		}
+	default:
+		s.win.messages++
+		msg, err := s.p.format.parse(m.data)
+		if err != nil {
+			s.win.badMessages++
+			s.win.err = err.Error()
+			return
+		}
+		if msg.hasTS {
+			s.win.lag = append(s.win.lag, m.at.Sub(msg.ts))
+		}
+		if msg.hasSeq || s.p.format.seq == nil {
+			s.ticks.tick(m.at, msg.seq, msg.hasSeq)
+		}
+	}
+}
+
+// dropout ends the connection after an unexpected loss.
+func (s *wsSession) dropout(at time.Time, err error) {
+	if s.conn == nil {
+		return
+	}
+	s.closeConn()
+	s.ticks.stop(at)
+	s.win.disconnect(at)
+	s.win.dropouts++
+	s.win.err = err.Error()
+	s.p.log.Warn("dropout", "err", err)
+	s.emit(Event{Kind: EventDropout, At: at, Err: err})
+	s.attempt = 1
+	s.backoffTimer.Reset(backoff(s.attempt, s.p.cfg.ReconnectMin, s.p.cfg.ReconnectMax))
+}
+
+// closeConn closes the connection and waits for its read pump.
+func (s *wsSession) closeConn() {
+	if s.conn == nil {
+		return
+	}
+	close(s.stopRead)
+	s.conn.Close()
+	<-s.readDone
+	s.conn, s.in = nil, nil
+}
+
+func (s *wsSession) closeWindow(now time.Time) {
+	if s.conn != nil {
+		s.ticks.windowEnd(s.win.end)
+	}
+	tw := s.ticks.take()
+	smp := s.win.close(tw)
+	s.seq++
+	smp.Seq = s.seq
+	smp.Transport = TransportWS
+	smp.Room = s.p.cfg.Room
+	smp.Participant = s.p.cfg.Participant
+	smp.SamplesDropped = s.sentDropped
+	if tw.episodes > 0 {
+		s.emit(Event{Kind: EventStutter, At: now})
+	}
+	select {
+	case s.out <- smp:
+		s.sentDropped = 0
+	default:
+		s.seq--
+		s.sentDropped++
+	}
+	s.win.next()
+}
+
+func (s *wsSession) emit(e Event) {
+	if s.p.cfg.OnEvent != nil {
+		s.p.cfg.OnEvent(e)
+	}
+}
+
+// readPump reads frames until the connection fails or stop is closed. Pongs
+// are timestamped here, on arrival, so a busy owner does not inflate RTT.
+func readPump(conn *websocket.Conn, in chan<- inbound, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	send := func(m inbound) bool {
+		select {
+		case in <- m:
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	conn.SetPongHandler(func(data string) error {
+		m := inbound{at: time.Now(), isPong: true}
+		if len(data) == 8 {
+			m.pongID = binary.BigEndian.Uint64([]byte(data))
+		}
+		send(m)
+		return nil
+	})
+	for {
+		_, data, err := conn.ReadMessage()
+		at := time.Now()
+		if err != nil {
+			select {
+			case <-stop: // we closed it
+			default:
+				send(inbound{at: at, err: readError(err)})
+			}
+			return
+		}
+		if !send(inbound{at: at, data: data}) {
+			return
+		}
+	}
+}
+
+// readError turns a read failure into the error a user can act on.
+func readError(err error) error {
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		return fmt.Errorf("server closed the connection: code %d %s", ce.Code, ce.Text)
+	case errors.Is(err, websocket.ErrReadLimit):
+		return fmt.Errorf("read: message larger than the read limit: %w", err)
+	}
+	return fmt.Errorf("read: %w", err)
+}
