@@ -21,7 +21,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // startHall serves a synthetic hall on loopback with a fast event period.
-func startHall(t *testing.T, period time.Duration) (*hall.Hall, string) {
+func startHall(t testing.TB, period time.Duration) (*hall.Hall, string) {
 	t.Helper()
 	h, err := hall.New(hall.Options{Period: period})
 	if err != nil {
@@ -38,7 +38,7 @@ func startHall(t *testing.T, period time.Duration) (*hall.Hall, string) {
 // run is one participant running in the background, collecting its samples
 // and events for the test to look at.
 type run struct {
-	t        *testing.T
+	t        testing.TB
 	cancel   context.CancelFunc
 	done     chan error
 	stopOnce sync.Once
@@ -49,10 +49,14 @@ type run struct {
 	notify  chan struct{}
 }
 
-func startParticipant(t *testing.T, cfg synthetic.WSConfig) *run {
+func startParticipant(t testing.TB, cfg synthetic.WSConfig) *run {
 	t.Helper()
 	r := &run{t: t, done: make(chan error, 1), notify: make(chan struct{}, 1)}
+	also := cfg.OnEvent
 	cfg.OnEvent = func(e synthetic.Event) {
+		if also != nil {
+			also(e)
+		}
 		r.mu.Lock()
 		r.events = append(r.events, e)
 		r.mu.Unlock()

@@ -1,0 +1,43 @@
+# bidwatch — see README.md. Every target works on a fresh clone.
+GO      ?= go
+BIN     := bin/bidwatch
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.Version=$(VERSION) -X main.Commit=$(COMMIT)
+STATICCHECK_VERSION := v0.8.2
+# Benchmarks print a table with the machine's core count; BENCH_N is the
+# WebSocket load steps.
+BENCH_N ?= 1,1000,5000,10000
+
+.PHONY: build test bench lint demo fuzz clean
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bidwatch
+
+## test: the whole suite with the race detector (what CI runs).
+test:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## bench: micro-benchmarks, then the load runs (bounded in count and time).
+bench: build
+	@echo "# machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB"
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=20x ./synthetic/
+	$(GO) run ./bench/wsload -bidwatch $(BIN) -n $(BENCH_N)
+
+## lint: formatting, vet, and staticcheck from the Go module proxy.
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## fuzz: a short run of every fuzz target (seed corpora live in testdata/).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime 30s ./synthetic/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./internal/config/
+
+## demo: the synthetic hall with a live check while scripted faults come and go.
+demo: build
+	./$(BIN) demo
+
+clean:
+	rm -rf bin
