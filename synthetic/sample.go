@@ -30,7 +30,10 @@ type Sample struct {
 	// WindowStart is the start of the window; windows are aligned to multiples
 	// of the window length so samples of different participants line up.
 	WindowStart time.Time `json:"window_start"`
-	WindowMS    float64   `json:"window_ms"`
+	// WindowMS is how much of the window was measured: the window length,
+	// less for a participant's first window (it started late) and last one
+	// (it stopped early).
+	WindowMS float64 `json:"window_ms"`
 
 	// Connected is true when the participant was connected at the window's end.
 	Connected bool `json:"connected"`

@@ -24,13 +24,13 @@ type tickTracker struct {
 	haveSeq   bool
 
 	// per-window results, reset by take
-	episodes  int
-	stutter   time.Duration
-	largest   time.Duration
-	missed    int
-	received  int
-	devSum    time.Duration
-	devCount  int
+	episodes int
+	stutter  time.Duration
+	largest  time.Duration
+	missed   int
+	received int
+	devSum   time.Duration
+	devCount int
 }
 
 func newTickTracker(period time.Duration, factor float64) tickTracker {
@@ -50,6 +50,10 @@ func (k *tickTracker) start(t time.Time) {
 func (k *tickTracker) stop(t time.Time) {
 	if k.last.IsZero() {
 		return
+	}
+	if !k.inEpisode && k.period > 0 && t.Sub(k.last) > k.threshold {
+		k.episodes++ // silent until the end: the bidder saw nothing
+		k.inEpisode = true
 	}
 	if k.inEpisode {
 		k.attribute(t)

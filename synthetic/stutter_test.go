@@ -71,6 +71,12 @@ func TestTickTracker(t *testing.T) {
 			wantEnd: tickWindow{stutter: ms(500)},
 		},
 		{
+			name:    "silence cut short by a dropout is stutter too",
+			period:  ms(100),
+			events:  []tickEvent{tick(0, 1), tick(100, 2), stop(450)},
+			wantEnd: tickWindow{episodes: 1, stutter: ms(350), largest: ms(100), received: 2},
+		},
+		{
 			name:   "no period: no stutter, still counts sequence gaps",
 			period: 0,
 			events: []tickEvent{tick(0, 1), tick(5000, 3), win(6000)},

@@ -93,12 +93,12 @@ func Summarize(samples []Sample, th Thresholds) Summary {
 	}
 	s.Transport = samples[0].Transport
 	var (
-		rtt, rttMax, lag, lagMax  []float64
-		total, connected          float64
+		rtt, rttMax, lag, lagMax      []float64
+		total, connected              float64
 		lossWeighted, frames, jitters float64
-		firstFrame                float64
-		jitterN, bitrateN         int
-		bitrate                   float64
+		firstFrame                    float64
+		jitterN, bitrateN             int
+		bitrate                       float64
 	)
 	for _, x := range samples {
 		total += x.WindowMS
@@ -186,8 +186,17 @@ func judge(s Summary, th Thresholds) (Verdict, []string) {
 		}
 		return VerdictDown, []string{msg}
 	}
-	if s.ConnectedPct < th.DownConnectedPct {
+	// Live is connected and receiving: a connection that carries nothing
+	// (silent death, a stall) is no use to a bidder.
+	live := s.ConnectedPct
+	if s.DurationMS > 0 {
+		live -= 100 * s.Stutter.TotalMS / s.DurationMS
+	}
+	switch {
+	case s.ConnectedPct < th.DownConnectedPct:
 		down = append(down, fmt.Sprintf("connected only %.0f%% of the time (below %.0f%%)", s.ConnectedPct, th.DownConnectedPct))
+	case live < th.DownConnectedPct:
+		down = append(down, fmt.Sprintf("connected but receiving only %.0f%% of the time (below %.0f%%)", max(live, 0), th.DownConnectedPct))
 	}
 	if th.RTTCritical > 0 && s.RTT.P95 > ms(th.RTTCritical) {
 		down = append(down, fmt.Sprintf("RTT p95 %.0f ms above critical %v", s.RTT.P95, th.RTTCritical))

@@ -10,7 +10,8 @@ import (
 // Connection state (connected since, down since) carries across windows.
 type windowAcc struct {
 	length time.Duration
-	start  time.Time
+	start  time.Time // aligned
+	from   time.Time // measured from: start, or later in the first window
 	end    time.Time
 
 	upSince   time.Time // connected since; zero while disconnected
@@ -32,7 +33,7 @@ type windowAcc struct {
 
 func newWindowAcc(now time.Time, length time.Duration) *windowAcc {
 	start := now.Truncate(length)
-	return &windowAcc{length: length, start: start, end: start.Add(length)}
+	return &windowAcc{length: length, start: start, from: now, end: start.Add(length)}
 }
 
 // overlap is the part of [from, to) inside the window.
@@ -88,7 +89,7 @@ func (w *windowAcc) close(tw tickWindow) Sample {
 	}
 	s := Sample{
 		WindowStart:  w.start,
-		WindowMS:     ms(w.length),
+		WindowMS:     ms(w.end.Sub(w.from)),
 		Connected:    !w.upSince.IsZero(),
 		ConnectedMS:  ms(w.connected),
 		ConnectMS:    ms(w.connectTook),
@@ -118,12 +119,22 @@ func (w *windowAcc) close(tw tickWindow) Sample {
 	return s
 }
 
+// cut ends the window early at t (the participant is stopping), so the
+// last Sample covers only what was measured.
+func (w *windowAcc) cut(t time.Time) {
+	if t.After(w.from) && t.Before(w.end) {
+		w.end = t
+	}
+}
+
 // next starts the following window, keeping the connection state.
 func (w *windowAcc) next() {
+	start := w.start.Add(w.length)
 	*w = windowAcc{
 		length:    w.length,
-		start:     w.end,
-		end:       w.end.Add(w.length),
+		start:     start,
+		from:      start,
+		end:       start.Add(w.length),
 		upSince:   w.upSince,
 		downSince: w.downSince,
 		everUp:    w.everUp,

@@ -159,6 +159,10 @@ func (s *wsSession) run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			// The last, partial window is measured too.
+			now := time.Now()
+			s.win.cut(now)
+			s.closeWindow(now)
 			return nil
 
 		case <-s.backoffTimer.C:

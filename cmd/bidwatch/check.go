@@ -110,7 +110,8 @@ func runCheck(cmd *cobra.Command, logger *slog.Logger, f *checkFlags, target str
 	if err != nil {
 		return usage(err)
 	}
-	wc.Logger = logger
+	// Connection changes reach the user through the progress lines; the
+	// participant's own log records (wc.Logger) would only repeat them.
 	progress := newProgress(cmd.ErrOrStderr(), f.quiet || (f.jsonOut && !isTerminal(cmd.ErrOrStderr())), wc.URL, f.duration)
 	wc.OnEvent = progress.event
 	p, err := synthetic.NewWS(wc)
@@ -313,4 +314,3 @@ func isTerminal(w io.Writer) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
-

@@ -196,4 +196,3 @@ func demoLine(s synthetic.Sample) string {
 	}
 	return b.String()
 }
-

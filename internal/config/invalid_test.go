@@ -1,0 +1,269 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestParseInvalid loads each testdata/invalid-*.yaml and checks the exact
+// problems it gives, in order.
+func TestParseInvalid(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"invalid-empty.yaml", []string{
+			`no configuration (the document is empty)`,
+		}},
+		{"invalid-syntax.yaml", []string{
+			`line 3: invalid YAML: did not find expected key`,
+		}},
+		{"invalid-root.yaml", []string{
+			`line 1: want a mapping of city, sub_centers, servers, rooms and probe, got a list`,
+		}},
+		{"invalid-two-docs.yaml", []string{
+			`line 3: a second YAML document; want one`,
+		}},
+		{"invalid-unknown-key.yaml", []string{
+			`rooms[0].evnts_url (line 9): unknown key`,
+			`probe.ws.tokn (line 12): unknown key`,
+			`probe.treshold (line 13): unknown key`,
+			`rooms[0].events_url: required for an opening-hall`,
+		}},
+		{"invalid-duration.yaml", []string{
+			`probe.window (line 3): cannot parse "10" as a duration`,
+			`probe.ping_interval (line 4): cannot parse "fast" as a duration`,
+			`probe.ws.tick_period (line 6): cannot parse "1 second" as a duration`,
+		}},
+		{"invalid-type.yaml", []string{
+			`city (line 1): want a mapping, got a list`,
+			`sub_centers (line 2): want a list, got a mapping`,
+			`rooms (line 3): want a list, got "3"`,
+			`servers[0].health (line 6): want a list, got a mapping`,
+			`probe.missed_pongs (line 8): cannot parse "many" as an integer`,
+			`probe.read_limit (line 9): cannot parse "1.5" as an integer`,
+			`probe.ws.headers (line 11): want a mapping, got a list`,
+			`probe.ws.stutter_factor (line 12): cannot parse "twice" as a number`,
+			`probe.thresholds.stutter_pct (line 14): want a finite number, got ".nan"`,
+			`servers[0].name: required`,
+			`servers[0].role: required (want web, ws-gateway, media or db)`,
+			`servers[0].sub_center: required: a sub-center id`,
+		}},
+		{"invalid-duplicate-key.yaml", []string{
+			`city (line 8): duplicate key (first at line 1)`,
+			`city.id (line 4): duplicate key (first at line 2)`,
+			`probe.window (line 7): duplicate key (first at line 6)`,
+		}},
+		{"invalid-duplicate-id.yaml", []string{
+			`sub_centers[1].id: duplicate id "yz" (first at sub_centers[0])`,
+			`servers[1].id: duplicate id "web-1" (first at servers[0])`,
+			`rooms[0].servers[1]: duplicate server "web-1" (also rooms[0].servers[0])`,
+			`rooms[1].id: duplicate id "yz-hall-1" (first at rooms[0])`,
+		}},
+		{"invalid-unknown-ref.yaml", []string{
+			`servers[0].sub_center: unknown sub-center "hanjiang"`,
+			`servers[1].sub_center: required: a sub-center id`,
+			`rooms[1].sub_center: unknown sub-center "guangling"`,
+			`rooms[2].servers[0]: unknown server "ws-gw-3"`,
+			`rooms[2].servers[1]: required: a server id`,
+		}},
+		{"invalid-kind.yaml", []string{
+			`sub_centers[1].kind: unknown kind "district" (want center or sub-center)`,
+			`sub_centers[2].kind: a city has one center, and sub_centers[0] ("yz") is it`,
+			`servers[1].role: unknown role "cache" (want web, ws-gateway, media or db)`,
+			`rooms[0].kind: unknown kind "hall" (want opening-hall or coordination-room)`,
+		}},
+		{"invalid-ts-unit.yaml", []string{
+			`probe.ws.ts_unit: unknown unit "minutes" (want auto, s, ms, us, ns or rfc3339)`,
+		}},
+		{"invalid-url.yaml", []string{
+			`rooms[0].events_url: want ws:// or wss://, got "https://hall.example/rooms/yz-hall-1/events"`,
+			`rooms[0].whep_url: want http:// or https://, got "wss://media.example/whep/yz-hall-1"`,
+			`rooms[0].whip_url: not allowed for an opening-hall (only a coordination-room publishes)`,
+			`rooms[1].events_url: required for an opening-hall`,
+			`rooms[2].events_url: no host in URL "wss:///no-host"`,
+			`rooms[2].whip_url: invalid URL "http://xxxxx@media.example/whip/%zz"`,
+			`rooms[3]: nothing to probe: set events_url, whep_url or whip_url`,
+			`rooms[4].whep_url: want http:// or https://, got "ftp://user:xxxxx@media.example/whep"`,
+		}},
+		{"invalid-health.yaml", []string{
+			`servers[0].health[0].type: unknown type "icmp" (want http, prometheus or tcp)`,
+			`servers[0].health[1].type: required (want http, prometheus or tcp)`,
+			`servers[0].health[2].url: want http:// or https://, got "ws://web.example/healthz"`,
+			`servers[0].health[2].expect_status: want an HTTP status (100-599), got 700`,
+			`servers[0].health[2].body_match: invalid regexp "(ok": missing closing )`,
+			`servers[0].health[2].address: not used by http checks`,
+			`servers[0].health[2].timeout: must be less than interval (10s), got 10s`,
+			`servers[0].health[3].url: required`,
+			`servers[0].health[3].interval: must be positive, got -1s`,
+			`servers[0].health[3].timeout: must be positive, got 0s`,
+			`servers[1].health[0].address: required (host:port)`,
+			`servers[1].health[1].address: invalid address "db.example" (want host:port)`,
+			`servers[1].health[2].address: invalid port in "db.example:99999" (want 1-65535)`,
+			`servers[1].health[2].url: not used by tcp checks`,
+			`servers[1].health[2].expect_status: not used by tcp checks`,
+			`servers[1].health[3].address: invalid address ":5432" (want host:port)`,
+			`servers[1].health[4].metrics["CPU %"]: invalid reading name "CPU %" (want lowercase letters, digits and _)`,
+			`servers[1].health[4].metrics.db_conns_pct: invalid series name "hall db conns"`,
+			`servers[1].health[4].metrics.disk_pct: required: the series to read`,
+			`servers[1].health[4].body_match: not used by prometheus checks`,
+		}},
+		{"invalid-probe.yaml", []string{
+			`probe.window: must be positive, got 0s`,
+			`probe.ping_interval: must be positive, got -1s`,
+			`probe.missed_pongs: must be at least 1, got 0`,
+			`probe.connect_timeout: must be positive, got 0s`,
+			`probe.reconnect_max: must be at least reconnect_min (5s), got 1s`,
+			`probe.read_limit: must be at least 1 byte, got 0`,
+			`probe.ws.headers.Authorization: conflicts with probe.ws.token (sent as Authorization); set one of them`,
+			`probe.ws.headers["Bad Header"]: invalid header name "Bad Header"`,
+			`probe.ws.headers.Sec-WebSocket-Key: set by the WebSocket handshake; cannot be configured`,
+			`probe.ws.headers.X-Multi: value must not contain line breaks or NUL`,
+			`probe.ws.token: must not contain control characters`,
+			`probe.ws.join: unknown placeholder "{session}" (want {room} or {participant})`,
+			`probe.ws.heartbeat_interval: required when heartbeat is set`,
+			`probe.ws.seq_pointer: invalid JSON pointer "seq": must be empty or start with "/"`,
+			`probe.ws.ts_pointer: invalid JSON pointer "/a~2b": "~" must be followed by 0 or 1`,
+			`probe.ws.tick_period: must not be negative, got -1s`,
+			`probe.ws.stutter_factor: must be greater than 1, got 1`,
+			`probe.thresholds.rtt_critical: must be greater than rtt_degraded (2s), got 1s`,
+			`probe.thresholds.stutter_pct: must be between 0 and 100, got 150`,
+			`probe.thresholds.lag_degraded: must be positive, got 0s`,
+			`probe.thresholds.down_connected_pct: must be between 0 and 100, got -1`,
+		}},
+		{"invalid-heartbeat.yaml", []string{
+			`probe.ws.heartbeat: required when heartbeat_interval is set`,
+		}},
+		{"invalid-missing.yaml", []string{
+			`city.id: required`,
+			`city.name: required`,
+			`sub_centers[0].id: required`,
+			`sub_centers[0].name: required`,
+			`sub_centers[0].kind: required (want center or sub-center)`,
+			`servers[0].id: required`,
+			`servers[0].name: required`,
+			`servers[0].role: required (want web, ws-gateway, media or db)`,
+			`servers[0].sub_center: required: a sub-center id`,
+			`rooms[0].id: required`,
+			`rooms[0].name: required`,
+			`rooms[0].kind: required (want opening-hall or coordination-room)`,
+			`rooms[0].sub_center: required: a sub-center id`,
+			`rooms[0]: nothing to probe: set events_url, whep_url or whip_url`,
+			`rooms[1].id: required`,
+			`rooms[1].name: required`,
+			`rooms[1].kind: required (want opening-hall or coordination-room)`,
+			`rooms[1].sub_center: required: a sub-center id`,
+			`rooms[1]: nothing to probe: set events_url, whep_url or whip_url`,
+		}},
+		{"invalid-id.yaml", []string{
+			`city.id: invalid id "Yangzhou" (want at most 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit)`,
+			`sub_centers[0].id: invalid id "江都" (want at most 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit)`,
+			`sub_centers[1].id: invalid id "-yz" (want at most 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit)`,
+			`servers[0].id: invalid id "web 1" (want at most 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit)`,
+		}},
+		{"invalid-docs-example.yaml", []string{
+			`rooms[0].evnts_url (line 24): unknown key`,
+			`probe.ping_interval (line 34): cannot parse "fast" as a duration`,
+			`probe.missed_pongs (line 35): cannot parse "many" as an integer`,
+			`city.name: required`,
+			`servers[1].id: duplicate id "jd-web-1" (first at servers[0])`,
+			`servers[1].role: unknown role "cache" (want web, ws-gateway, media or db)`,
+			`servers[2].sub_center: unknown sub-center "hanjiang"`,
+			`servers[2].health[0].type: unknown type "icmp" (want http, prometheus or tcp)`,
+			`servers[2].health[1].timeout: must be less than interval (15s), got 1m0s`,
+			`servers[2].health[2].address: invalid address "db.example" (want host:port)`,
+			`rooms[0].events_url: required for an opening-hall`,
+			`rooms[1].whep_url: want http:// or https://, got "wss://media.example/whep/jd-hall-2"`,
+			`rooms[1].whip_url: not allowed for an opening-hall (only a coordination-room publishes)`,
+			`rooms[1].servers[0]: unknown server "ws-gw-3"`,
+			`probe.ws.join: unknown placeholder "{session}" (want {room} or {participant})`,
+			`probe.ws.ts_unit: unknown unit "minutes" (want auto, s, ms, us, ns or rfc3339)`,
+			`probe.thresholds.rtt_critical: must be greater than rtt_degraded (2s), got 1s`,
+		}},
+		// Many problems of every sort: all of them come back together,
+		// decoding problems (with lines) first.
+		{"invalid-many.yaml", []string{
+			`rooms[0].evnts_url (line 12): unknown key`,
+			`probe.ping_interval (line 15): cannot parse "fast" as a duration`,
+			`city.name: required`,
+			`servers[0].role: unknown role "cache" (want web, ws-gateway, media or db)`,
+			`servers[0].health[0].timeout: must be less than interval (15s), got 1m0s`,
+			`rooms[0].events_url: required for an opening-hall`,
+			`rooms[0].servers[0]: unknown server "ws-gw-3"`,
+			`probe.ws.ts_unit: unknown unit "minutes" (want auto, s, ms, us, ns or rfc3339)`,
+		}},
+	}
+	seen := map[string]bool{}
+	for _, tt := range tests {
+		seen[tt.file] = true
+		t.Run(tt.file, func(t *testing.T) {
+			c, err := Load(filepath.Join("testdata", tt.file))
+			if err == nil {
+				t.Fatalf("Load succeeded, want %d problems", len(tt.want))
+			}
+			if c != nil {
+				t.Errorf("Load returned a config with its error")
+			}
+			if got, want := err.Error(), strings.Join(tt.want, "\n"); got != want {
+				t.Errorf("error:\n%s\nwant:\n%s", got, want)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("errors.Is(err, ErrInvalid) = false")
+			}
+			if n := len(fieldErrors(t, err)); n != len(tt.want) {
+				t.Errorf("%d FieldErrors joined, want %d", n, len(tt.want))
+			}
+		})
+	}
+	// Every invalid-*.yaml in testdata is a case above.
+	files, err := filepath.Glob("testdata/invalid-*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !seen[filepath.Base(f)] {
+			t.Errorf("%s has no test case", f)
+		}
+	}
+}
+
+// fieldErrors returns the FieldErrors an error from Parse joins.
+func fieldErrors(t *testing.T, err error) []*FieldError {
+	t.Helper()
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("error %T does not join errors", err)
+	}
+	var out []*FieldError
+	for _, e := range joined.Unwrap() {
+		var fe *FieldError
+		if !errors.As(e, &fe) {
+			t.Fatalf("joined error %T (%v) is not a *FieldError", e, e)
+		}
+		out = append(out, fe)
+	}
+	return out
+}
+
+// TestDocsExample keeps the error example in docs/configuration.md true.
+func TestDocsExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load("testdata/invalid-docs-example.yaml")
+	if err == nil {
+		t.Fatal("invalid-docs-example.yaml is valid")
+	}
+	var want strings.Builder
+	want.WriteString("$ bidwatch config validate city.yaml\n")
+	for _, line := range strings.Split(err.Error(), "\n") {
+		want.WriteString("city.yaml: " + line + "\n")
+	}
+	if !strings.Contains(string(doc), want.String()) {
+		t.Errorf("docs/configuration.md does not show what invalid-docs-example.yaml gives:\n%s", want.String())
+	}
+}
