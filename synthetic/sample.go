@@ -75,8 +75,11 @@ type Sample struct {
 	// Stutter: for WebSocket, episodes where the gap between periodic events
 	// exceeded the stutter threshold; for WebRTC, video freezes per the W3C
 	// webrtc-stats definition. An episode is counted in the window it was
-	// first detected (while it is still going on); its time is split across
-	// the windows it spans.
+	// first detected (while it is still going on). Its time goes to the
+	// windows it spans from then on; the part before it was recognised
+	// (at most the threshold) goes to the window that recognised it, so
+	// FreezeMS can exceed WindowMS there, and the sum over windows is the
+	// episodes' true total.
 	FreezeCount int     `json:"freeze_count,omitempty"`
 	FreezeMS    float64 `json:"freeze_ms,omitempty"`
 	// LargestGapMS is the largest gap between consecutive messages or frames

@@ -22,12 +22,13 @@ var ErrSilent = errors.New("server stopped answering pings")
 // channel messages and a single select handles pings, pongs, data, errors,
 // windows and cancellation.
 type WS struct {
-	cfg    WSConfig
-	format messageFormat
-	join   []byte
-	dialer *websocket.Dialer
-	header http.Header
-	log    *slog.Logger
+	cfg       WSConfig
+	format    messageFormat
+	join      []byte
+	heartbeat []byte
+	dialer    *websocket.Dialer
+	header    http.Header
+	log       *slog.Logger
 }
 
 // NewWS checks cfg and returns a participant ready to Run.
@@ -44,15 +45,17 @@ func NewWS(cfg WSConfig) (*WS, error) {
 	if cfg.Token != "" {
 		h.Set("Authorization", "Bearer "+cfg.Token)
 	}
+	expand := strings.NewReplacer("{room}", cfg.Room, "{participant}", cfg.Participant)
 	var join []byte
 	if cfg.Join != "-" {
-		join = []byte(strings.NewReplacer("{room}", cfg.Room, "{participant}", cfg.Participant).Replace(cfg.Join))
+		join = []byte(expand.Replace(cfg.Join))
 	}
 	return &WS{
-		cfg:    cfg,
-		format: format,
-		join:   join,
-		header: h,
+		cfg:       cfg,
+		format:    format,
+		join:      join,
+		heartbeat: []byte(expand.Replace(cfg.Heartbeat)),
+		header:    h,
 		dialer: &websocket.Dialer{
 			Proxy:            http.ProxyFromEnvironment,
 			HandshakeTimeout: cfg.ConnectTimeout,
@@ -64,36 +67,32 @@ func NewWS(cfg WSConfig) (*WS, error) {
 	}, nil
 }
 
-// inbound is one frame, pong or error from the read pump.
-type inbound struct {
-	at     time.Time
-	data   []byte
-	pongID uint64
-	isPong bool
-	err    error
-}
-
 // dialResult is the outcome of one connection attempt.
 type dialResult struct {
-	conn    *websocket.Conn
-	took    time.Duration
-	started time.Time
-	err     error
+	conn *websocket.Conn
+	took time.Duration
+	err  error
 }
 
-// wsSession is the owner goroutine's state; nothing else touches it.
+// wsSession is one participant's run. The owner goroutine (run) dials,
+// writes, keeps the timers and closes windows; the read pump of the current
+// connection records pongs and messages straight into the measures under mu,
+// so a frame costs no hand-off between goroutines — that is what lets one
+// process hold ten thousand participants.
 type wsSession struct {
 	p   *WS
 	out chan<- Sample
-	win *windowAcc
 
-	conn     *websocket.Conn
-	in       chan inbound
-	stopRead chan struct{}
-	readDone chan struct{}
+	mu    sync.Mutex // guards win, ticks and pings
+	win   *windowAcc
+	ticks tickTracker
+	pings []pendingPing
 
-	ticks        tickTracker
-	pings        []pendingPing
+	// owner only
+	conn         *websocket.Conn
+	readErr      chan error
+	stopRead     chan struct{}
+	readDone     chan struct{}
 	nextPingID   uint64
 	attempt      int
 	dialing      bool
@@ -101,7 +100,6 @@ type wsSession struct {
 	sentDropped  int
 	seq          uint64
 	pingTicker   *time.Ticker
-	heartTicker  *time.Ticker
 	backoffTimer *time.Timer
 }
 
@@ -136,9 +134,9 @@ func (s *wsSession) run(ctx context.Context) error {
 	defer s.pingTicker.Stop()
 	var heartC <-chan time.Time
 	if cfg.Heartbeat != "" {
-		s.heartTicker = time.NewTicker(cfg.HeartbeatInterval)
-		defer s.heartTicker.Stop()
-		heartC = s.heartTicker.C
+		heart := time.NewTicker(cfg.HeartbeatInterval)
+		defer heart.Stop()
+		heartC = heart.C
 	}
 	s.backoffTimer = time.NewTimer(0) // first attempt at once
 	defer s.backoffTimer.Stop()
@@ -153,15 +151,13 @@ func (s *wsSession) run(ctx context.Context) error {
 	}()
 
 	for {
-		var inC <-chan inbound
-		if s.conn != nil {
-			inC = s.in
-		}
 		select {
 		case <-ctx.Done():
 			// The last, partial window is measured too.
 			now := time.Now()
+			s.mu.Lock()
 			s.win.cut(now)
+			s.mu.Unlock()
 			s.closeWindow(now)
 			return nil
 
@@ -173,15 +169,15 @@ func (s *wsSession) run(ctx context.Context) error {
 			s.dialing = false
 			s.connected(r)
 
-		case m := <-inC:
-			s.inbound(m)
+		case err := <-s.readErr:
+			s.dropout(err)
 
 		case now := <-s.pingTicker.C:
 			s.ping(now)
 
 		case <-heartC:
 			if s.conn != nil {
-				s.write(websocket.TextMessage, []byte(cfg.Heartbeat))
+				s.write(websocket.TextMessage, s.p.heartbeat)
 			}
 
 		case <-windowTimer.C:
@@ -206,7 +202,7 @@ func (s *wsSession) dial(ctx context.Context, out chan<- dialResult) {
 			err = fmt.Errorf("dial %s: %w", s.p.cfg.URL, err)
 		}
 	}
-	out <- dialResult{conn: conn, took: time.Since(start), started: start, err: err}
+	out <- dialResult{conn: conn, took: time.Since(start), err: err}
 }
 
 func (s *wsSession) connected(r dialResult) {
@@ -214,7 +210,9 @@ func (s *wsSession) connected(r dialResult) {
 	now := time.Now()
 	if r.err != nil {
 		s.attempt++
+		s.mu.Lock()
 		s.win.err = r.err.Error()
+		s.mu.Unlock()
 		if s.lastDialErr != r.err.Error() {
 			s.p.log.Warn("connect failed", "attempt", s.attempt, "err", r.err)
 			s.lastDialErr = r.err.Error()
@@ -226,20 +224,23 @@ func (s *wsSession) connected(r dialResult) {
 	s.conn = r.conn
 	s.attempt = 0
 	s.lastDialErr = ""
-	conn := r.conn
-	conn.SetReadLimit(cfg.ReadLimit)
-	s.in = make(chan inbound, 16)
+	s.conn.SetReadLimit(cfg.ReadLimit)
+	s.readErr = make(chan error, 1)
 	s.stopRead = make(chan struct{})
 	s.readDone = make(chan struct{})
-	s.pings = s.pings[:0]
 	s.pingTicker.Reset(cfg.PingInterval)
-	go readPump(conn, s.in, s.stopRead, s.readDone)
 
+	s.mu.Lock()
+	s.pings = s.pings[:0]
 	s.ticks.start(now)
+	outage, reconnected := s.win.connect(now, r.took)
+	s.mu.Unlock()
+	go s.readPump(s.conn, s.readErr, s.stopRead, s.readDone)
+
 	if s.p.join != nil {
 		s.write(websocket.TextMessage, s.p.join)
 	}
-	if outage, ok := s.win.connect(now, r.took); ok {
+	if reconnected {
 		s.p.log.Info("reconnected", "outage", outage, "connect", r.took)
 		s.emit(Event{Kind: EventReconnected, At: now, Duration: r.took, Outage: outage})
 	} else {
@@ -254,7 +255,7 @@ func (s *wsSession) write(typ int, data []byte) {
 	}
 	_ = s.conn.SetWriteDeadline(time.Now().Add(s.p.cfg.PingInterval))
 	if err := s.conn.WriteMessage(typ, data); err != nil {
-		s.dropout(time.Now(), fmt.Errorf("write: %w", err))
+		s.dropout(fmt.Errorf("write: %w", err))
 	}
 }
 
@@ -262,59 +263,72 @@ func (s *wsSession) ping(now time.Time) {
 	if s.conn == nil {
 		return
 	}
-	if len(s.pings) >= s.p.cfg.MissedPongs {
-		s.dropout(now, fmt.Errorf("%w: %d pings unanswered", ErrSilent, len(s.pings)))
+	s.mu.Lock()
+	missed := len(s.pings)
+	if missed < s.p.cfg.MissedPongs {
+		s.nextPingID++
+		s.pings = append(s.pings, pendingPing{id: s.nextPingID, sent: time.Now()})
+	}
+	s.mu.Unlock()
+	if missed >= s.p.cfg.MissedPongs {
+		s.dropoutAt(now, fmt.Errorf("%w: %d pings unanswered", ErrSilent, missed))
 		return
 	}
-	s.nextPingID++
 	var payload [8]byte
 	binary.BigEndian.PutUint64(payload[:], s.nextPingID)
-	s.pings = append(s.pings, pendingPing{id: s.nextPingID, sent: time.Now()})
 	if err := s.conn.WriteControl(websocket.PingMessage, payload[:], time.Now().Add(s.p.cfg.PingInterval)); err != nil {
-		s.dropout(time.Now(), fmt.Errorf("ping: %w", err))
+		s.dropout(fmt.Errorf("ping: %w", err))
 	}
 }
 
-func (s *wsSession) inbound(m inbound) {
-	switch {
-	case m.err != nil:
-		s.dropout(m.at, m.err)
-	case m.isPong:
-		// A pong answers its ping and, per RFC 6455, any earlier one.
-		for i, pp := range s.pings {
-			if pp.id == m.pongID {
-				s.win.rtt = append(s.win.rtt, m.at.Sub(pp.sent))
-				s.pings = append(s.pings[:0], s.pings[i+1:]...)
-				return
-			}
-		}
-	default:
-		s.win.messages++
-		msg, err := s.p.format.parse(m.data)
-		if err != nil {
-			s.win.badMessages++
-			s.win.err = err.Error()
+// pong records the answer to a ping; per RFC 6455 it answers any earlier
+// unanswered ping too. Called by the read pump.
+func (s *wsSession) pong(id uint64, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, pp := range s.pings {
+		if pp.id == id {
+			s.win.rtt = append(s.win.rtt, at.Sub(pp.sent))
+			s.pings = append(s.pings[:0], s.pings[i+1:]...)
 			return
 		}
-		if msg.hasTS {
-			s.win.lag = append(s.win.lag, m.at.Sub(msg.ts))
-		}
-		if msg.hasSeq || s.p.format.seq == nil {
-			s.ticks.tick(m.at, msg.seq, msg.hasSeq)
-		}
 	}
 }
 
-// dropout ends the connection after an unexpected loss.
-func (s *wsSession) dropout(at time.Time, err error) {
+// message records one data frame. Called by the read pump; the parse runs
+// outside the lock.
+func (s *wsSession) message(data []byte, at time.Time) {
+	msg, err := s.p.format.parse(data)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.win.messages++
+	if err != nil {
+		s.win.badMessages++
+		s.win.err = err.Error()
+		return
+	}
+	if msg.hasTS {
+		s.win.lag = append(s.win.lag, at.Sub(msg.ts))
+	}
+	if msg.hasSeq || s.p.format.seq == nil {
+		s.ticks.tick(at, msg.seq, msg.hasSeq)
+	}
+}
+
+// dropout ends the connection after an unexpected loss seen now.
+func (s *wsSession) dropout(err error) { s.dropoutAt(time.Now(), err) }
+
+func (s *wsSession) dropoutAt(at time.Time, err error) {
 	if s.conn == nil {
 		return
 	}
 	s.closeConn()
+	s.mu.Lock()
 	s.ticks.stop(at)
 	s.win.disconnect(at)
 	s.win.dropouts++
 	s.win.err = err.Error()
+	s.mu.Unlock()
 	s.p.log.Warn("dropout", "err", err)
 	s.emit(Event{Kind: EventDropout, At: at, Err: err})
 	s.attempt = 1
@@ -329,15 +343,19 @@ func (s *wsSession) closeConn() {
 	close(s.stopRead)
 	s.conn.Close()
 	<-s.readDone
-	s.conn, s.in = nil, nil
+	s.conn, s.readErr = nil, nil
 }
 
 func (s *wsSession) closeWindow(now time.Time) {
+	s.mu.Lock()
 	if s.conn != nil {
 		s.ticks.windowEnd(s.win.end)
 	}
 	tw := s.ticks.take()
 	smp := s.win.close(tw)
+	s.win.next()
+	s.mu.Unlock()
+
 	s.seq++
 	smp.Seq = s.seq
 	smp.Transport = TransportWS
@@ -354,7 +372,6 @@ func (s *wsSession) closeWindow(now time.Time) {
 		s.seq--
 		s.sentDropped++
 	}
-	s.win.next()
 }
 
 func (s *wsSession) emit(e Event) {
@@ -363,24 +380,14 @@ func (s *wsSession) emit(e Event) {
 	}
 }
 
-// readPump reads frames until the connection fails or stop is closed. Pongs
-// are timestamped here, on arrival, so a busy owner does not inflate RTT.
-func readPump(conn *websocket.Conn, in chan<- inbound, stop <-chan struct{}, done chan<- struct{}) {
+// readPump reads frames until the connection fails or stop is closed, and
+// records each pong and message as it arrives, timestamped on arrival.
+func (s *wsSession) readPump(conn *websocket.Conn, errc chan<- error, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	send := func(m inbound) bool {
-		select {
-		case in <- m:
-			return true
-		case <-stop:
-			return false
-		}
-	}
 	conn.SetPongHandler(func(data string) error {
-		m := inbound{at: time.Now(), isPong: true}
 		if len(data) == 8 {
-			m.pongID = binary.BigEndian.Uint64([]byte(data))
+			s.pong(binary.BigEndian.Uint64([]byte(data)), time.Now())
 		}
-		send(m)
 		return nil
 	})
 	for {
@@ -390,13 +397,11 @@ func readPump(conn *websocket.Conn, in chan<- inbound, stop <-chan struct{}, don
 			select {
 			case <-stop: // we closed it
 			default:
-				send(inbound{at: at, err: readError(err)})
+				errc <- readError(err) // buffered: the one error of this pump
 			}
 			return
 		}
-		if !send(inbound{at: at, data: data}) {
-			return
-		}
+		s.message(data, at)
 	}
 }
 

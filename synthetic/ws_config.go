@@ -29,7 +29,8 @@ type WSConfig struct {
 
 	// Join is sent once after every (re)connection; "-" sends nothing.
 	Join string
-	// Heartbeat, when set, is sent every HeartbeatInterval.
+	// Heartbeat, when set, is sent every HeartbeatInterval ({room} and
+	// {participant} are replaced, as in Join).
 	Heartbeat         string
 	HeartbeatInterval time.Duration
 

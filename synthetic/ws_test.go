@@ -512,3 +512,26 @@ func TestBadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestHeartbeatIsSentAndAnswered(t *testing.T) {
+	_, base := startHall(t, time.Second)
+	cfg := fastConfig(base + "/rooms/room-1/events")
+	cfg.TickPeriod = time.Second
+	cfg.Heartbeat = `{"type":"heartbeat","participant":"{participant}"}`
+	cfg.HeartbeatInterval = 100 * time.Millisecond
+	r := startParticipant(t, cfg)
+	r.waitSamples(4, 4*time.Second)
+	r.stop()
+	sum := synthetic.Summarize(r.allSamples(), synthetic.DefaultThresholds())
+	// About 10 heartbeat acks a second beside 1 event: acks carry a server
+	// timestamp but no sequence number, so they give lag, not ticks.
+	if sum.Messages < 10 {
+		t.Errorf("%d messages in %.0f ms: heartbeats not answered", sum.Messages, sum.DurationMS)
+	}
+	if sum.Error != "" || sum.MissedSeq != 0 {
+		t.Errorf("error %q, missed %d: want none", sum.Error, sum.MissedSeq)
+	}
+	if sum.Lag == nil {
+		t.Error("no lag from the acks' timestamps")
+	}
+}

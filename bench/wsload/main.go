@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,7 +35,9 @@ func main() {
 	counts := flag.String("n", "1,1000,5000,10000", "participant counts, comma-separated (1 gives the unloaded RTT)")
 	measure := flag.Duration("measure", 20*time.Second, "steady-state measuring time per step")
 	rate := flag.Int("ramp", 2000, "new connections per second while ramping up")
+	cpuprofile := flag.String("cpuprofile", "", "write the participants' CPU profile of the last step here")
 	flag.Parse()
+	profile = *cpuprofile
 
 	var ns []int
 	for _, s := range strings.Split(*counts, ",") {
@@ -63,6 +66,9 @@ func main() {
 			r.rttP50, r.rttP95, r.lagP50, r.connected, r.dropouts)
 	}
 }
+
+// profile is where -cpuprofile writes.
+var profile string
 
 type result struct {
 	hallCPU, hallRSS, probeCPU, probeRSS float64
@@ -134,6 +140,17 @@ func step(bin string, n int, measure time.Duration, rate int) (result, error) {
 		return r, err
 	}
 	self0 := selfCPU()
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return r, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return r, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	var rtt, lag []float64
 	connected := map[string]bool{}

@@ -78,6 +78,9 @@ your own (see docs/hall-protocol.md) or run ` + "`bidwatch check`" + ` against i
 }
 
 func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, listen, room string) error {
+	// The drill's own lines say what the hall and the participant do; their
+	// logs add only warnings and errors.
+	logger = slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})
 	h, err := hall.New(hall.Options{Logger: logger})
 	if err != nil {
 		return err
@@ -113,7 +116,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, listen, ro
 	p, err := synthetic.NewWS(synthetic.WSConfig{
 		URL: url, Room: room, Participant: "demo-bidder",
 		ReconnectMin: 200 * time.Millisecond, ReconnectMax: 2 * time.Second,
-		OnEvent: pr.event, Logger: logger,
+		OnEvent: pr.event,
 	})
 	if err != nil {
 		return err
@@ -195,4 +198,22 @@ func demoLine(s synthetic.Sample) string {
 		fmt.Fprintf(&b, "  (%s)", s.Error)
 	}
 	return b.String()
+}
+
+// minLevel is a handler that lets through records at min or above only.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(as), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }

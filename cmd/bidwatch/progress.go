@@ -23,8 +23,12 @@ type progress struct {
 
 func newProgress(w io.Writer, quiet bool, target string, d time.Duration) *progress {
 	p := &progress{w: w, quiet: quiet, tty: isTerminal(w), start: time.Now(), duration: d}
-	if !quiet {
+	switch {
+	case quiet:
+	case d > 0:
 		fmt.Fprintf(w, "joining %s for %v\n", target, d)
+	default:
+		fmt.Fprintf(w, "joining %s until stopped\n", target)
 	}
 	return p
 }

@@ -83,7 +83,14 @@ func (r *Room) serve(ws *websocket.Conn, remote string) {
 func (c *conn) readLoop() error {
 	c.ws.SetReadLimit(c.room.hall.opts.ReadLimit)
 	c.ws.SetPingHandler(func(appData string) error {
-		c.enqueue(outItem{kind: itemPong, data: []byte(appData)}, c.room.hall.now(), c.room.fault.Load())
+		now, fs := c.room.hall.now(), c.room.fault.Load()
+		if c.pongNow(now, fs) {
+			// The usual case, nothing queued and no fault: answer at once
+			// from here rather than wake the writer.
+			_ = c.ws.WriteControl(websocket.PongMessage, []byte(appData), time.Now().Add(writeTimeout))
+			return nil
+		}
+		c.enqueue(outItem{kind: itemPong, data: []byte(appData)}, now, fs)
 		return nil
 	})
 	for {
@@ -94,6 +101,17 @@ func (c *conn) readLoop() error {
 		}
 		c.handle(mt, msg)
 	}
+}
+
+// pongNow reports whether a pong may skip the outbox: nothing is queued
+// ahead of it and no fault delays, drops or holds frames.
+func (c *conn) pongNow(now time.Duration, fs *faultState) bool {
+	if d, j := fs.delay(now); d > 0 || j > 0 || fs.isSilent(now) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closed && c.closing == nil && c.out.ctrl.len() == 0 && c.out.data.len() == 0 && c.out.lastDue <= now
 }
 
 // handle acts on one message from the participant. A message the hall does
