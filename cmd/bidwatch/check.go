@@ -175,7 +175,11 @@ func checkConfig(cmd *cobra.Command, f *checkFlags, target string) (synthetic.WS
 			return wc, th, err
 		}
 		r := config.Room{EventsURL: target}
-		if cr, ok := cfg.Room(target); ok {
+		cr, ok := cfg.Room(target)
+		if !ok && !strings.Contains(target, "://") {
+			return wc, th, fmt.Errorf("%q is neither a room id in %s nor a ws:// URL", target, f.configPath)
+		}
+		if ok {
 			r = *cr
 			if r.EventsURL == "" {
 				return wc, th, fmt.Errorf("room %q has no events_url in %s", target, f.configPath)

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bidwatch/bidwatch/internal/bus"
+	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/probe"
+)
+
+// probeFlags are the flags of `bidwatch probe` that override the config.
+type probeFlags struct {
+	config, location, redis, id, schedule, feed, metrics, spool string
+	participants                                                map[string]int
+}
+
+// newProbeCmd is `bidwatch probe`: the probe agent, and `probe now`.
+func newProbeCmd(logger *slog.Logger) *cobra.Command {
+	var f probeFlags
+	cmd := &cobra.Command{
+		Use:   "probe",
+		Short: "Run a probe agent: probe every scheduled bid opening from this network",
+		Long: `probe runs a probe agent (探针) inside one sub-center's network. It joins every
+scheduled bid opening of the config's rooms with synthetic participants
+(WebSocket and/or WebRTC, agent.participants_per_room), from agent.lead before
+the opening to agent.tail after its expected end, patrols every room briefly
+between sessions (日常巡检), and publishes every Sample to Redis. While Redis is
+away Samples wait in an on-disk spool and are replayed in order, without
+duplicates, when it returns.
+
+The schedule comes from schedule.file (YAML, re-read when it changes), the
+trading system's feed (schedule.feed_url, polled with ETag) and "probe now"
+commands (bidwatch probe now ROOM). Without a Redis URL (--redis or
+redis.url) an embedded Redis is used, which nothing else can reach and which
+keeps nothing: a try-out only.
+
+Prometheus metrics are served on agent.metrics_listen (/metrics). The agent
+heartbeats to Redis (hash bidwatch:probes). SIGINT or SIGTERM stop it
+gracefully: participants leave, the spool is flushed (agent.flush_timeout),
+what is left stays on disk for the next start.
+
+Exit status: 0 after a clean stop, 1 on a runtime failure, 3 on a usage or
+configuration error. docs/probe.md has the details.`,
+		Example: `  bidwatch probe --config configs/example-city.yaml --location sc-east --redis redis://10.0.0.5:6379
+  bidwatch probe --config city.yaml --location sc-east --schedule schedule.yaml --metrics 127.0.0.1:9410
+  bidwatch probe now hall-3 --for 10m --config city.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := loadProbeConfig(f.config)
+			if err != nil {
+				return err
+			}
+			opts, err := probeOptions(cmd, c, f, logger)
+			if err != nil {
+				return &exitError{code: 3, err: err}
+			}
+			b, err := bus.Open(cmd.Context(), bus.Options{URL: opts.redisURL, Prefix: c.Redis.Prefix, MaxLen: c.Redis.MaxLen, Logger: logger})
+			if err != nil {
+				return &exitError{code: 3, err: err}
+			}
+			defer b.Close()
+			opts.Bus = b
+			a, err := probe.New(opts.Options)
+			if err != nil {
+				return &exitError{code: 3, err: err}
+			}
+			if err := a.Run(cmd.Context()); err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "bidwatch config file: rooms, probe, redis, agent and schedule settings (required)")
+	fl.StringVar(&f.location, "location", "", "id of the sub-center whose network this agent runs in (required)")
+	fl.StringVar(&f.redis, "redis", "", "Redis URL (overrides redis.url; redis://, rediss://, redis-sentinel://, redis-cluster://)")
+	fl.StringVar(&f.id, "id", "", `probe id (default "<location>@<hostname>")`)
+	fl.StringVar(&f.schedule, "schedule", "", "YAML schedule of sessions (overrides schedule.file)")
+	fl.StringVar(&f.feed, "feed", "", "URL of the trading system's JSON schedule feed (overrides schedule.feed_url)")
+	fl.StringVar(&f.metrics, "metrics", "", `address for Prometheus /metrics (overrides agent.metrics_listen; "" for none)`)
+	fl.StringVar(&f.spool, "spool", "", "spool directory (overrides agent.spool_dir)")
+	fl.StringToIntVar(&f.participants, "participants", nil, "participants per room by transport, like ws=2,webrtc=1 (overrides agent.participants_per_room)")
+	_ = cmd.MarkFlagRequired("config")
+	_ = cmd.MarkFlagRequired("location")
+	cmd.AddCommand(newProbeNowCmd(logger))
+	return cmd
+}
+
+// loadProbeConfig loads the config, mapping its errors to exit codes.
+func loadProbeConfig(file string) (*config.Config, error) {
+	c, err := config.Load(file)
+	switch {
+	case errors.Is(err, config.ErrInvalid):
+		return nil, &exitError{code: 3, err: fmt.Errorf("--config %s:\n%w", file, err)}
+	case err != nil:
+		return nil, &exitError{code: 3, err: err}
+	}
+	return c, nil
+}
+
+// agentOptions are probe.Options plus the Redis URL the bus is opened with.
+type agentOptions struct {
+	probe.Options
+	redisURL string
+}
+
+// probeOptions maps the config and the flags (which win) to the agent's
+// options.
+func probeOptions(cmd *cobra.Command, c *config.Config, f probeFlags, logger *slog.Logger) (agentOptions, error) {
+	if _, ok := c.SubCenter(f.location); !ok {
+		var ids []string
+		for _, s := range c.SubCenters {
+			ids = append(ids, s.ID)
+		}
+		return agentOptions{}, fmt.Errorf("--location %q: not a sub-center of %s (want one of %s)", f.location, f.config, strings.Join(ids, ", "))
+	}
+	a, s := c.Agent, c.Schedule
+	changed := cmd.Flags().Changed
+	o := agentOptions{redisURL: c.Redis.URL.Reveal()}
+	if changed("redis") {
+		o.redisURL = f.redis
+	}
+	if changed("schedule") {
+		s.File = f.schedule
+	}
+	if changed("feed") {
+		s.FeedURL = f.feed
+	}
+	if changed("metrics") {
+		a.MetricsListen = f.metrics
+	}
+	if changed("spool") {
+		a.SpoolDir = f.spool
+	}
+	if changed("participants") {
+		a.ParticipantsPerRoom = f.participants
+	}
+	for name := range a.ParticipantsPerRoom {
+		if !slices.Contains(config.ParticipantTransports, name) {
+			return agentOptions{}, fmt.Errorf("--participants: unknown transport %q (want %s)", name, strings.Join(config.ParticipantTransports, " or "))
+		}
+	}
+	id := f.id
+	if id == "" {
+		host, _ := os.Hostname()
+		id = f.location + "@" + host
+	}
+	if a.SpoolDir == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return agentOptions{}, fmt.Errorf("no spool directory: set agent.spool_dir or --spool (%v)", err)
+		}
+		a.SpoolDir = filepath.Join(dir, "bidwatch", "spool", unsafeChars.ReplaceAllString(id, "_"))
+	}
+	var feedHeader http.Header
+	if tok := s.FeedToken.Reveal(); tok != "" {
+		feedHeader = http.Header{"Authorization": {"Bearer " + tok}}
+	}
+	o.Options = probe.Options{
+		ID: id, Location: f.location, Version: Version,
+		Rooms: c.Rooms, Probe: c.Probe,
+		Participants: a.ParticipantsPerRoom,
+		ScheduleFile: s.File, FeedURL: s.FeedURL, FeedInterval: s.FeedInterval, FeedHeader: feedHeader,
+		Lead: noneIfZero(a.Lead), Tail: noneIfZero(a.Tail),
+		PatrolInterval: noneIfZero(a.PatrolInterval), PatrolDuration: a.PatrolDuration,
+		SpoolDir: a.SpoolDir, SpoolMaxBytes: a.SpoolMaxBytes,
+		HeartbeatInterval: a.HeartbeatInterval, MetricsListen: a.MetricsListen, FlushTimeout: a.FlushTimeout,
+		Logger: logger,
+	}
+	return o, nil
+}
+
+// unsafeChars are replaced in a probe id used as a directory name.
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._@-]`)
+
+// noneIfZero maps the config's "0 means none" to probe.Options' "negative
+// means none" (where zero means the default).
+func noneIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// newProbeNowCmd is `bidwatch probe now ROOM`.
+func newProbeNowCmd(logger *slog.Logger) *cobra.Command {
+	var (
+		file, redisURL, location, probeID, by string
+		dur                                   time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "now ROOM",
+		Short: "Ask the probe agents to probe a room now, for a while",
+		Long: `now sends a "probe this room now" command through Redis (stream
+bidwatch:commands). Every running probe agent — or only those at --location,
+or only --probe — joins ROOM with its participants at once and stays for
+--for. It needs the Redis the agents use (--redis or redis.url in --config);
+with --config the room id is checked against the config.`,
+		Example: `  bidwatch probe now hall-3 --for 10m --config city.yaml
+  bidwatch probe now hall-3 --redis redis://10.0.0.5:6379 --location sc-east`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			room := args[0]
+			prefix, url := bus.DefaultPrefix, ""
+			if file != "" {
+				c, err := loadProbeConfig(file)
+				if err != nil {
+					return err
+				}
+				if _, ok := c.Room(room); !ok {
+					return &exitError{code: 3, err: fmt.Errorf("room %q: not in %s", room, file)}
+				}
+				prefix, url = c.Redis.Prefix, c.Redis.URL.Reveal()
+			}
+			if cmd.Flags().Changed("redis") {
+				url = redisURL
+			}
+			if url == "" {
+				return &exitError{code: 3, err: errors.New("no Redis: give --redis URL or a --config with redis.url (an embedded Redis lives inside one process and cannot be reached from here)")}
+			}
+			if dur <= 0 {
+				return &exitError{code: 3, err: fmt.Errorf("--for %s: must be positive", dur)}
+			}
+			b, err := bus.Open(cmd.Context(), bus.Options{URL: url, Prefix: prefix, Logger: logger})
+			if err != nil {
+				return &exitError{code: 3, err: err}
+			}
+			defer b.Close()
+			if by == "" {
+				by = os.Getenv("USER")
+			}
+			id, err := b.SendCommand(cmd.Context(), bus.Command{
+				Kind: bus.CommandProbeNow, Room: room, For: dur, At: time.Now(),
+				Location: location, Probe: probeID, By: by,
+			})
+			if err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "probe now: %s for %s (command %s)\n", room, dur, id)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&file, "config", "", "bidwatch config file (for redis.url and to check the room)")
+	fl.StringVar(&redisURL, "redis", "", "Redis URL the agents use (overrides redis.url)")
+	fl.DurationVar(&dur, "for", 10*time.Minute, "how long to probe")
+	fl.StringVar(&location, "location", "", "only agents at this sub-center")
+	fl.StringVar(&probeID, "probe", "", "only this probe")
+	fl.StringVar(&by, "by", "", "who asks, for the record (default $USER)")
+	return cmd
+}
