@@ -44,6 +44,7 @@ and raises incidents with the contract's SLA deadlines.`,
 		newHallCmd(logger),
 		newConfigCmd(),
 		newDemoCmd(logger),
+		newProbeCmd(logger),
 	)
 	return root
 }

@@ -53,7 +53,11 @@ func DefaultHealthCheck(kind string) HealthCheck {
 }
 
 // setDefaults fills a Config before it is decoded.
-func (c *Config) setDefaults() { c.Probe = DefaultProbe() }
+func (c *Config) setDefaults() {
+	c.Probe = DefaultProbe()
+	c.setAgentDefaults()
+	c.Watchdog = DefaultWatchdog()
+}
 
 // setDefaults fills a HealthCheck before it is decoded.
 func (h *HealthCheck) setDefaults() {

@@ -8,6 +8,10 @@ type Config struct {
 	Servers    []Server    `yaml:"servers"`
 	Rooms      []Room      `yaml:"rooms"`
 	Probe      Probe       `yaml:"probe"`
+	Watchdog   Watchdog    `yaml:"watchdog"`
+	Redis      Redis       `yaml:"redis"`
+	Agent      Agent       `yaml:"agent"`
+	Schedule   Schedule    `yaml:"schedule"`
 }
 
 // City names the city whose trading platform is watched.

@@ -25,6 +25,8 @@ func (c *Config) validate(errs *problems) {
 	c.validateServers(errs)
 	c.validateRooms(errs)
 	c.Probe.validate(errs)
+	c.validateAgent(errs)
+	c.Watchdog.validate(errs, c)
 }
 
 var (
