@@ -1,0 +1,483 @@
+package synthetic
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// rtcPhases is how long each step of one WebRTC connection took.
+type rtcPhases struct {
+	signaling  time.Duration // offer, ICE gathering, WHEP POST, answer applied
+	ice        time.Duration // answer applied → ICE connected
+	dtls       time.Duration // ICE connected → DTLS (PeerConnection) connected
+	firstFrame time.Duration // DTLS connected → first complete video frame
+	total      time.Duration
+}
+
+// rtcStream is the receive state of one RTP stream.
+type rtcStream struct {
+	ssrc     uint32
+	codecVP8 bool
+	active   bool // valid packets arrived in this window
+	seq      rtcSeqTracker
+	jit      rtcJitter
+	asm      rtcAssembler
+	// held is the first packet, kept until the second confirms the stream.
+	held     *rtp.Packet
+	heldSize int
+	heldAt   time.Time
+}
+
+// rtcMedia is the media state of one connection (one WHEP session).
+type rtcMedia struct {
+	gen          uint64
+	video, audio rtcStream
+	freeze       freezeDetector
+	freezeAcc    time.Time // freeze time is accounted up to here while frozen
+	lastMedia    time.Time
+	firstFrame   chan struct{}
+	firstFrameAt time.Time
+	// audioOnly is set when the answer carried no video: the first audio
+	// packet then completes the connection.
+	audioOnly bool
+	invalid   int // RTP packets rejected by the sequence checks
+}
+
+// rtcWindow accumulates one window's measures.
+type rtcWindow struct {
+	connected, outage  time.Duration
+	phases             rtcPhases
+	havePhases         bool
+	rtt, lag           []time.Duration
+	frames             int
+	bytes              int64
+	expected, received int64
+	jitter             time.Duration
+	freezeCount        int
+	freezeDur          time.Duration
+	largestGap         time.Duration
+	dropouts           int
+	reconnects         int
+	lastOutage         time.Duration
+	invalid            int
+	err                string
+}
+
+// rtcInvalidReport is how many invalid RTP packets in a window make its error.
+const rtcInvalidReport = 5
+
+// rtcMeter holds what a WebRTC participant measures. The session's reader
+// goroutines, the freeze timer and the owner loop all report into it under
+// one mutex; the owner loop closes a window into a Sample once per window.
+// Media from a connection that has ended (an older generation) is ignored.
+type rtcMeter struct {
+	now       func() time.Time
+	window    time.Duration
+	ownSource uint32
+	onEvent   func(Event)
+
+	evMu sync.Mutex // delivers events one at a time, outside mu
+
+	mu          sync.Mutex
+	events      []Event
+	freezeTimer *time.Timer
+	runStart    time.Time
+	wStart      time.Time
+	wEnd        time.Time
+	gen         uint64
+	media       *rtcMedia
+	up          bool
+	upAcc       time.Time
+	everUp      bool
+	outageStart time.Time // zero unless down after having been up
+	outageAcc   time.Time
+	ownFrames   int // frames of our own WHIP publication seen coming back
+	w           rtcWindow
+}
+
+func newRTCMeter(now func() time.Time, window time.Duration, ownSource uint32, onEvent func(Event)) *rtcMeter {
+	t := now()
+	m := &rtcMeter{
+		now:       now,
+		window:    window,
+		ownSource: ownSource,
+		onEvent:   onEvent,
+		runStart:  t,
+		wStart:    t.Truncate(window),
+	}
+	m.wEnd = m.wStart.Add(window)
+	m.freezeTimer = time.AfterFunc(time.Hour, m.onFreezeTimer)
+	m.freezeTimer.Stop()
+	return m
+}
+
+// unlock releases mu and delivers the events queued under it.
+func (m *rtcMeter) unlock() {
+	evs := m.events
+	m.events = nil
+	m.mu.Unlock()
+	if len(evs) == 0 || m.onEvent == nil {
+		return
+	}
+	m.evMu.Lock()
+	defer m.evMu.Unlock()
+	for _, e := range evs {
+		m.onEvent(e)
+	}
+}
+
+// span moves *acc to to and returns how far it moved (never negative).
+func rtcSpan(acc *time.Time, to time.Time) time.Duration {
+	if !to.After(*acc) {
+		return 0
+	}
+	d := to.Sub(*acc)
+	*acc = to
+	return d
+}
+
+// startSession begins a new connection's media state.
+func (m *rtcMeter) startSession() *rtcMedia {
+	m.mu.Lock()
+	defer m.unlock()
+	m.gen++
+	m.media = &rtcMedia{
+		gen:        m.gen,
+		video:      rtcStream{jit: newRTCJitter(90000)},
+		audio:      rtcStream{jit: newRTCJitter(48000)},
+		firstFrame: make(chan struct{}),
+	}
+	return m.media
+}
+
+// setAudioOnly marks connection gen as carrying no video.
+func (m *rtcMeter) setAudioOnly(gen uint64) {
+	m.mu.Lock()
+	defer m.unlock()
+	if md := m.current(gen); md != nil {
+		md.audioOnly = true
+	}
+}
+
+// current returns the media state of gen, nil if that connection is over.
+func (m *rtcMeter) current(gen uint64) *rtcMedia {
+	if m.media == nil || m.media.gen != gen {
+		return nil
+	}
+	return m.media
+}
+
+// onRTP takes one received RTP packet of size bytes. Packets that RFC 3550's
+// sequence checks reject are counted as invalid and otherwise ignored: they
+// are not media (a stream of garbage ends in "no media", not in numbers).
+func (m *rtcMeter) onRTP(gen uint64, video bool, codecVP8 bool, p *rtp.Packet, size int, at time.Time) {
+	m.mu.Lock()
+	defer m.unlock()
+	md := m.current(gen)
+	if md == nil {
+		return
+	}
+	st := &md.audio
+	if video {
+		st = &md.video
+	}
+	if st.ssrc != p.SSRC || st.codecVP8 != codecVP8 {
+		// A new stream replaces the old: keep what it counted.
+		e, r := st.seq.take()
+		m.w.expected += e
+		m.w.received += r
+		*st = rtcStream{ssrc: p.SSRC, codecVP8: codecVP8, jit: newRTCJitter(uint32(st.jit.clockRate)), asm: rtcAssembler{vp8: codecVP8}}
+	}
+	switch st.seq.push(p.SequenceNumber) {
+	case rtcSeqProbation:
+		st.held, st.heldSize, st.heldAt = p.Clone(), size, at
+		return
+	case rtcSeqInvalid:
+		m.w.invalid++
+		md.invalid++
+		if !st.seq.started { // still in probation: this one may start it
+			st.held, st.heldSize, st.heldAt = p.Clone(), size, at
+		}
+		return
+	case rtcSeqStarted:
+		if st.held != nil {
+			m.accept(md, st, video, st.held, st.heldSize, st.heldAt)
+			st.held = nil
+		}
+	}
+	m.accept(md, st, video, p, size, at)
+}
+
+// accept takes one valid media packet; mu is held.
+func (m *rtcMeter) accept(md *rtcMedia, st *rtcStream, video bool, p *rtp.Packet, size int, at time.Time) {
+	md.lastMedia = at
+	m.w.bytes += int64(size)
+	st.active = true
+	st.jit.update(at, p.Timestamp)
+	if !video {
+		if md.audioOnly && md.firstFrameAt.IsZero() {
+			md.firstFrameAt = at // no video negotiated: first audio stands in
+			close(md.firstFrame)
+		}
+		return
+	}
+	if complete, head := st.asm.push(p); complete {
+		m.onFrame(md, head, at)
+	}
+}
+
+// invalid is how many packets of connection gen were rejected as invalid.
+func (m *rtcMeter) invalid(gen uint64) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if md := m.current(gen); md != nil {
+		return md.invalid
+	}
+	return 0
+}
+
+// onFrame takes one complete video frame; mu is held.
+func (m *rtcMeter) onFrame(md *rtcMedia, head []byte, at time.Time) {
+	m.w.frames++
+	if st, ok := rtcParseStamp(head); ok && (st.source == 0 || st.source == m.ownSource) {
+		if lag := at.Sub(st.sent); lag >= 0 {
+			m.w.lag = append(m.w.lag, lag)
+		}
+		if st.source != 0 && st.source == m.ownSource {
+			m.ownFrames++
+		}
+	}
+	wasFrozen := md.freeze.frozen
+	gap, freeze, isNew := md.freeze.frame(at)
+	if freeze || wasFrozen {
+		if isNew || !wasFrozen {
+			m.w.freezeCount++
+			md.freezeAcc = at.Add(-gap)
+			m.events = append(m.events, Event{Kind: EventStutter, At: at, Duration: gap})
+		}
+		m.w.freezeDur += rtcSpan(&md.freezeAcc, at)
+	}
+	m.w.largestGap = max(m.w.largestGap, gap)
+	if dl, ok := md.freeze.deadline(); ok {
+		m.freezeTimer.Reset(dl.Sub(m.now()))
+	}
+	if md.firstFrameAt.IsZero() {
+		md.firstFrameAt = at
+		close(md.firstFrame)
+	}
+}
+
+// onFreezeTimer flags a freeze while it is going on, when the gap since the
+// last frame reaches the W3C threshold.
+func (m *rtcMeter) onFreezeTimer() {
+	m.mu.Lock()
+	defer m.unlock()
+	md := m.media
+	if md == nil {
+		return
+	}
+	now := m.now()
+	if md.freeze.check(now) {
+		md.freezeAcc = md.freeze.last
+		m.w.freezeCount++
+		m.events = append(m.events, Event{Kind: EventStutter, At: now, Duration: now.Sub(md.freeze.last)})
+		return
+	}
+	if dl, ok := md.freeze.deadline(); ok {
+		m.freezeTimer.Reset(dl.Sub(now))
+	}
+}
+
+// onRTT records one round-trip measurement of connection gen.
+func (m *rtcMeter) onRTT(gen uint64, d time.Duration) {
+	m.mu.Lock()
+	defer m.unlock()
+	if m.current(gen) != nil && d >= 0 {
+		m.w.rtt = append(m.w.rtt, d)
+	}
+}
+
+// lastMedia is when connection gen last received RTP.
+func (m *rtcMeter) lastMedia(gen uint64) time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if md := m.current(gen); md != nil {
+		return md.lastMedia
+	}
+	return time.Time{}
+}
+
+// connected records that connection gen is up: its first frame arrived.
+func (m *rtcMeter) connected(gen uint64, ph rtcPhases) {
+	m.mu.Lock()
+	defer m.unlock()
+	md := m.current(gen)
+	if md == nil {
+		return
+	}
+	at := md.firstFrameAt
+	m.up, m.upAcc = true, at
+	m.w.phases, m.w.havePhases = ph, true
+	if !m.outageStart.IsZero() {
+		m.w.outage += rtcSpan(&m.outageAcc, at)
+		out := at.Sub(m.outageStart)
+		m.w.lastOutage = out
+		m.w.reconnects++
+		m.outageStart = time.Time{}
+		m.events = append(m.events, Event{Kind: EventReconnected, At: at, Duration: ph.total, Outage: out})
+	} else {
+		m.events = append(m.events, Event{Kind: EventConnected, At: at, Duration: ph.total})
+	}
+	m.everUp = true
+}
+
+// harvest moves the streams' counts into the window; mu is held.
+func (m *rtcMeter) harvest(md *rtcMedia) {
+	for _, st := range []*rtcStream{&md.video, &md.audio} {
+		e, r := st.seq.take()
+		m.w.expected += e
+		m.w.received += r
+		if st.active {
+			m.w.jitter = max(m.w.jitter, st.jit.value())
+			st.active = false
+		}
+	}
+}
+
+// endSession ends connection gen at at. A dropout is an unexpected end of a
+// connection that was up; err, if any, becomes the window's error.
+func (m *rtcMeter) endSession(gen uint64, at time.Time, err error, dropout bool) {
+	m.mu.Lock()
+	defer m.unlock()
+	if err != nil {
+		m.w.err = err.Error()
+	}
+	md := m.current(gen)
+	if md == nil {
+		return
+	}
+	m.harvest(md)
+	if md.freeze.frozen {
+		m.w.freezeDur += rtcSpan(&md.freezeAcc, at)
+	}
+	if md.freeze.have {
+		m.w.largestGap = max(m.w.largestGap, at.Sub(md.freeze.last))
+	}
+	m.freezeTimer.Stop()
+	m.media = nil
+	if !m.up {
+		return
+	}
+	m.w.connected += rtcSpan(&m.upAcc, at)
+	m.up = false
+	if dropout {
+		m.w.dropouts++
+		m.outageStart, m.outageAcc = at, at
+		m.events = append(m.events, Event{Kind: EventDropout, At: at, Err: err})
+	}
+}
+
+// connectFailed records a failed connection attempt.
+func (m *rtcMeter) connectFailed(err error) {
+	m.mu.Lock()
+	defer m.unlock()
+	m.w.err = err.Error()
+	m.events = append(m.events, Event{Kind: EventConnectFail, At: m.now(), Err: err})
+}
+
+// stop stops the freeze timer for good.
+func (m *rtcMeter) stop() {
+	m.mu.Lock()
+	defer m.unlock()
+	m.freezeTimer.Stop()
+	m.media = nil
+}
+
+// closeWindow ends the current window and returns its Sample (identity and
+// Seq left to the caller).
+func (m *rtcMeter) closeWindow() Sample {
+	m.mu.Lock()
+	defer m.unlock()
+	end := m.wEnd
+	if md := m.media; md != nil {
+		m.harvest(md)
+		if md.freeze.frozen {
+			m.w.freezeDur += rtcSpan(&md.freezeAcc, end)
+		}
+		if md.freeze.have && end.After(md.freeze.last) {
+			m.w.largestGap = max(m.w.largestGap, end.Sub(md.freeze.last))
+		}
+	}
+	if m.up {
+		m.w.connected += rtcSpan(&m.upAcc, end)
+	}
+	if !m.outageStart.IsZero() {
+		m.w.outage += rtcSpan(&m.outageAcc, end)
+	}
+	w := &m.w
+	if w.invalid >= rtcInvalidReport && w.err == "" {
+		w.err = fmt.Sprintf("%d RTP packets discarded as invalid (RFC 3550 sequence checks)", w.invalid)
+	}
+	s := Sample{
+		WindowStart:  m.wStart,
+		WindowMS:     ms(m.window),
+		Connected:    m.up,
+		ConnectedMS:  ms(w.connected),
+		Frames:       w.frames,
+		JitterMS:     ms(w.jitter),
+		FreezeCount:  w.freezeCount,
+		FreezeMS:     ms(w.freezeDur),
+		LargestGapMS: ms(w.largestGap),
+		Dropouts:     w.dropouts,
+		Reconnects:   w.reconnects,
+		OutageMS:     ms(w.outage),
+		LastOutageMS: ms(w.lastOutage),
+		Error:        w.err,
+	}
+	if w.havePhases {
+		s.ConnectMS = ms(w.phases.total)
+		s.SignalingMS = ms(w.phases.signaling)
+		s.ICEMS = ms(w.phases.ice)
+		s.DTLSMS = ms(w.phases.dtls)
+		s.FirstFrameMS = ms(w.phases.firstFrame)
+	}
+	from := m.wStart
+	if m.runStart.After(from) {
+		from = m.runStart
+	}
+	if end.After(from) {
+		secs := end.Sub(from).Seconds()
+		s.FPS = float64(w.frames) / secs
+		s.BitrateKbps = float64(w.bytes) * 8 / 1000 / secs
+	}
+	if w.expected > 0 && w.expected > w.received {
+		s.LossPct = 100 * float64(w.expected-w.received) / float64(w.expected)
+	}
+	if len(w.rtt) > 0 {
+		s.RTTCount = len(w.rtt)
+		s.RTTMedianMS, s.RTTMaxMS = rtcMedianMax(w.rtt)
+	}
+	if len(w.lag) > 0 {
+		s.LagCount = len(w.lag)
+		s.LagMedianMS, s.LagMaxMS = rtcMedianMax(w.lag)
+	}
+	*w = rtcWindow{rtt: w.rtt[:0], lag: w.lag[:0]}
+	m.wStart, m.wEnd = end, end.Add(m.window)
+	return s
+}
+
+// rtcMedianMax returns the median and maximum of ds in milliseconds; it sorts
+// ds in place.
+func rtcMedianMax(ds []time.Duration) (median, maxMS float64) {
+	slices.Sort(ds)
+	n := len(ds)
+	m := ds[n/2]
+	if n%2 == 0 {
+		m = (ds[n/2-1] + ds[n/2]) / 2
+	}
+	return ms(m), ms(ds[n-1])
+}

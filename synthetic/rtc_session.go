@@ -1,0 +1,375 @@
+package synthetic
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// rtcEchoLabel is the data channel the synthetic hall echoes.
+const rtcEchoLabel = "bidwatch-echo"
+
+// rtcConn is one connection of a participant: a WHEP PeerConnection and, in
+// a coordination room, a WHIP one. Its goroutines (track readers, the echo
+// prober, the publisher's pacer) stop when it is closed.
+type rtcConn struct {
+	p   *RTC
+	m   *rtcMeter
+	md  *rtcMedia
+	gen uint64
+
+	pc       *webrtc.PeerConnection
+	location *url.URL
+	pub      *rtcPublisher
+
+	fail  chan error    // the first reason the connection is lost
+	done  chan struct{} // closed when the connection closes
+	epoch time.Time     // monotonic base of echo probes
+
+	mu     sync.Mutex
+	closed bool
+	iceAt  time.Time
+	dtlsAt time.Time
+	wg     sync.WaitGroup
+}
+
+// signal reports that the connection is lost; the first reason wins.
+func (c *rtcConn) signal(err error) {
+	select {
+	case c.fail <- err:
+	default:
+	}
+}
+
+// goRun runs fn on a goroutine close waits for; nothing runs once closed.
+// Safe from pion's callbacks.
+func (c *rtcConn) goRun(fn func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		fn()
+	}()
+}
+
+// connect makes one connection and returns it once its first video frame
+// has arrived, with the connect phases recorded.
+func (p *RTC) connect(ctx context.Context, m *rtcMeter) (*rtcConn, error) {
+	start := p.cfg.Now()
+	cctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
+	defer cancel()
+	c := &rtcConn{
+		p:     p,
+		m:     m,
+		fail:  make(chan error, 1),
+		done:  make(chan struct{}),
+		epoch: time.Now(),
+	}
+	fail := func(err error) (*rtcConn, error) {
+		c.close(err, false)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+
+	pc, err := p.api.NewPeerConnection(webrtc.Configuration{ICEServers: p.cfg.ICEServers})
+	if err != nil {
+		return nil, fmt.Errorf("new peer connection: %w", err)
+	}
+	c.pc = pc
+	c.md = m.startSession()
+	c.gen = c.md.gen
+
+	if p.whip != nil {
+		if c.pub, err = c.publish(cctx); err != nil {
+			return fail(err)
+		}
+	}
+	if err := c.setup(); err != nil {
+		return fail(err)
+	}
+	offer, err := c.offer(cctx, pc)
+	if err != nil {
+		return fail(err)
+	}
+	answer, loc, err := p.exchange(cctx, "WHEP", p.whep, offer)
+	c.location = loc
+	if err != nil {
+		return fail(err)
+	}
+	hasVideo, err := rtcCheckAnswer(answer)
+	if err != nil {
+		return fail(fmt.Errorf("%w: WHEP answer from %s: %v", ErrSignaling, rtcURLString(p.whep), err))
+	}
+	if !hasVideo {
+		m.setAudioOnly(c.gen)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		return fail(fmt.Errorf("%w: apply WHEP answer: %v", ErrSignaling, err))
+	}
+	signaled := p.cfg.Now()
+
+	select {
+	case <-c.md.firstFrame:
+	case err := <-c.fail:
+		return fail(err)
+	case <-cctx.Done():
+		if ctx.Err() != nil {
+			return fail(ctx.Err())
+		}
+		c.mu.Lock()
+		iceAt, dtlsAt := c.iceAt, c.dtlsAt
+		c.mu.Unlock()
+		switch {
+		case iceAt.IsZero():
+			return fail(fmt.Errorf("%w: ICE did not connect within %s", ErrICE, p.cfg.ConnectTimeout))
+		case dtlsAt.IsZero():
+			return fail(fmt.Errorf("%w: DTLS did not connect within %s", ErrICE, p.cfg.ConnectTimeout))
+		default:
+			return fail(fmt.Errorf("%w: no video frame within %s%s", ErrNoMedia, p.cfg.ConnectTimeout, c.invalidHint()))
+		}
+	}
+
+	c.mu.Lock()
+	iceAt, dtlsAt := c.iceAt, c.dtlsAt
+	c.mu.Unlock()
+	first := c.md.firstFrameAt // written before firstFrame was closed
+	if iceAt.IsZero() {
+		iceAt = signaled
+	}
+	if dtlsAt.IsZero() {
+		dtlsAt = iceAt
+	}
+	pos := func(d time.Duration) time.Duration { return max(d, 0) }
+	c.goRun(c.pollICE)
+	m.connected(c.gen, rtcPhases{
+		signaling:  pos(signaled.Sub(start)),
+		ice:        pos(iceAt.Sub(signaled)),
+		dtls:       pos(dtlsAt.Sub(iceAt)),
+		firstFrame: pos(first.Sub(dtlsAt)),
+		total:      pos(first.Sub(start)),
+	})
+	return c, nil
+}
+
+// setup adds the receive-only transceivers, the echo data channel and the
+// callbacks to the WHEP PeerConnection.
+func (c *rtcConn) setup() error {
+	pc := c.pc
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{
+			Direction: webrtc.RTPTransceiverDirectionRecvonly,
+		}); err != nil {
+			return fmt.Errorf("add %s transceiver: %w", k, err)
+		}
+	}
+	if c.p.cfg.EchoInterval > 0 {
+		ordered, retransmits := false, uint16(0)
+		dc, err := pc.CreateDataChannel(rtcEchoLabel, &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
+		if err != nil {
+			return fmt.Errorf("create data channel: %w", err)
+		}
+		dc.OnOpen(func() { c.goRun(func() { c.echo(dc) }) })
+		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
+			if len(msg.Data) != 16 {
+				return
+			}
+			sent := time.Duration(binary.BigEndian.Uint64(msg.Data[8:]))
+			c.m.onRTT(c.gen, time.Since(c.epoch)-sent)
+		})
+	}
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		switch s {
+		case webrtc.ICEConnectionStateConnected:
+			c.mu.Lock()
+			if c.iceAt.IsZero() {
+				c.iceAt = c.p.cfg.Now()
+			}
+			c.mu.Unlock()
+		case webrtc.ICEConnectionStateDisconnected, webrtc.ICEConnectionStateFailed, webrtc.ICEConnectionStateClosed:
+			c.signal(fmt.Errorf("%w: ICE %s", ErrICE, s))
+		}
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			c.mu.Lock()
+			if c.dtlsAt.IsZero() {
+				c.dtlsAt = c.p.cfg.Now()
+			}
+			c.mu.Unlock()
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			c.signal(fmt.Errorf("%w: peer connection %s", ErrICE, s))
+		}
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		video := t.Kind() == webrtc.RTPCodecTypeVideo
+		vp8 := strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeVP8)
+		c.goRun(func() { c.read(t, video, vp8) })
+		c.goRun(func() { rtcDrainRTCP(r) })
+	})
+	return nil
+}
+
+// offer creates the offer and waits for ICE gathering to complete (WHEP
+// without trickle ICE sends every candidate in the offer).
+func (c *rtcConn) offer(ctx context.Context, pc *webrtc.PeerConnection) (string, error) {
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return "", fmt.Errorf("create offer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return "", fmt.Errorf("set local description: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", fmt.Errorf("ICE gathering did not complete: %w", ctx.Err())
+	}
+	return pc.LocalDescription().SDP, nil
+}
+
+// read feeds one track's RTP packets to the meter until the connection ends.
+func (c *rtcConn) read(t *webrtc.TrackRemote, video, vp8 bool) {
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	for {
+		n, _, err := t.Read(buf)
+		if err != nil {
+			return
+		}
+		at := c.p.cfg.Now()
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			continue // not RTP: nothing to count
+		}
+		c.m.onRTP(c.gen, video, vp8, &pkt, n, at)
+	}
+}
+
+// rtcDrainRTCP reads a receiver's RTCP so pion's interceptors see the
+// server's sender reports (and answer them with receiver reports).
+func rtcDrainRTCP(r *webrtc.RTPReceiver) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := r.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// echo sends an RTT probe on the echo data channel every EchoInterval: a
+// sequence number and the send time, which the server sends back as is.
+func (c *rtcConn) echo(dc *webrtc.DataChannel) {
+	t := time.NewTicker(c.p.cfg.EchoInterval)
+	defer t.Stop()
+	var seq uint64
+	var b [16]byte
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		seq++
+		binary.BigEndian.PutUint64(b[:], seq)
+		binary.BigEndian.PutUint64(b[8:], uint64(time.Since(c.epoch)))
+		if err := dc.Send(b[:]); err != nil && errors.Is(err, webrtc.ErrConnectionClosed) {
+			return
+		}
+	}
+}
+
+// pollICE reads the selected ICE candidate pair's round-trip time (from
+// STUN consent checks) once a window, on a goroutine of its own: pion answers
+// through the ICE agent's loop, which may be busy, and the owner loop must
+// never wait for it.
+func (c *rtcConn) pollICE() {
+	t := time.NewTicker(c.p.cfg.Window)
+	defer t.Stop()
+	ice := c.pc.SCTP().Transport().ICETransport()
+	var responses uint64
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		st, ok := ice.GetSelectedCandidatePairStats()
+		if !ok || st.ResponsesReceived <= responses {
+			continue
+		}
+		responses = st.ResponsesReceived
+		if st.CurrentRoundTripTime > 0 {
+			c.m.onRTT(c.gen, time.Duration(st.CurrentRoundTripTime*float64(time.Second)))
+		}
+	}
+}
+
+// watch waits until the connection is lost (returning why) or ctx ends
+// (returning nil).
+func (c *rtcConn) watch(ctx context.Context) error {
+	limit := c.p.cfg.NoMediaTimeout
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-c.fail:
+			return err
+		case <-timer.C:
+		}
+		idle := c.p.cfg.Now().Sub(c.m.lastMedia(c.gen))
+		if idle >= limit {
+			return fmt.Errorf("%w for %s%s", ErrNoMedia, limit, c.invalidHint())
+		}
+		timer.Reset(limit - idle)
+	}
+}
+
+// invalidHint says how many RTP packets were discarded as invalid, if any.
+func (c *rtcConn) invalidHint() string {
+	if n := c.m.invalid(c.gen); n > 0 {
+		return fmt.Sprintf(" (%d RTP packets discarded as invalid)", n)
+	}
+	return ""
+}
+
+// close ends the connection: the meter first (so late media is ignored), then
+// the PeerConnections, our goroutines, and the WHEP/WHIP sessions (DELETE).
+func (c *rtcConn) close(err error, dropout bool) {
+	if c.md != nil {
+		c.m.endSession(c.gen, c.p.cfg.Now(), err, dropout)
+	}
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	close(c.done)
+	if c.pc != nil {
+		_ = c.pc.GracefulClose()
+	}
+	if c.pub != nil {
+		_ = c.pub.pc.GracefulClose()
+	}
+	c.wg.Wait()
+	if c.location != nil {
+		c.p.deleteSession("WHEP", c.location)
+	}
+	if c.pub != nil && c.pub.location != nil {
+		c.p.deleteSession("WHIP", c.pub.location)
+	}
+}

@@ -1,0 +1,153 @@
+package synthetic
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
+	"github.com/pion/transport/v5/vnet"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/bidwatch/bidwatch/synthetic/hall/media"
+)
+
+// rtcVNet is a virtual network (pion's vnet): the media server at 10.0.0.1
+// and the participant at 10.0.0.2 behind one router. No packet of it touches
+// a real interface; only the WHEP signalling goes over loopback HTTP.
+type rtcVNet struct {
+	server, client *vnet.Net
+}
+
+// newRTCVNet builds the network; oneWay delays every packet on the router,
+// lossPct drops that share of the packets arriving at the participant.
+func newRTCVNet(t *testing.T, oneWay time.Duration, lossPct int) *rtcVNet {
+	t.Helper()
+	router, err := vnet.NewRouter(&vnet.RouterConfig{
+		CIDR:          "10.0.0.0/24",
+		MinDelay:      oneWay,
+		LoggerFactory: logging.NewDefaultLoggerFactory(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.0.0.2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := router.AddNet(server); err != nil {
+		t.Fatal(err)
+	}
+	var clientNIC vnet.NIC = client
+	if lossPct > 0 {
+		// Shuffle mode drops exactly lossPct of every 100 packets, in a
+		// random order, so the test measures the participant, not the
+		// luck of the draw.
+		lf, err := vnet.NewLossFilter(client, lossPct, vnet.WithShuffleLossHandler(100), vnet.WithLossSeed(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clientNIC = lf
+	}
+	if err := router.AddNet(clientNIC); err != nil {
+		t.Fatal(err)
+	}
+	if err := router.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = router.Stop() })
+	return &rtcVNet{server: server, client: client}
+}
+
+// rtcVNetSettings is a SettingEngine for one side of the virtual network.
+func rtcVNetSettings(n *vnet.Net) *webrtc.SettingEngine {
+	se := &webrtc.SettingEngine{}
+	se.SetNet(n)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetICETimeouts(3*time.Second, 8*time.Second, 500*time.Millisecond)
+	return se
+}
+
+func newRTCVNetHall(t *testing.T, vn *rtcVNet) *rtcTestHall {
+	return newRTCTestHall(t, media.Options{
+		Net:           vn.server,
+		SettingEngine: rtcVNetSettings(vn.server),
+	})
+}
+
+// TestRTCVNetDelay: 40 ms one-way → RTT 80 ± 5 ms (ICE and data-channel
+// echo), and media lag 40 ms.
+func TestRTCVNetDelay(t *testing.T) {
+	rtcNoLeaks(t)
+	vn := newRTCVNet(t, 40*time.Millisecond, 0)
+	h := newRTCVNetHall(t, vn)
+	cfg := rtcLoopbackConfig(h, "room-1")
+	cfg.SettingEngine = rtcVNetSettings(vn.client)
+	p, err := NewRTC(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newRTCTiming(t)
+	defer v.Done()
+	samples := rtcRun(t, p, 6500*time.Millisecond, nil)
+	steady := rtcSteady(samples)
+	if len(steady) < 3 {
+		v.Errorf("%d steady windows: %+v", len(steady), samples)
+		return
+	}
+	var rtt, lag []float64
+	for _, s := range steady {
+		if s.RTTCount > 0 {
+			rtt = append(rtt, s.RTTMedianMS)
+		}
+		if s.LagCount > 0 {
+			lag = append(lag, s.LagMedianMS)
+		}
+	}
+	r, l := rtcMedian(rtt), rtcMedian(lag)
+	if r < 75 || r > 85 {
+		v.Errorf("RTT %.1f ms (windows %v), want 80 ± 5", r, rtt)
+	}
+	if l < 38 || l > 50 {
+		v.Errorf("lag %.1f ms, want ~40", l)
+	}
+	t.Logf("RTT %.1f ms over %d windows, lag %.1f ms", r, len(rtt), l)
+}
+
+// TestRTCVNetLoss: 5 % of the packets to the participant dropped → loss
+// measured 5 ± 1 %.
+func TestRTCVNetLoss(t *testing.T) {
+	rtcNoLeaks(t)
+	vn := newRTCVNet(t, 0, 5)
+	h := newRTCVNetHall(t, vn)
+	cfg := rtcLoopbackConfig(h, "room-1")
+	cfg.SettingEngine = rtcVNetSettings(vn.client)
+	p, err := NewRTC(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newRTCTiming(t)
+	defer v.Done()
+	samples := rtcRun(t, p, 9500*time.Millisecond, nil)
+	steady := rtcSteady(samples)
+	if len(steady) < 5 {
+		v.Errorf("%d steady windows: %+v", len(steady), samples)
+		return
+	}
+	sum := 0.0
+	var per []float64
+	for _, s := range steady {
+		sum += s.LossPct
+		per = append(per, s.LossPct)
+	}
+	loss := sum / float64(len(steady))
+	if loss < 4 || loss > 6 {
+		v.Errorf("loss %.2f %% (per window %.1f), want 5 ± 1", loss, per)
+	}
+	t.Logf("loss %.2f %% over %d windows (per window %.1f)", loss, len(steady), per)
+}
