@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Version and Commit are set at build time with -ldflags "-X main.Version=… -X main.Commit=…".
@@ -43,6 +45,9 @@ func run(args []string) int {
 	defer stop()
 
 	logger := newLogger(os.Stderr, "info", "text")
+	// go-redis logs through a package-wide logger; main owns the process,
+	// so it is set here, once.
+	redis.SetLogger(redisLog{logger: logger})
 	root := newRootCmd(logger)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
