@@ -58,7 +58,8 @@ type RTCConfig struct {
 	HTTPClient    *http.Client // nil: a client of the participant's own
 	// OnEvent, when set, is told of connection changes and freezes as they
 	// happen (from the participant's goroutines, one at a time); it must
-	// return quickly.
+	// return quickly. A freeze is EventStutter, At when it was flagged and
+	// Duration the gap since the last frame at that moment.
 	OnEvent func(Event)
 	Logger  *slog.Logger
 	Now     func() time.Time // clock for the measurements; nil means time.Now
@@ -186,7 +187,7 @@ func NewRTC(cfg RTCConfig) (*RTC, error) {
 	return p, nil
 }
 
-// Run joins the room and measures until ctx is done, emitting one Sample per
+// Run joins the room and measures until ctx is done (one Run at a time), emitting one Sample per
 // window on out. It never blocks on out: a Sample the consumer has no room
 // for is dropped and counted in the next one's SamplesDropped. It returns nil
 // when ctx ends, after closing every PeerConnection and ending its sessions.

@@ -27,8 +27,10 @@ var rtcBenchDuration = flag.Duration("rtc.duration", 10*time.Second, "how long B
 // in this process, for -rtc.duration (10 s), and reports what they measured
 // and what it cost: loss, fps, freezes and dropouts; CPU in cores
 // (getrusage over the run, hall and participants together), resident memory
-// (VmRSS at the end, VmHWM peak), and how many goroutines were still alive
-// 10 s after everything closed (0 = back to baseline). Run with
+// (VmRSS at the end, VmHWM peak), how many goroutines were still alive 10 s
+// after everything closed (0 = back to baseline), and the worst scheduling
+// stall of the process meanwhile (freezes that every participant sees at
+// once come from such a stall: a loaded machine, not the hall). Run with
 // -benchtime=1x: one iteration is one whole run.
 //
 //	go test -run '^$' -bench RTCParticipants -benchtime=1x ./synthetic/
@@ -48,9 +50,10 @@ func BenchmarkRTCParticipants(b *testing.B) {
 			b.ReportMetric(r.peakMiB, "peak-rss-MiB")
 			b.ReportMetric(float64(r.goroutinesLeft), "goroutines-left")
 			b.ReportMetric(r.drainS, "drain-s")
+			b.ReportMetric(r.stallMS, "max-stall-ms")
 			b.ReportMetric(0, "ns/op")
-			b.Logf("%d participants on %d cores: loss %.3f %%, %.1f fps, %d freezes, %d dropouts, %.2f cores, RSS %.0f MiB (peak %.0f), %d goroutines left after %.1f s",
-				n, runtime.NumCPU(), r.lossPct, r.fps, r.freezes, r.dropouts, r.cpuCores, r.rssMiB, r.peakMiB, r.goroutinesLeft, r.drainS)
+			b.Logf("%d participants on %d cores: loss %.3f %%, %.1f fps, %d freezes, %d dropouts, %.2f cores, RSS %.0f MiB (peak %.0f), %d goroutines left after %.1f s, worst stall %.0f ms",
+				n, runtime.NumCPU(), r.lossPct, r.fps, r.freezes, r.dropouts, r.cpuCores, r.rssMiB, r.peakMiB, r.goroutinesLeft, r.drainS, r.stallMS)
 		})
 	}
 }
@@ -62,6 +65,7 @@ type rtcLoadResult struct {
 	rssMiB, peakMiB   float64
 	goroutinesLeft    int
 	drainS            float64
+	stallMS           float64 // worst scheduling stall of the process meanwhile
 }
 
 func rtcLoad(b *testing.B, n int, d time.Duration) rtcLoadResult {
@@ -79,6 +83,7 @@ func rtcLoad(b *testing.B, n int, d time.Duration) rtcLoadResult {
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	t0 := time.Now()
+	stalls := newRTCStallWatch()
 
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -120,6 +125,7 @@ func rtcLoad(b *testing.B, n int, d time.Duration) rtcLoadResult {
 	var ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 	wall := time.Since(t0)
+	stall := stalls.halt()
 	rss, peak := rtcProcMiB("VmRSS"), rtcProcMiB("VmHWM")
 	runs.Wait()
 	close(out)
@@ -144,6 +150,7 @@ func rtcLoad(b *testing.B, n int, d time.Duration) rtcLoadResult {
 		peakMiB:        peak,
 		goroutinesLeft: max(left, 0),
 		drainS:         time.Since(drainStart).Seconds(),
+		stallMS:        float64(stall) / 1e6,
 	}
 	if windows > 0 {
 		r.lossPct, r.fps = lossSum/float64(windows), fpsSum/float64(windows)

@@ -116,47 +116,57 @@ func rtcLoopbackConfig(h *rtcTestHall, room string) RTCConfig {
 // a timing assertion still judges the participant rather than the machine.
 const rtcMaxStall = 100 * time.Millisecond
 
-// rtcTiming collects a timing test's failures and watches the process's own
-// scheduling meanwhile: a goroutine sleeps 5 ms at a time and records the
-// worst overshoot. If the process itself stalled longer than rtcMaxStall (a
-// machine loaded far past its cores — a 190 ms freeze threshold or ±5 ms of
-// RTT cannot be judged then), the failures skip the test, quoted in full,
-// instead of failing it. Structural checks still fail at once.
-type rtcTiming struct {
-	t        *testing.T
-	problems []string
-	worst    atomic.Int64
-	stop     chan struct{}
-	done     chan struct{}
+// rtcStallWatch records the worst scheduling stall of this process: a
+// goroutine sleeps 5 ms at a time and keeps the largest overshoot.
+type rtcStallWatch struct {
+	worst atomic.Int64
+	once  sync.Once
+	stop  chan struct{}
+	done  chan struct{}
 }
 
-func newRTCTiming(t *testing.T) *rtcTiming {
-	v := &rtcTiming{t: t, stop: make(chan struct{}), done: make(chan struct{})}
+func newRTCStallWatch() *rtcStallWatch {
+	w := &rtcStallWatch{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
-		defer close(v.done)
+		defer close(w.done)
 		for {
 			before := time.Now()
 			select {
-			case <-v.stop:
+			case <-w.stop:
 				return
 			case <-time.After(5 * time.Millisecond):
 			}
-			if over := time.Since(before) - 5*time.Millisecond; over > time.Duration(v.worst.Load()) {
-				v.worst.Store(int64(over))
+			if over := time.Since(before) - 5*time.Millisecond; over > time.Duration(w.worst.Load()) {
+				w.worst.Store(int64(over))
 			}
 		}
 	}()
-	t.Cleanup(v.halt)
-	return v
+	return w
 }
 
-func (v *rtcTiming) halt() {
-	select {
-	case <-v.stop:
-	default:
-		close(v.stop)
-	}
-	<-v.done
+// halt stops the watch and returns the worst stall seen.
+func (w *rtcStallWatch) halt() time.Duration {
+	w.once.Do(func() { close(w.stop) })
+	<-w.done
+	return time.Duration(w.worst.Load())
+}
+
+// rtcTiming collects a timing test's failures and watches the process's own
+// scheduling meanwhile. If the process itself stalled longer than
+// rtcMaxStall (a machine loaded far past its cores — a 190 ms freeze
+// threshold or ±5 ms of RTT cannot be judged then), the failures skip the
+// test, quoted in full, instead of failing it. Structural checks still fail
+// at once.
+type rtcTiming struct {
+	t        *testing.T
+	problems []string
+	watch    *rtcStallWatch
+}
+
+func newRTCTiming(t *testing.T) *rtcTiming {
+	v := &rtcTiming{t: t, watch: newRTCStallWatch()}
+	t.Cleanup(func() { v.watch.halt() })
+	return v
 }
 
 // Errorf records a timing failure.
@@ -167,8 +177,7 @@ func (v *rtcTiming) Errorf(format string, args ...any) {
 // Done reports the failures: as errors, or as a skip when the machine stalled.
 func (v *rtcTiming) Done() {
 	v.t.Helper()
-	v.halt()
-	stall := time.Duration(v.worst.Load())
+	stall := v.watch.halt()
 	if len(v.problems) == 0 {
 		return
 	}

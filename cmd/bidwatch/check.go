@@ -26,6 +26,9 @@ type checkFlags struct {
 	room        string
 	participant string
 	quiet       bool
+	whep        string
+	whip        string
+	media       bool
 
 	ping          time.Duration
 	missedPongs   int
@@ -48,28 +51,42 @@ type checkFlags struct {
 func newCheckCmd(logger *slog.Logger) *cobra.Command {
 	f := &checkFlags{}
 	cmd := &cobra.Command{
-		Use:   "check URL|ROOM",
+		Use:   "check URL|ROOM | --whep URL [--whip URL]",
 		Short: "Join one room for a while and print what a bidder there would suffer",
 		Long: `check joins one bid-opening room as a synthetic participant, like ping for a
 room: it shows live progress, then prints connect time, round-trip latency,
 lag, stutter, dropouts and reconnects, and a verdict.
 
-URL is the room's event stream (ws:// or wss://). With --config, URL may
-instead be a room id from the configuration, and the configuration's probe
-settings and thresholds apply unless a flag overrides them.
+URL is the room's event stream (ws:// or wss://). For the room's live video,
+give its WHEP endpoint with --whep (or as whep+https://… in place of URL);
+for a coordination room add --whip to publish a synthetic track and measure
+the round trip of your own media. With --config, URL may instead be a room
+id from the configuration (--media checks its video rather than its event
+stream), and the configuration's probe settings and thresholds apply unless
+a flag overrides them.
 
 Exit status: 0 ok, 1 degraded, 2 down, 3 usage or configuration error.`,
 		Example: `  bidwatch check ws://127.0.0.1:7400/rooms/room-1/events
   bidwatch check --duration 10s --json ws://127.0.0.1:7400/rooms/room-2/events
-  bidwatch check --config configs/demo.yaml yz-hall-1`,
+  bidwatch check --config configs/demo.yaml yz-hall-1
+  bidwatch check --whep http://127.0.0.1:7400/rooms/room-1/whep
+  bidwatch check --config configs/demo.yaml --media jd-coord-1`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
+			switch {
+			case len(args) == 0 && f.whep != "":
+			case len(args) != 1:
 				return &exitError{code: 3, err: fmt.Errorf("check takes one URL or room id, got %d arguments", len(args))}
+			case f.whep != "":
+				return &exitError{code: 3, err: fmt.Errorf("give either --whep or a URL, not both")}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCheck(cmd, logger, f, args[0])
+			target := f.whep
+			if len(args) == 1 {
+				target = args[0]
+			}
+			return runCheck(cmd, logger, f, target)
 		},
 	}
 	fl := cmd.Flags()
@@ -79,6 +96,9 @@ Exit status: 0 ok, 1 degraded, 2 down, 3 usage or configuration error.`,
 	fl.StringVar(&f.room, "room", "", "room id for the join message (default: from the URL path /rooms/{room}/…)")
 	fl.StringVar(&f.participant, "participant", "", "participant id for the join message (default bidwatch-check-<pid>)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress")
+	fl.StringVar(&f.whep, "whep", "", "check the room's live video over WebRTC: its WHEP endpoint (http:// or https://)")
+	fl.StringVar(&f.whip, "whip", "", "with --whep, a coordination room's WHIP endpoint: publish and watch your own media come back")
+	fl.BoolVar(&f.media, "media", false, "with --config and a room id, check the room's video (WHEP, and WHIP for a coordination room)")
 
 	d := synthetic.WSConfig{}.WithDefaults()
 	fl.DurationVar(&f.ping, "ping", d.PingInterval, "RFC 6455 ping interval")
@@ -101,24 +121,51 @@ Exit status: 0 ok, 1 degraded, 2 down, 3 usage or configuration error.`,
 	return cmd
 }
 
+// participant is what check runs: a WebSocket or a WebRTC participant.
+type participant interface {
+	Run(ctx context.Context, out chan<- synthetic.Sample) error
+}
+
 func runCheck(cmd *cobra.Command, logger *slog.Logger, f *checkFlags, target string) error {
 	usage := func(err error) error { return &exitError{code: 3, err: err} }
 	if f.duration <= 0 {
 		return usage(fmt.Errorf("--duration %v: must be positive", f.duration))
 	}
-	wc, th, err := checkConfig(cmd, f, target)
+	var (
+		p     participant
+		shown string
+		th    synthetic.Thresholds
+	)
+	progressOff := f.quiet || (f.jsonOut && !isTerminal(cmd.ErrOrStderr()))
+	if rc, t, ok, err := checkMedia(cmd, f, target); err != nil {
+		return usage(err)
+	} else if ok {
+		th, shown = t, rc.WHEPURL
+		pr := newProgress(cmd.ErrOrStderr(), progressOff, shown, f.duration)
+		rc.OnEvent = pr.event
+		rtc, err := synthetic.NewRTC(rc)
+		if err != nil {
+			return usage(err)
+		}
+		return checkRun(cmd, f, rtc, pr, shown, th)
+	}
+	wc, t, err := checkConfig(cmd, f, target)
 	if err != nil {
 		return usage(err)
 	}
+	th, shown = t, wc.URL
+	pr := newProgress(cmd.ErrOrStderr(), progressOff, shown, f.duration)
+	wc.OnEvent = pr.event
 	// Connection changes reach the user through the progress lines; the
 	// participant's own log records (wc.Logger) would only repeat them.
-	progress := newProgress(cmd.ErrOrStderr(), f.quiet || (f.jsonOut && !isTerminal(cmd.ErrOrStderr())), wc.URL, f.duration)
-	wc.OnEvent = progress.event
-	p, err := synthetic.NewWS(wc)
-	if err != nil {
+	if p, err = synthetic.NewWS(wc); err != nil {
 		return usage(err)
 	}
+	return checkRun(cmd, f, p, pr, shown, th)
+}
 
+// checkRun runs p for the check's duration, then prints and judges.
+func checkRun(cmd *cobra.Command, f *checkFlags, p participant, pr *progress, target string, th synthetic.Thresholds) error {
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.duration)
 	defer cancel()
 	samples := make(chan synthetic.Sample, 64)
@@ -126,11 +173,12 @@ func runCheck(cmd *cobra.Command, logger *slog.Logger, f *checkFlags, target str
 	go func() { done <- p.Run(ctx, samples) }()
 
 	var got []synthetic.Sample
+	var err error
 	for running := true; running; {
 		select {
 		case s := <-samples:
 			got = append(got, s)
-			progress.sample(s)
+			pr.sample(s)
 		case err = <-done:
 			running = false
 		}
@@ -138,7 +186,7 @@ func runCheck(cmd *cobra.Command, logger *slog.Logger, f *checkFlags, target str
 	for len(samples) > 0 { // collect what was sent before Run returned
 		got = append(got, <-samples)
 	}
-	progress.finish()
+	pr.finish()
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -152,7 +200,7 @@ func runCheck(cmd *cobra.Command, logger *slog.Logger, f *checkFlags, target str
 			return err
 		}
 	} else {
-		printSummary(out, wc.URL, sum)
+		printSummary(out, target, sum)
 	}
 	switch sum.Verdict {
 	case synthetic.VerdictDegraded:
@@ -161,6 +209,66 @@ func runCheck(cmd *cobra.Command, logger *slog.Logger, f *checkFlags, target str
 		return &exitError{code: 2}
 	}
 	return nil
+}
+
+// checkMedia builds a WebRTC participant's configuration when the check is
+// of a room's video; ok is false for an event-stream check.
+func checkMedia(cmd *cobra.Command, f *checkFlags, target string) (rc synthetic.RTCConfig, th synthetic.Thresholds, ok bool, err error) {
+	th = synthetic.DefaultThresholds()
+	rc.WHEPURL, rc.WHIPURL = target, f.whip
+	switch {
+	case f.whep != "" || strings.HasPrefix(target, "whep+"):
+	case f.media && f.configPath != "":
+		cfg, err := config.Load(f.configPath)
+		if err != nil {
+			return rc, th, false, err
+		}
+		r, found := cfg.Room(target)
+		if !found {
+			return rc, th, false, fmt.Errorf("%q is not a room id in %s", target, f.configPath)
+		}
+		if r.WHEPURL == "" {
+			return rc, th, false, fmt.Errorf("room %q has no whep_url in %s", target, f.configPath)
+		}
+		rc.WHEPURL, rc.Room = r.WHEPURL, r.ID
+		if rc.WHIPURL == "" {
+			rc.WHIPURL = r.WHIPURL
+		}
+		th = synthetic.ThresholdsFrom(cfg.Probe.Thresholds)
+	case f.media:
+		return rc, th, false, fmt.Errorf("--media needs --config and a room id; for a URL use --whep")
+	case f.whip != "":
+		return rc, th, false, fmt.Errorf("--whip needs --whep (the room's video to watch your media come back on)")
+	default:
+		return rc, th, false, nil
+	}
+	if rc.Room == "" {
+		rc.Room = roomFromURL(strings.TrimPrefix(rc.WHEPURL, "whep+"))
+	}
+	rc.Participant = f.participant
+	if rc.Participant == "" {
+		rc.Participant = fmt.Sprintf("bidwatch-check-%d", os.Getpid())
+	}
+	if f.token != "" {
+		rc.AuthHeader = "Bearer " + f.token
+	}
+	changed := cmd.Flags().Changed
+	if f.configPath == "" || changed("rtt-degraded") {
+		th.RTTDegraded = f.rttDegraded
+	}
+	if f.configPath == "" || changed("rtt-critical") {
+		th.RTTCritical = f.rttCritical
+	}
+	if f.configPath == "" || changed("stutter-pct") {
+		th.StutterPct = f.stutterPct
+	}
+	if f.configPath == "" || changed("lag-degraded") {
+		th.LagDegraded = f.lagDegraded
+	}
+	if changed("loss-pct") {
+		th.LossPct = f.lossPct
+	}
+	return rc, th, true, nil
 }
 
 // checkConfig resolves the target and merges --config with the flags.
@@ -193,8 +301,8 @@ func checkConfig(cmd *cobra.Command, f *checkFlags, target string) (synthetic.WS
 	} else {
 		wc.URL = target
 	}
-	if strings.HasPrefix(target, "whep") || strings.HasPrefix(wc.URL, "http") {
-		return wc, th, fmt.Errorf("%q: a WebSocket check needs a ws:// or wss:// URL", target)
+	if strings.HasPrefix(wc.URL, "http") {
+		return wc, th, fmt.Errorf("%q: a WebSocket check needs a ws:// or wss:// URL (for video, use --whep)", target)
 	}
 	if room == "" {
 		room = roomFromURL(wc.URL)
@@ -285,16 +393,34 @@ func printSummary(w io.Writer, target string, s synthetic.Summary) {
 	}
 	fmt.Fprintf(w, "samples     %d over %.0f s, connected %.0f%% of the time\n", s.Samples, s.DurationMS/1000, s.ConnectedPct)
 	fmt.Fprintf(w, "connect     %s\n", fmtMS(s.ConnectMS))
-	fmt.Fprintf(w, "rtt         p50 %s  p95 %s  max %s\n", fmtMS(s.RTT.P50), fmtMS(s.RTT.P95), fmtMS(s.RTT.Max))
-	if s.Lag != nil {
-		fmt.Fprintf(w, "lag         p50 %s  p95 %s  max %s\n", fmtMS(s.Lag.P50), fmtMS(s.Lag.P95), fmtMS(s.Lag.Max))
+	if s.Transport == synthetic.TransportWebRTC {
+		fmt.Fprintf(w, "first frame %s\n", fmtMS(deref(s.FirstFrameMS)))
+		fmt.Fprintf(w, "video       %.1f fps, %.0f kbit/s\n", deref(s.FPS), deref(s.BitrateKbps))
+		fmt.Fprintf(w, "freezes     %d, %s in total\n", s.Stutter.Count, fmtMS(s.Stutter.TotalMS))
+		fmt.Fprintf(w, "loss        %.2f%% of packets, jitter %s\n", s.LossPct, fmtMS(deref(s.JitterMS)))
+		fmt.Fprintf(w, "rtt         p50 %s  p95 %s  max %s\n", fmtMS(s.RTT.P50), fmtMS(s.RTT.P95), fmtMS(s.RTT.Max))
+		if s.Lag != nil {
+			fmt.Fprintf(w, "media delay p50 %s  p95 %s  max %s\n", fmtMS(s.Lag.P50), fmtMS(s.Lag.P95), fmtMS(s.Lag.Max))
+		}
+	} else {
+		fmt.Fprintf(w, "rtt         p50 %s  p95 %s  max %s\n", fmtMS(s.RTT.P50), fmtMS(s.RTT.P95), fmtMS(s.RTT.Max))
+		if s.Lag != nil {
+			fmt.Fprintf(w, "lag         p50 %s  p95 %s  max %s\n", fmtMS(s.Lag.P50), fmtMS(s.Lag.P95), fmtMS(s.Lag.Max))
+		}
+		fmt.Fprintf(w, "events      %d received, %d missed (%.1f%% lost), largest gap %s\n", s.Messages, s.MissedSeq, s.LossPct, fmtMS(s.LongestGapMS))
+		fmt.Fprintf(w, "stutter     %d episode(s), %s in total\n", s.Stutter.Count, fmtMS(s.Stutter.TotalMS))
 	}
-	fmt.Fprintf(w, "events      %d received, %d missed (%.1f%% lost), largest gap %s\n", s.Messages, s.MissedSeq, s.LossPct, fmtMS(s.LongestGapMS))
-	fmt.Fprintf(w, "stutter     %d episode(s), %s in total\n", s.Stutter.Count, fmtMS(s.Stutter.TotalMS))
 	fmt.Fprintf(w, "dropouts    %d, reconnects %d, outage %s\n", s.Dropouts, s.Reconnects, fmtMS(s.OutageMS))
 	if s.Error != "" {
 		fmt.Fprintf(w, "last error  %s\n", s.Error)
 	}
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 func fmtMS(v float64) string {

@@ -184,3 +184,62 @@ func TestRoomFromURL(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckMediaJSON(t *testing.T) {
+	h, base := testHall(t)
+	httpBase := "http" + strings.TrimPrefix(base, "ws")
+	tests := []struct {
+		name     string
+		args     []string
+		fault    *hall.Fault
+		wantCode int
+	}{
+		{name: "clean video", args: []string{"--whep", httpBase + "/rooms/room-1/whep"}, wantCode: 0},
+		{name: "whep+ URL form", args: []string{"whep+" + httpBase + "/rooms/room-1/whep"}, wantCode: 0},
+		{name: "lossy video", args: []string{"--whep", httpBase + "/rooms/room-2/whep"}, fault: &hall.Fault{}, wantCode: 1},
+	}
+	tests[2].fault.PacketLossPct = 20
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.fault != nil {
+				if err := h.Room("room-2").SetFault(*tc.fault); err != nil {
+					t.Fatal(err)
+				}
+				defer h.Room("room-2").ClearFault()
+			}
+			code, out, errOut := execute(t, append([]string{"check", "-d", "3s", "--json"}, tc.args...)...)
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d; stderr %s\n%s", code, tc.wantCode, errOut, out)
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, out)
+			}
+			for _, k := range []string{"first_frame_ms", "fps", "freezes", "loss_pct", "jitter_ms", "rtt_ms", "dropouts", "reconnects", "verdict"} {
+				if _, ok := got[k]; !ok {
+					t.Errorf("no %q key: %s", k, out)
+				}
+			}
+			if fps, _ := got["fps"].(float64); tc.wantCode == 0 && fps < 20 {
+				t.Errorf("fps %v, want about 25", got["fps"])
+			}
+		})
+	}
+}
+
+func TestCheckMediaUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", "--whip", "http://127.0.0.1:1/rooms/a/whip", "ws://127.0.0.1:1/rooms/a/events"}, "--whip needs --whep"},
+		{[]string{"check", "--media", "room-1"}, "--media needs --config"},
+		{[]string{"check", "--whep", "http://x/rooms/a/whep", "ws://x/"}, "either --whep or a URL"},
+		{[]string{"check", "--whep", "ftp://x/rooms/a/whep"}, "ftp"},
+	} {
+		code, _, errOut := execute(t, tc.args...)
+		if code != 3 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want 3 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}

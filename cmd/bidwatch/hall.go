@@ -20,16 +20,18 @@ import (
 // newHallCmd is `bidwatch hall`: a synthetic bid-opening hall to drill against.
 func newHallCmd(logger *slog.Logger) *cobra.Command {
 	var (
-		listen string
-		period time.Duration
-		token  string
-		file   string
+		listen  string
+		period  time.Duration
+		token   string
+		file    string
+		noMedia bool
 	)
 	cmd := &cobra.Command{
 		Use:   "hall",
 		Short: "Serve a synthetic bid-opening hall with run-time fault injection",
 		Long: `hall serves a synthetic bid-opening hall (不见面开标大厅): rooms with a live
-WebSocket event stream, the health and Prometheus metrics of the servers
+WebSocket event stream and live video over WebRTC (WHEP; coordination rooms
+also take WHIP), the health and Prometheus metrics of the servers
 behind them, and an admin API to inject faults while it runs — latency,
 jitter, event loss, stalls, dropped connections, refused connections,
 silent death, and servers pushed to high load or marked down.
@@ -45,7 +47,7 @@ watchdog using the same config can be drilled end to end.`,
   curl -X POST -d '{"latency_ms":400,"jitter_ms":100}' http://127.0.0.1:7400/admin/rooms/room-1/fault`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts := hall.Options{Period: period, Token: token, Logger: logger}
+			opts := hall.Options{Period: period, Token: token, NoMedia: noMedia, Logger: logger}
 			if file != "" {
 				c, err := config.Load(file)
 				switch {
@@ -66,6 +68,7 @@ watchdog using the same config can be drilled end to end.`,
 	cmd.Flags().DurationVar(&period, "period", hall.DefaultPeriod, "time between two events of a room")
 	cmd.Flags().StringVar(&token, "token", "", `require "Authorization: Bearer TOKEN" on the event streams`)
 	cmd.Flags().StringVar(&file, "config", "", "host the rooms and servers of this bidwatch config file")
+	cmd.Flags().BoolVar(&noMedia, "no-media", false, "serve no WebRTC media (WHEP/WHIP); media is served on 127.0.0.1 only")
 	return cmd
 }
 
@@ -124,6 +127,12 @@ func printHall(out io.Writer, addr string, h *hall.Hall, token bool) {
 	fmt.Fprintln(out, "rooms:")
 	for _, r := range h.Rooms() {
 		fmt.Fprintf(out, "  %-20s %-18s ws://%s/rooms/%s/events\n", r.ID(), r.Kind(), addr, r.ID())
+		if h.Media() != nil {
+			fmt.Fprintf(out, "  %-20s %-18s WHEP %s/rooms/%s/whep\n", "", "", base, r.ID())
+			if r.Kind() == hall.KindCoordinationRoom {
+				fmt.Fprintf(out, "  %-20s %-18s WHIP %s/rooms/%s/whip\n", "", "", base, r.ID())
+			}
+		}
 	}
 	fmt.Fprintf(out, "servers: health %s/servers/{id}/healthz, metrics %s/servers/{id}/metrics\n", base, base)
 	for i, s := range h.Servers() {

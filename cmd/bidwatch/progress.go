@@ -65,9 +65,14 @@ func (p *progress) sample(s synthetic.Sample) {
 	if !s.Connected {
 		state = "DOWN     "
 	}
-	fmt.Fprintf(p.w, "\r\033[K[%3.0f/%.0fs] %s  rtt %-9s lag %-9s events %d  missed %d  stutter %d  dropouts %d",
-		time.Since(p.start).Seconds(), p.duration.Seconds(), state,
-		fmtMS(s.RTTMedianMS), fmtMS(s.LagMedianMS), s.Messages, s.MissedSeq, s.FreezeCount, s.Dropouts)
+	elapsed, total := time.Since(p.start).Seconds(), p.duration.Seconds()
+	if s.Transport == synthetic.TransportWebRTC {
+		fmt.Fprintf(p.w, "\r\033[K[%3.0f/%.0fs] %s  %4.1f fps  rtt %-9s loss %.1f%%  frozen %-9s dropouts %d",
+			elapsed, total, state, s.FPS, fmtMS(s.RTTMedianMS), s.LossPct, fmtMS(s.FreezeMS), s.Dropouts)
+	} else {
+		fmt.Fprintf(p.w, "\r\033[K[%3.0f/%.0fs] %s  rtt %-9s lag %-9s events %d  missed %d  stutter %d  dropouts %d",
+			elapsed, total, state, fmtMS(s.RTTMedianMS), fmtMS(s.LagMedianMS), s.Messages, s.MissedSeq, s.FreezeCount, s.Dropouts)
+	}
 	p.drawn = true
 }
 

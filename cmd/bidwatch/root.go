@@ -45,6 +45,8 @@ and raises incidents with the contract's SLA deadlines.`,
 		newConfigCmd(),
 		newDemoCmd(logger),
 		newProbeCmd(logger),
+		newWatchdogCmd(logger),
+		newIncidentsCmd(logger),
 	)
 	return root
 }

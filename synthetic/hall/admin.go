@@ -170,14 +170,23 @@ func decodeBody(w http.ResponseWriter, req *http.Request, v any, what string) bo
 
 // knownFields lists the JSON keys of the struct v points to.
 func knownFields(v any) string {
-	t := reflect.TypeOf(v).Elem()
-	keys := make([]string, 0, t.NumField())
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			keys = append(keys, name)
+	var keys []string
+	seen := map[string]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+				walk(f.Type) // promoted fields, as encoding/json sees them
+			case name != "" && name != "-" && !seen[name]:
+				seen[name] = true
+				keys = append(keys, name)
+			}
 		}
 	}
+	walk(reflect.TypeOf(v).Elem())
 	return strings.Join(keys, ", ")
 }
 

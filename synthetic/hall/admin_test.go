@@ -53,6 +53,11 @@ func TestAdminRoomFaults(t *testing.T) {
 		{"clear all", "DELETE", "/admin/faults", "", 200, `"fault":{}`},
 		{"cleared", "GET", "/admin/rooms/room-3/fault", "", 200, `{}`},
 		{"wrong method", "PUT", "/admin/rooms/room-1/fault", `{}`, 405, ``},
+		{"media faults share the object", "POST", "/admin/rooms/room-2/fault", `{"latency_ms":20,"packet_loss_pct":5,"kill_ice":true,"duration_ms":60000}`, 200, `"packet_loss_pct":5,"kill_ice":true`},
+		{"media faults read back", "GET", "/admin/rooms/room-2/fault", "", 200, `"latency_ms":20,`},
+		{"media fault out of range", "POST", "/admin/rooms/room-2/fault", `{"bitrate_pct":-1}`, 400, `bitrate_pct: -1`},
+		{"media fault typo", "POST", "/admin/rooms/room-2/fault", `{"kill_ise":true}`, 400, `unknown field \"kill_ise\"`},
+		{"media faults cleared", "DELETE", "/admin/rooms/room-2/fault", "", 200, `{}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/bidwatch/bidwatch/synthetic/hall/media"
 )
 
 // Fault is what goes wrong in one room. The persistent faults (latency,
@@ -36,6 +38,25 @@ type Fault struct {
 	Silent bool `json:"silent,omitempty"`
 	// DurationMS, when > 0, clears the persistent faults after that long.
 	DurationMS int `json:"duration_ms,omitempty"`
+
+	// Fault holds the media (WebRTC) faults — freeze_ms, packet_loss_pct,
+	// media_delay_ms, media_jitter_ms, bitrate_pct, kill_ice,
+	// refuse_sessions — which share the JSON object and DurationMS.
+	media.Fault
+}
+
+// MediaFault is f's media part, with f's duration.
+func (f Fault) MediaFault() media.Fault {
+	m := f.Fault
+	m.DurationMS = f.DurationMS
+	return m
+}
+
+// hasMedia reports whether f sets any media fault.
+func (f Fault) hasMedia() bool {
+	m := f.Fault
+	m.DurationMS = 0
+	return m != media.Fault{}
 }
 
 // Limits on fault values; beyond them a fault is a typo, not a drill.
@@ -67,6 +88,9 @@ func (f Fault) Validate() error {
 	}
 	if f.DurationMS < 0 || f.DurationMS > maxDurationMS {
 		bad("duration_ms", f.DurationMS, fmt.Sprintf("0 to %d", maxDurationMS))
+	}
+	if err := f.MediaFault().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrBadFault, err))
 	}
 	return errors.Join(errs...)
 }

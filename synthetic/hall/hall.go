@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/bidwatch/bidwatch/synthetic/hall/media"
 )
 
 // closeWait is how long Close lets connections finish their close handshake
@@ -31,6 +33,7 @@ type Hall struct {
 	srvByID  map[string]*Server
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
+	media    *media.Server // nil with Options.NoMedia
 	connSeq  atomic.Uint64 // numbers connections, for ids and random seeds
 
 	stop      chan struct{}  // closed by Close: room goroutines end
@@ -81,6 +84,19 @@ func New(opts Options) (*Hall, error) {
 	for _, s := range h.servers {
 		s.register()
 	}
+	if !opts.NoMedia {
+		mo := opts.Media
+		mo.Rooms = nil
+		for _, r := range opts.Rooms {
+			mo.Rooms = append(mo.Rooms, media.RoomSpec{ID: r.ID, Kind: r.Kind})
+		}
+		mo.Logger = opts.Logger
+		m, err := media.New(mo)
+		if err != nil {
+			return nil, fmt.Errorf("hall media: %w", err)
+		}
+		h.media = m
+	}
 	h.mux = h.routes()
 	for _, r := range h.rooms {
 		h.roomsDone.Add(1)
@@ -93,8 +109,11 @@ func New(opts Options) (*Hall, error) {
 	return h, nil
 }
 
-// Handler serves the hall: the rooms' WebSocket endpoints, the servers'
-// health and metrics, and the admin API.
+// Media is the hall's WebRTC side, nil when Options.NoMedia is set.
+func (h *Hall) Media() *media.Server { return h.media }
+
+// Handler serves the hall: the rooms' WebSocket endpoints, their WHEP and
+// WHIP endpoints, the servers' health and metrics, and the admin API.
 func (h *Hall) Handler() http.Handler { return h.mux }
 
 // Period is the time between two events of a room.
@@ -158,6 +177,9 @@ func (h *Hall) Close() error {
 				r.dropAll()
 			}
 			<-done
+		}
+		if h.media != nil {
+			h.media.Close()
 		}
 		h.log.Info("hall closed")
 	})
@@ -246,6 +268,9 @@ func (h *Hall) routes() *http.ServeMux {
 	mux.HandleFunc("GET /servers/{id}/metrics", h.withServer(func(s *Server, w http.ResponseWriter, r *http.Request) {
 		s.metrics.ServeHTTP(w, r)
 	}))
+	if h.media != nil {
+		h.media.Register(mux)
+	}
 	h.adminRoutes(mux)
 	return mux
 }

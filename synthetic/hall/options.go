@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/bidwatch/bidwatch/synthetic/hall/media"
 )
 
 // Room kinds, as in bidwatch's configuration.
@@ -59,6 +61,12 @@ type Options struct {
 	JoinTimeout time.Duration
 	// Seed, when non-zero, makes loss, jitter and metric noise repeatable.
 	Seed uint64
+	// NoMedia turns the WebRTC side off: no WHEP/WHIP endpoints, no media
+	// faults.
+	NoMedia bool
+	// Media configures the WebRTC side (fps, bitrate, network); its Rooms
+	// and Logger are taken from the hall's.
+	Media media.Options
 	// Logger receives the hall's logs; nil discards them.
 	Logger *slog.Logger
 }

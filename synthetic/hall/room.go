@@ -1,6 +1,7 @@
 package hall
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -67,7 +68,16 @@ func (r *Room) EventsSent() uint64 { return r.eventsSent.Load() }
 // Fault is the room's fault now: the persistent faults still in force (with
 // DurationMS the time they have left) and StallMS the time left of a stall
 // in progress. A healthy room returns the zero Fault.
-func (r *Room) Fault() Fault { return r.fault.Load().view(r.hall.now()) }
+func (r *Room) Fault() Fault {
+	f := r.fault.Load().view(r.hall.now())
+	if m := r.hall.media; m != nil {
+		if mf, err := m.Fault(r.id); err == nil {
+			mf.DurationMS = 0 // the shared duration is the WebSocket side's
+			f.Fault = mf
+		}
+	}
+	return f
+}
 
 // SetFault replaces the room's persistent faults with f's and triggers f's
 // one-shots: a stall starts now (a stall already in progress goes on), a
@@ -76,6 +86,14 @@ func (r *Room) Fault() Fault { return r.fault.Load().view(r.hall.now()) }
 func (r *Room) SetFault(f Fault) error {
 	if err := f.Validate(); err != nil {
 		return err
+	}
+	if r.hall.media == nil && f.hasMedia() {
+		return fmt.Errorf("%w: media faults need the hall's media side (it runs with NoMedia)", ErrBadFault)
+	}
+	if m := r.hall.media; m != nil {
+		if err := m.SetFault(r.id, f.MediaFault()); err != nil {
+			return err
+		}
 	}
 	r.faultMu.Lock()
 	r.fault.Store(newFaultState(f, r.hall.now(), r.fault.Load()))
@@ -94,6 +112,9 @@ func (r *Room) ClearFault() {
 	r.faultMu.Lock()
 	r.fault.Store(noFaults)
 	r.faultMu.Unlock()
+	if m := r.hall.media; m != nil {
+		_ = m.ClearFault(r.id) // the room exists on both sides
+	}
 	r.log.Info("fault cleared")
 	r.wakeAll()
 }

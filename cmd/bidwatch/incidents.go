@@ -1,0 +1,477 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bidwatch/bidwatch/internal/bus"
+	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/watchdog/incident"
+)
+
+// incidentsFlags are the flags every `bidwatch incidents` subcommand takes.
+type incidentsFlags struct {
+	config, redis, prefix string
+	json                  bool
+}
+
+// newIncidentsCmd is `bidwatch incidents`: the incident workflow and fault
+// records from a terminal.
+func newIncidentsCmd(logger *slog.Logger) *cobra.Command {
+	f := &incidentsFlags{}
+	cmd := &cobra.Command{
+		Use:   "incidents",
+		Short: "List, handle, sign off and export incidents (fault records, 故障记录)",
+		Long: `incidents works with the incidents the watchdog keeps in Redis: list and show
+them, acknowledge (确认接单), mark mitigated, add notes, resolve (排除), have the
+trading center sign them off (中心签字认可), and export the fault records of a
+period as CSV or JSON. Every action is recorded in the incident's timeline
+with who did it and when. A signed-off record is frozen: later changes are
+refused (exit status 1). docs/incidents.md describes the record.
+
+The Redis comes from --redis, or redis.url (and redis.prefix) in --config;
+--config also gives the SLA deadlines used when reclassifying.
+
+Exit status: 0 done, 1 refused (no such incident, not allowed in its state,
+signed off), 2 Redis unreachable or a file not written, 3 usage error.`,
+		Example: `  bidwatch incidents list --redis redis://10.0.0.5:6379
+  bidwatch incidents show INC-000042 --config city.yaml
+  bidwatch incidents ack INC-000042 --by 张工 --note "on my way to the gateway"
+  bidwatch incidents resolve INC-000042 --result "gateway restarted"
+  bidwatch incidents signoff INC-000042 --by "交易中心 李主任"
+  bidwatch incidents export --from 2026-11-01 --to 2026-12-01 --format csv -o 2026-11.csv`,
+		Args: cobra.NoArgs,
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.config, "config", "", "bidwatch config file (for redis.url, redis.prefix and the SLA deadlines)")
+	pf.StringVar(&f.redis, "redis", "", "Redis URL (overrides redis.url)")
+	pf.StringVar(&f.prefix, "prefix", "", `key prefix (overrides redis.prefix; default "bidwatch:")`)
+	pf.BoolVar(&f.json, "json", false, "print JSON")
+	cmd.AddCommand(
+		newIncidentsListCmd(f, logger),
+		newIncidentsShowCmd(f, logger),
+		newIncidentActionCmd(f, logger, incident.ActAcknowledge, "ack ID", "Acknowledge an incident (确认接单)"),
+		newIncidentActionCmd(f, logger, incident.ActMitigate, "mitigate ID", "Mark an incident mitigated: the symptom is contained, the cause not yet fixed"),
+		newIncidentActionCmd(f, logger, incident.ActNote, "note ID TEXT…", "Add a note to an incident's timeline"),
+		newIncidentActionCmd(f, logger, incident.ActResolve, "resolve ID", "Resolve an incident (排除), with its result"),
+		newIncidentActionCmd(f, logger, incident.ActSignOff, "signoff ID", "Sign a resolved incident off for the trading center (中心签字认可); freezes the record"),
+		newIncidentActionCmd(f, logger, incident.ActReclassify, "class ID CLASS", "Set an incident's SLA class (minor, partial, outage, major) and so its deadline"),
+		newIncidentsExportCmd(f, logger),
+	)
+	return cmd
+}
+
+// openIncidentStore opens the store the flags name. The caller closes the
+// bus.
+func openIncidentStore(ctx context.Context, f *incidentsFlags, cmd *cobra.Command, logger *slog.Logger) (*incident.RedisStore, *bus.Bus, error) {
+	url, prefix, policy := "", bus.DefaultPrefix, config.DefaultWatchdog().Incidents
+	if f.config != "" {
+		c, err := loadCityConfig(f.config)
+		if err != nil {
+			return nil, nil, err
+		}
+		url, policy = c.Redis.URL.Reveal(), c.Watchdog.Incidents
+		if c.Redis.Prefix != "" {
+			prefix = c.Redis.Prefix
+		}
+	}
+	if cmd.Flags().Changed("redis") {
+		url = f.redis
+	}
+	if cmd.Flags().Changed("prefix") {
+		prefix = f.prefix
+	}
+	if url == "" {
+		return nil, nil, &exitError{code: 3, err: errors.New("no Redis: give --redis URL or a --config with redis.url (an embedded Redis lives inside one process and cannot be reached from here)")}
+	}
+	b, err := bus.Open(ctx, bus.Options{URL: url, Prefix: prefix, Logger: logger})
+	if err != nil {
+		return nil, nil, &exitError{code: 3, err: err}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := b.Ping(pctx); err != nil {
+		_ = b.Close()
+		return nil, nil, &exitError{code: 2, err: err}
+	}
+	return incident.NewRedisStore(b.Client(), b.Prefix(), policy), b, nil
+}
+
+// storeError maps a store error to an exit code.
+func storeError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, incident.ErrNotFound), errors.Is(err, incident.ErrFrozen), errors.Is(err, incident.ErrTransition):
+		return &exitError{code: 1, err: err}
+	case strings.Contains(err.Error(), "is required"), strings.Contains(err.Error(), "is empty"), strings.Contains(err.Error(), "unknown class"):
+		return &exitError{code: 3, err: err}
+	}
+	return &exitError{code: 2, err: err}
+}
+
+func newIncidentsListCmd(f *incidentsFlags, logger *slog.Logger) *cobra.Command {
+	var (
+		all    bool
+		states []string
+		since  string
+		limit  int
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List incidents: by default those not yet resolved",
+		Long: `list prints one line per incident: id, state, SLA class, cause and subject,
+rooms, when it opened, and its deadline with the time left (or BREACHED).
+By default it lists the incidents not yet resolved; --all lists every one,
+--state narrows to states, --since to those opened since a time.`,
+		Example: `  bidwatch incidents list --redis redis://127.0.0.1:6379
+  bidwatch incidents list --all --since 24h --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			filter := incident.Filter{Limit: limit}
+			for _, s := range states {
+				st := incident.State(s)
+				if !slices.Contains(incident.States, st) {
+					return &exitError{code: 3, err: fmt.Errorf("--state %q: want one of %s", s, joinStates())}
+				}
+				filter.States = append(filter.States, st)
+			}
+			if !all && len(filter.States) == 0 {
+				filter.States = []incident.State{incident.StateOpen, incident.StateAcknowledged, incident.StateMitigated}
+			}
+			if since != "" {
+				t, err := parseWhen(since, time.Now())
+				if err != nil {
+					return &exitError{code: 3, err: fmt.Errorf("--since: %w", err)}
+				}
+				filter.From = t
+			}
+			store, b, err := openIncidentStore(cmd.Context(), f, cmd, logger)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			incs, err := store.List(cmd.Context(), filter)
+			if err != nil {
+				return storeError(err)
+			}
+			slices.Reverse(incs) // newest first
+			now := time.Now()
+			if f.json {
+				return writeJSONRecords(cmd.OutOrStdout(), incs, now)
+			}
+			printIncidentTable(cmd.OutOrStdout(), incs, now)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "list incidents in every state")
+	cmd.Flags().StringSliceVar(&states, "state", nil, "only these states: "+joinStates())
+	cmd.Flags().StringVar(&since, "since", "", "only incidents opened since: a duration ago (24h) or a time (2026-11-01, RFC 3339)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many, the newest")
+	return cmd
+}
+
+func joinStates() string {
+	var s []string
+	for _, st := range incident.States {
+		s = append(s, string(st))
+	}
+	return strings.Join(s, ", ")
+}
+
+func printIncidentTable(out io.Writer, incs []incident.Incident, now time.Time) {
+	if len(incs) == 0 {
+		fmt.Fprintln(out, "no incidents")
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tCLASS\tCAUSE\tROOMS\tOPENED\tDEADLINE")
+	for _, inc := range incs {
+		deadline := inc.Deadline.Local().Format("01-02 15:04")
+		switch {
+		case inc.Breached:
+			deadline += " BREACHED"
+		case inc.State.Active():
+			deadline += fmt.Sprintf(" (%s left)", inc.Remaining(now).Round(time.Minute))
+		}
+		rooms := strings.Join(inc.Place.Rooms, ",")
+		if len(rooms) > 40 {
+			rooms = rooms[:37] + "..."
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", inc.ID, inc.State, inc.Class, inc.Cause, inc.Subject, rooms,
+			inc.OpenedAt.Local().Format("01-02 15:04:05"), deadline)
+	}
+	_ = tw.Flush()
+}
+
+func newIncidentsShowCmd(f *incidentsFlags, logger *slog.Logger) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ID",
+		Short: "Show an incident's full fault record and timeline",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, b, err := openIncidentStore(cmd.Context(), f, cmd, logger)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			inc, err := store.Get(cmd.Context(), args[0])
+			if err != nil {
+				return storeError(err)
+			}
+			if f.json {
+				return writeJSONRecords(cmd.OutOrStdout(), []incident.Incident{inc}, time.Now())
+			}
+			printIncident(cmd.OutOrStdout(), inc, time.Now())
+			return nil
+		},
+	}
+}
+
+// printIncident prints the fault record in the contract's order: time,
+// place, phenomenon, cause, handling process, result, handling time.
+func printIncident(out io.Writer, inc incident.Incident, now time.Time) {
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.Local().Format("2006-01-02 15:04:05")
+	}
+	p := func(label, format string, args ...any) { fmt.Fprintf(out, "%-22s "+format+"\n", append([]any{label}, args...)...) }
+	p("incident 故障", "%s  %s  class %s (%s)  severity %s", inc.ID, inc.State, inc.Class, inc.ClassRule, inc.Severity)
+	p("time 时间", "detected %s, opened %s", ts(inc.DetectedAt), ts(inc.OpenedAt))
+	deadline := ts(inc.Deadline)
+	if inc.Breached {
+		deadline += "  BREACHED"
+	} else if inc.State.Active() {
+		deadline += fmt.Sprintf("  (%s left)", inc.Remaining(now).Round(time.Second))
+	}
+	p("deadline 时限", "%s", deadline)
+	p("place 地点", "sub-centers %s; rooms %s; servers %s; seen from %s", joinOrDash(inc.Place.SubCenters), joinOrDash(inc.Place.Rooms), joinOrDash(inc.Place.Servers), joinOrDash(inc.Place.Locations))
+	ph := inc.Phenomenon
+	p("phenomenon 故障现象", "%s", ph.Summary)
+	var figs []string
+	add := func(cond bool, format string, args ...any) {
+		if cond {
+			figs = append(figs, fmt.Sprintf(format, args...))
+		}
+	}
+	add(ph.RTTP95MS > 0, "RTT p95 %.0f ms (max %.0f ms)", ph.RTTP95MS, ph.RTTMaxMS)
+	add(ph.StutterPct > 0, "stutter %.1f%% (%.1f s)", ph.StutterPct, ph.FreezeMS/1000)
+	add(ph.ParticipantsDown > 0, "%d participants down, %d dropouts", ph.ParticipantsDown, ph.Dropouts)
+	add(ph.HealthFailures > 0, "%d health checks failed in a row", ph.HealthFailures)
+	for k, v := range ph.Readings {
+		add(true, "%s %.1f", k, v)
+	}
+	add(len(ph.Errors) > 0, "errors: %s", strings.Join(ph.Errors, "; "))
+	if len(figs) > 0 {
+		p("", "%s", strings.Join(figs, "; "))
+	}
+	p("cause 故障原因", "%s", inc.CauseText)
+	if !inc.Paging {
+		p("paging", "off (maintenance window %s)", inc.MutedBy)
+	}
+	fmt.Fprintln(out, "handling process 处置过程:")
+	for _, e := range inc.Timeline {
+		fmt.Fprintf(out, "  %s  %-10s %-13s %s\n", ts(e.At), e.Actor, e.Kind, e.Text)
+	}
+	p("result 处置结果", "%s", dashIfEmpty(inc.Result))
+	handling := inc.HandlingTime(now).Round(time.Second).String()
+	if inc.ResolvedAt.IsZero() {
+		handling += " so far"
+	}
+	p("handling time 处置时长", "%s", handling)
+	if inc.State == incident.StateSignedOff {
+		p("signed off 签字认可", "%s by %s", ts(inc.SignedOffAt), inc.SignedOffBy)
+	}
+}
+
+func joinOrDash(ss []string) string {
+	if len(ss) == 0 {
+		return "-"
+	}
+	return strings.Join(ss, ", ")
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// newIncidentActionCmd builds ack, mitigate, note, resolve, signoff and
+// class: one action on one incident.
+func newIncidentActionCmd(f *incidentsFlags, logger *slog.Logger, kind incident.ActionKind, use, short string) *cobra.Command {
+	var by, text string
+	args := cobra.ExactArgs(1)
+	switch kind {
+	case incident.ActNote:
+		args = cobra.MinimumNArgs(2)
+	case incident.ActReclassify:
+		args = cobra.ExactArgs(2)
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  args,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a := incident.Action{Kind: kind, Actor: by, At: time.Now(), Text: text}
+			switch kind {
+			case incident.ActNote:
+				a.Text = strings.Join(args[1:], " ")
+			case incident.ActReclassify:
+				a.Class = args[1]
+			}
+			if a.Actor == "" {
+				a.Actor = currentUser()
+			}
+			store, b, err := openIncidentStore(cmd.Context(), f, cmd, logger)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			inc, err := store.Act(cmd.Context(), args[0], a)
+			if err != nil {
+				return storeError(err)
+			}
+			if f.json {
+				return writeJSONRecords(cmd.OutOrStdout(), []incident.Incident{inc}, time.Now())
+			}
+			last := inc.Timeline[len(inc.Timeline)-1]
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %s (%s, by %s)\n", inc.ID, inc.State, last.Text, last.Kind, last.Actor)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&by, "by", "", "who does it, for the record (default the login name)")
+	switch kind {
+	case incident.ActResolve:
+		cmd.Flags().StringVar(&text, "result", "", "the result (处置结果): what was done and how it ended")
+	case incident.ActAcknowledge, incident.ActMitigate, incident.ActSignOff, incident.ActReclassify:
+		cmd.Flags().StringVar(&text, "note", "", "words to go with it in the timeline")
+	}
+	return cmd
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if s := os.Getenv("USER"); s != "" {
+		return s
+	}
+	return "operator"
+}
+
+func newIncidentsExportCmd(f *incidentsFlags, logger *slog.Logger) *cobra.Command {
+	var from, to, format, output string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Export the fault records of a period as CSV or JSON",
+		Long: `export writes every incident opened in [--from, --to) — each a fault record:
+time, place, phenomenon with figures, suspected cause, handling process
+(the whole timeline), result and handling time — as CSV (one row each, the
+timeline in one cell) or JSON (an array). --from defaults to 30 days ago,
+--to to now. docs/incidents.md lists the columns.`,
+		Example: `  bidwatch incidents export --from 2026-11-01 --to 2026-12-01 --format csv -o 2026-11.csv
+  bidwatch incidents export --from 168h --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			now := time.Now()
+			var filter incident.Filter
+			var err error
+			if filter.From, err = parseWhen(orDefaultString(from, "720h"), now); err != nil {
+				return &exitError{code: 3, err: fmt.Errorf("--from: %w", err)}
+			}
+			if to != "" {
+				if filter.To, err = parseWhen(to, now); err != nil {
+					return &exitError{code: 3, err: fmt.Errorf("--to: %w", err)}
+				}
+			}
+			if format != "csv" && format != "json" {
+				return &exitError{code: 3, err: fmt.Errorf("--format %q: want csv or json", format)}
+			}
+			store, b, err := openIncidentStore(cmd.Context(), f, cmd, logger)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			incs, err := store.List(cmd.Context(), filter)
+			if err != nil {
+				return storeError(err)
+			}
+			out := cmd.OutOrStdout()
+			var file *os.File
+			if output != "" && output != "-" {
+				if file, err = os.Create(output); err != nil {
+					return &exitError{code: 2, err: err}
+				}
+				out = file
+			}
+			if format == "csv" {
+				err = incident.WriteCSV(out, incs, now)
+			} else {
+				err = incident.WriteJSON(out, incs, now)
+			}
+			if file != nil {
+				if cerr := file.Close(); err == nil {
+					err = cerr
+				}
+				if err == nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%d incidents written to %s\n", len(incs), output)
+				}
+			}
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "start of the period: a time (2026-11-01, RFC 3339) or a duration ago (720h)")
+	cmd.Flags().StringVar(&to, "to", "", "end of the period, exclusive (default now)")
+	cmd.Flags().StringVar(&format, "format", "csv", "csv or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (default stdout)")
+	return cmd
+}
+
+func orDefaultString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// parseWhen reads a time: RFC 3339, a date or date and time in local time,
+// or a duration before now.
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02", "2006-01-02 15:04", "2006-01-02T15:04"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q: want a time (2026-11-01, 2026-11-01 09:30, RFC 3339) or a duration ago (24h)", s)
+}
+
+func writeJSONRecords(out io.Writer, incs []incident.Incident, now time.Time) error {
+	if err := incident.WriteJSON(out, incs, now); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	return nil
+}
