@@ -9,7 +9,7 @@ import (
 )
 
 // The synthetic hall stamps every video frame right after its VP8 frame
-// header (docs/media-protocol.md): magic, source id, frame counter, send time
+// header (docs/hall-protocol.md (section "Media")): magic, source id, frame counter, send time
 // in Unix nanoseconds, big-endian. A participant that publishes over WHIP
 // stamps its own frames the same way with its own source id, so it can tell
 // its media when it comes back.

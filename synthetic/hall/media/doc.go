@@ -21,5 +21,5 @@
 // applied at the sender, before encryption, so every viewer of a room
 // suffers the same.
 //
-// The protocol is documented in docs/media-protocol.md.
+// The protocol is documented in docs/hall-protocol.md (section "Media").
 package media
