@@ -46,6 +46,7 @@ type room struct {
 	killICE atomic.Bool
 	refuse  atomic.Bool
 	viewers atomic.Int32
+	watched chan struct{} // capacity 1: a viewer arrived, wake the idle sender
 	lastFwd atomic.Int64 // unix nanos of the current publisher's last video packet
 
 	mu          sync.Mutex
@@ -89,6 +90,18 @@ func (r *room) run(ctx context.Context) {
 		dueAudio := int64(elapsed/audioPeriod) + 1
 		dueVideo := int64(elapsed/videoPeriod) + 1
 		if r.viewers.Load() == 0 {
+			// Idle: sleep until a viewer arrives rather than tick 100
+			// times a second for nobody.
+			tick.Stop()
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.watched:
+			}
+			tick.Reset(min(audioPeriod, videoPeriod) / 2)
+			elapsed = time.Since(start)
+			dueAudio = int64(elapsed/audioPeriod) + 1
+			dueVideo = int64(elapsed/videoPeriod) + 1
 			audioSlot, videoSlot = dueAudio, dueVideo
 			continue
 		}

@@ -169,6 +169,7 @@ func (s *Server) newRoom(spec RoomSpec, opts Options, base transport.Net) (*room
 		log:         s.log.With("room", spec.ID),
 		fps:         opts.FPS,
 		bitrateKbps: opts.BitrateKbps,
+		watched:     make(chan struct{}, 1),
 	}
 	se := opts.SettingEngine
 	if se == nil {

@@ -249,6 +249,10 @@ func (s *Server) newSession(ctx context.Context, rm *room, kind, offer string) (
 	s.sessions[ss.id] = ss
 	if kind == "whep" {
 		rm.viewers.Add(1)
+		select {
+		case rm.watched <- struct{}{}:
+		default:
+		}
 	} else {
 		rm.addPublisher(ss)
 	}
