@@ -197,7 +197,9 @@ func (p *RTC) Run(ctx context.Context, out chan<- Sample) error {
 	}
 	m := newRTCMeter(p.cfg.Now, p.cfg.Window, p.source, p.cfg.OnEvent)
 	p.meter = m
-	linkCtx, cancel := context.WithCancel(ctx)
+	// The link outlives ctx by a moment: the last, partial window is closed
+	// first (connected as it was), then the deferred cancel tears it down.
+	linkCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	linkDone := make(chan struct{})
 	go func() {
 		defer close(linkDone)
@@ -217,12 +219,15 @@ func (p *RTC) Run(ctx context.Context, out chan<- Sample) error {
 	timer := time.NewTimer(m.wEnd.Sub(p.cfg.Now()))
 	defer timer.Stop()
 	for {
+		var cut time.Time
 		select {
 		case <-ctx.Done():
-			return nil
+			// The last, partial window is measured too; the PeerConnection
+			// is closed after it (deferred).
+			cut = p.cfg.Now()
 		case <-timer.C:
 		}
-		s := m.closeWindow()
+		s := m.closeWindowAt(cut)
 		s.Transport = TransportWebRTC
 		s.Participant = p.cfg.Participant
 		s.Room = p.cfg.Room
@@ -234,6 +239,9 @@ func (p *RTC) Run(ctx context.Context, out chan<- Sample) error {
 			dropped = 0
 		default:
 			dropped++
+		}
+		if !cut.IsZero() {
+			return nil
 		}
 		m.mu.Lock()
 		next := m.wEnd

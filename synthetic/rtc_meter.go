@@ -399,9 +399,17 @@ func (m *rtcMeter) stop() {
 
 // closeWindow ends the current window and returns its Sample (identity and
 // Seq left to the caller).
-func (m *rtcMeter) closeWindow() Sample {
+func (m *rtcMeter) closeWindow() Sample { return m.closeWindowAt(time.Time{}) }
+
+// closeWindowAt ends the current window early at cut (the participant is
+// stopping), so the last Sample covers only what was measured; a zero cut
+// ends it at its end.
+func (m *rtcMeter) closeWindowAt(cut time.Time) Sample {
 	m.mu.Lock()
 	defer m.unlock()
+	if !cut.IsZero() && cut.After(m.wStart) && cut.Before(m.wEnd) {
+		m.wEnd = cut
+	}
 	end := m.wEnd
 	if md := m.media; md != nil {
 		m.harvest(md)
@@ -422,9 +430,14 @@ func (m *rtcMeter) closeWindow() Sample {
 	if w.invalid >= rtcInvalidReport && w.err == "" {
 		w.err = fmt.Sprintf("%d RTP packets discarded as invalid (RFC 3550 sequence checks)", w.invalid)
 	}
+	from := m.wStart
+	if m.runStart.After(from) {
+		from = m.runStart
+	}
 	s := Sample{
-		WindowStart:  m.wStart,
-		WindowMS:     ms(m.window),
+		WindowStart: m.wStart,
+		WindowMS:    ms(end.Sub(from)), // the measured part, as for WebSocket
+
 		Connected:    m.up,
 		ConnectedMS:  ms(w.connected),
 		Frames:       w.frames,
@@ -445,10 +458,6 @@ func (m *rtcMeter) closeWindow() Sample {
 		s.DTLSMS = ms(w.phases.dtls)
 		s.FirstFrameMS = ms(w.phases.firstFrame)
 	}
-	from := m.wStart
-	if m.runStart.After(from) {
-		from = m.runStart
-	}
 	if end.After(from) {
 		secs := end.Sub(from).Seconds()
 		s.FPS = float64(w.frames) / secs
@@ -466,7 +475,8 @@ func (m *rtcMeter) closeWindow() Sample {
 		s.LagMedianMS, s.LagMaxMS = rtcMedianMax(w.lag)
 	}
 	*w = rtcWindow{rtt: w.rtt[:0], lag: w.lag[:0]}
-	m.wStart, m.wEnd = end, end.Add(m.window)
+	m.wStart = m.wStart.Add(m.window)
+	m.wEnd = m.wStart.Add(m.window)
 	return s
 }
 

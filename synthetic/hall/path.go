@@ -168,4 +168,3 @@ func (p *Path) delayedCopy(dst, src net.Conn) {
 		}
 	}
 }
-

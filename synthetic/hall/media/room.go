@@ -47,7 +47,7 @@ type room struct {
 	refuse  atomic.Bool
 	viewers atomic.Int32
 	watched chan struct{} // capacity 1: a viewer arrived, wake the idle sender
-	lastFwd atomic.Int64 // unix nanos of the current publisher's last video packet
+	lastFwd atomic.Int64  // unix nanos of the current publisher's last video packet
 
 	mu          sync.Mutex
 	fault       Fault
