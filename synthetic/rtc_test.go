@@ -208,7 +208,8 @@ func rtcSteady(samples []Sample) []Sample {
 	var out []Sample
 	seen := false
 	for _, s := range samples {
-		if !s.Connected || s.ConnectedMS < s.WindowMS-1 {
+		// Whole windows only: the last one is cut short when the run stops.
+		if !s.Connected || s.ConnectedMS < s.WindowMS-1 || s.WindowMS < 999 {
 			continue
 		}
 		if !seen {
