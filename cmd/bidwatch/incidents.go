@@ -95,7 +95,7 @@ func openIncidentStore(ctx context.Context, f *incidentsFlags, cmd *cobra.Comman
 	if url == "" {
 		return nil, nil, &exitError{code: 3, err: errors.New("no Redis: give --redis URL or a --config with redis.url (an embedded Redis lives inside one process and cannot be reached from here)")}
 	}
-	b, err := bus.Open(ctx, bus.Options{URL: url, Prefix: prefix, Logger: logger})
+	b, err := bus.Open(ctx, bus.Options{URL: url, Prefix: prefix, Logger: slog.New(warnOnly{logger.Handler()})})
 	if err != nil {
 		return nil, nil, &exitError{code: 3, err: err}
 	}
@@ -248,7 +248,9 @@ func printIncident(out io.Writer, inc incident.Incident, now time.Time) {
 		}
 		return t.Local().Format("2006-01-02 15:04:05")
 	}
-	p := func(label, format string, args ...any) { fmt.Fprintf(out, "%-22s "+format+"\n", append([]any{label}, args...)...) }
+	p := func(label, format string, args ...any) {
+		fmt.Fprintf(out, "%-22s "+format+"\n", append([]any{label}, args...)...)
+	}
 	p("incident 故障", "%s  %s  class %s (%s)  severity %s", inc.ID, inc.State, inc.Class, inc.ClassRule, inc.Severity)
 	p("time 时间", "detected %s, opened %s", ts(inc.DetectedAt), ts(inc.OpenedAt))
 	deadline := ts(inc.Deadline)
@@ -475,3 +477,15 @@ func writeJSONRecords(out io.Writer, incs []incident.Incident, now time.Time) er
 	}
 	return nil
 }
+
+// warnOnly passes on warnings and errors only: a one-shot command need not
+// say which Redis it connected to.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(as)} }
+
+func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }

@@ -143,11 +143,13 @@ func serveMetrics(ctx context.Context, addr string, w *watchdog.Watchdog, logger
 	return func() { <-done }, nil
 }
 
-// printIncidentEvents prints one line per incident event until the channel
-// closes.
+// printIncidentEvents prints a line per incident event but the frequent
+// "updated" ones (new figures, rooms, findings), until the channel closes.
 func printIncidentEvents(out io.Writer, events <-chan incident.Event) {
 	for ev := range events {
-		fmt.Fprintln(out, incidentEventLine(ev))
+		if ev.Kind != "updated" {
+			fmt.Fprintln(out, incidentEventLine(ev))
+		}
 	}
 }
 

@@ -1,0 +1,262 @@
+package detect
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/watchdog/health"
+)
+
+// Beat is a probe's last heartbeat, as the detectors need it.
+type Beat struct {
+	ID       string
+	Location string
+	// Stopped is true after a clean shutdown: a stopped probe is not silent.
+	Stopped  bool
+	LastSeen time.Time
+	// Interval is the probe's heartbeat interval.
+	Interval time.Duration
+}
+
+// Engine holds the detectors' state: the recent windows of every series,
+// health-check failures in a row, the latest readings, the probes'
+// heartbeats, and every condition's hysteresis. It does no I/O; every method
+// takes the time to evaluate at. It is not safe for concurrent use.
+type Engine struct {
+	cfg      config.Detect
+	keep     time.Duration
+	series   map[SeriesKey]*series
+	checks   map[checkKey]*checkState
+	readings map[readingKey]*readingState
+	probes   map[string]*probeState
+}
+
+// condition is one detector's hysteresis state and its latest verdict.
+type condition struct {
+	st State
+	v  Verdict
+}
+
+type series struct {
+	key      SeriesKey
+	location string
+	session  string
+	aggs     []*Agg // sorted by window
+	latched  *Agg
+	lat      condition
+	stu      condition
+	drop     condition
+}
+
+type checkKey struct{ server, check string }
+
+type checkState struct {
+	kind     string
+	failures int
+	lastErr  string
+	cond     condition
+}
+
+type readingKey struct{ server, reading string }
+
+type readingState struct {
+	rule  config.SaturationRule
+	value float64
+	at    time.Time
+	cond  condition
+}
+
+type probeState struct {
+	beat Beat
+	cond condition
+}
+
+// NewEngine returns an Engine with the given thresholds.
+func NewEngine(cfg config.Detect) *Engine {
+	return &Engine{
+		cfg:      cfg,
+		keep:     max(cfg.Latency.Window, cfg.Stutter.Window) + time.Second,
+		series:   map[SeriesKey]*series{},
+		checks:   map[checkKey]*checkState{},
+		readings: map[readingKey]*readingState{},
+		probes:   map[string]*probeState{},
+	}
+}
+
+// fresh reports whether data that ended at end still counts at now.
+func (e *Engine) fresh(end, now time.Time) bool { return !end.Before(now.Add(-e.cfg.Stale)) }
+
+// AddAgg adds one window of a series (merging it with what is there for the
+// same window). Data older than the stale limit still fills the windows but
+// fires nothing by itself: a probe's spool replayed after an outage is
+// history, not news.
+func (e *Engine) AddAgg(a Agg, now time.Time) {
+	k := a.Key()
+	s := e.series[k]
+	if s == nil {
+		s = &series{key: k}
+		e.series[k] = s
+	}
+	if a.Location != "" {
+		s.location = a.Location
+	}
+	s.session = a.Session
+	i, found := slices.BinarySearchFunc(s.aggs, a.Window, func(x *Agg, w time.Time) int { return x.Window.Compare(w) })
+	var b *Agg
+	if found {
+		b = s.aggs[i]
+		b.Merge(&a)
+	} else {
+		b = &a
+		b.RTT = slices.Clone(a.RTT)
+		s.aggs = slices.Insert(s.aggs, i, b)
+	}
+	if (a.Dropouts > 0 || a.Down > 0) && e.fresh(a.End, now) {
+		c := *b
+		s.latched = &c
+	}
+	// Keep only what the longest window needs.
+	latest := s.aggs[len(s.aggs)-1].Window
+	cut := 0
+	for cut < len(s.aggs) && s.aggs[cut].Window.Before(latest.Add(-e.keep)) {
+		cut++
+	}
+	if cut > 0 {
+		s.aggs = slices.Delete(s.aggs, 0, cut)
+	}
+}
+
+// AddReading takes one health check's outcome.
+func (e *Engine) AddReading(r health.Reading) {
+	k := checkKey{r.Server, r.Check}
+	c := e.checks[k]
+	if c == nil {
+		c = &checkState{kind: r.Kind}
+		e.checks[k] = c
+	}
+	if r.OK {
+		c.failures, c.lastErr = 0, ""
+	} else {
+		c.failures++
+		c.lastErr = r.Error
+	}
+	for name, v := range r.Values {
+		i := slices.IndexFunc(e.cfg.Saturation, func(s config.SaturationRule) bool { return s.Reading == name })
+		if i < 0 {
+			continue
+		}
+		rk := readingKey{r.Server, name}
+		st := e.readings[rk]
+		if st == nil {
+			st = &readingState{rule: e.cfg.Saturation[i]}
+			e.readings[rk] = st
+		}
+		st.value, st.at = v, r.At
+	}
+}
+
+// SetBeats replaces the probes' heartbeats with the latest ones.
+func (e *Engine) SetBeats(beats []Beat) {
+	seen := make(map[string]bool, len(beats))
+	for _, b := range beats {
+		seen[b.ID] = true
+		p := e.probes[b.ID]
+		if p == nil {
+			p = &probeState{}
+			e.probes[b.ID] = p
+		}
+		p.beat = b
+	}
+	for id, p := range e.probes {
+		if !seen[id] && !p.cond.st.Firing {
+			delete(e.probes, id)
+		}
+	}
+}
+
+// Silent reports whether a heartbeat is overdue at now.
+func (e *Engine) silent(b Beat, now time.Time) bool {
+	if b.Stopped {
+		return false
+	}
+	limit := max(e.cfg.ProbeSilentAfter, 3*b.Interval)
+	return now.Sub(b.LastSeen) > limit
+}
+
+// Step evaluates every condition at now and returns the findings that fired
+// or cleared.
+func (e *Engine) Step(now time.Time) []Change {
+	var out []Change
+	step := func(c *condition, h Hysteresis, v Verdict, f Finding) {
+		var tr Transition
+		c.st, tr = h.Step(c.st, v.Cond, now)
+		if v.Cond {
+			c.v = v
+		}
+		if tr != None {
+			f.Onset, f.FiredAt = c.st.Onset, c.st.FiredAt
+			fill(&f, c.v)
+			out = append(out, Change{Finding: f, Transition: tr})
+		}
+		if !c.st.Firing && !c.st.Pending() {
+			c.v = Verdict{}
+		}
+	}
+	d := e.cfg
+	for k, s := range e.series {
+		var lat, stu, drop Verdict
+		if len(s.aggs) > 0 && e.fresh(s.aggs[len(s.aggs)-1].End, now) {
+			lat = Latency(s.aggs, d.Latency)
+			stu = Stutter(s.aggs, d.Stutter)
+			drop = Dropout(s.aggs, s.latched)
+		}
+		s.latched = nil
+		base := Finding{Room: k.Room, Probe: k.Probe, Location: s.location, Session: s.session}
+		step(&s.lat, hyst(d.Latency.Hyst()), lat, with(base, KindLatency))
+		step(&s.stu, hyst(d.Stutter.Hyst()), stu, with(base, KindStutter))
+		step(&s.drop, hyst(d.Dropout.Hyst()), drop, with(base, KindDropout))
+		idle := len(s.aggs) == 0 || now.Sub(s.aggs[len(s.aggs)-1].End) > e.keep+d.Stale
+		if idle && !s.lat.st.Firing && !s.stu.st.Firing && !s.drop.st.Firing {
+			delete(e.series, k)
+		}
+	}
+	for k, c := range e.checks {
+		v := Verdict{}
+		if c.failures > 0 {
+			v.Figures = Figures{Failures: c.failures, Error: c.lastErr}
+			v.Text = fmt.Sprintf("%s check failed %d times in a row: %s", c.kind, c.failures, c.lastErr)
+		}
+		if c.failures >= d.ServerDown.Failures {
+			v.Cond, v.Severity = true, SeverityCritical
+		}
+		step(&c.cond, Hysteresis{ClearAfter: d.ServerDown.ClearAfter}, v, Finding{Kind: KindServerDown, Server: k.server, Check: k.check})
+	}
+	for k, r := range e.readings {
+		v := Verdict{Figures: Figures{Value: r.value, Limit: r.rule.Limit}}
+		if r.rule.Breached(r.value) {
+			v.Cond, v.Severity = true, SeverityDegraded
+			v.Text = fmt.Sprintf("%s %.1f %s %g", k.reading, r.value, r.rule.Op, r.rule.Limit)
+		}
+		step(&r.cond, hyst(r.rule.Hyst()), v, Finding{Kind: KindSaturation, Server: k.server, Reading: k.reading})
+	}
+	for id, p := range e.probes {
+		v := Verdict{}
+		if e.silent(p.beat, now) {
+			v = Verdict{Cond: true, Severity: SeverityDegraded,
+				Text: fmt.Sprintf("probe %s silent: last heartbeat %s ago", id, now.Sub(p.beat.LastSeen).Round(time.Second))}
+		}
+		step(&p.cond, Hysteresis{}, v, Finding{Kind: KindProbeSilent, Probe: id, Location: p.beat.Location})
+	}
+	slices.SortFunc(out, func(a, b Change) int { return compareFindings(a.Finding, b.Finding) })
+	return out
+}
+
+func hyst(h config.Hysteresis) Hysteresis { return Hysteresis{For: h.For, ClearAfter: h.ClearAfter} }
+
+func with(f Finding, k Kind) Finding { f.Kind = k; return f }
+
+func fill(f *Finding, v Verdict) {
+	f.Severity, f.Figures, f.Text = v.Severity, v.Figures, v.Text
+}

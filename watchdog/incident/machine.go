@@ -1,0 +1,135 @@
+package incident
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bidwatch/bidwatch/internal/config"
+)
+
+// ActionKind is what a person (or the watchdog) does to an incident.
+type ActionKind string
+
+// The actions.
+const (
+	ActAcknowledge ActionKind = "acknowledge"
+	ActMitigate    ActionKind = "mitigate"
+	ActResolve     ActionKind = "resolve"
+	ActReopen      ActionKind = "reopen"
+	ActSignOff     ActionKind = "signoff"
+	ActNote        ActionKind = "note"
+	ActBreach      ActionKind = "breach"
+	ActReclassify  ActionKind = "reclassify"
+)
+
+// Action is one thing done to an incident: by whom, when, and the words
+// that go with it (a note, a result, a reason).
+type Action struct {
+	Kind  ActionKind `json:"kind"`
+	Actor string     `json:"actor"`
+	At    time.Time  `json:"at"`
+	Text  string     `json:"text,omitempty"`
+	// Class is the new class, for ActReclassify.
+	Class string `json:"class,omitempty"`
+}
+
+// Apply returns the incident after the action, or an error that wraps
+// ErrFrozen (signed off) or ErrTransition (the action does not apply in its
+// state). The input is not changed. Deadlines come from policy.
+func Apply(inc Incident, a Action, policy config.IncidentPolicy) (Incident, error) {
+	if inc.State == StateSignedOff {
+		return inc, fmt.Errorf("%s %s: %w", a.Kind, inc.ID, ErrFrozen)
+	}
+	if strings.TrimSpace(a.Actor) == "" {
+		return inc, fmt.Errorf("%s %s: who does it is required", a.Kind, inc.ID)
+	}
+	refuse := func(why string) (Incident, error) {
+		return inc, fmt.Errorf("%s %s: %s: %w", a.Kind, inc.ID, why, ErrTransition)
+	}
+	out := inc.clone()
+	switch a.Kind {
+	case ActAcknowledge:
+		if out.State != StateOpen {
+			return refuse("it is " + string(out.State))
+		}
+		out.State, out.AcknowledgedAt = StateAcknowledged, a.At
+		out.log(a.At, a.Actor, "acknowledged", orDefault(a.Text, "acknowledged (确认接单)"))
+	case ActMitigate:
+		if out.State != StateOpen && out.State != StateAcknowledged {
+			return refuse("it is " + string(out.State))
+		}
+		if out.AcknowledgedAt.IsZero() {
+			out.AcknowledgedAt = a.At
+		}
+		out.State, out.MitigatedAt = StateMitigated, a.At
+		out.log(a.At, a.Actor, "mitigated", orDefault(a.Text, "mitigated"))
+	case ActResolve:
+		if !out.State.Active() {
+			return refuse("it is " + string(out.State))
+		}
+		out.State, out.ResolvedAt = StateResolved, a.At
+		if a.Text != "" {
+			out.Result = a.Text
+		}
+		out.log(a.At, a.Actor, "resolved", orDefault(a.Text, "resolved (排除)"))
+		if !out.Breached && a.At.After(out.Deadline) {
+			out.Breached, out.BreachedAt = true, out.Deadline
+			out.log(a.At, Actor, "breached", fmt.Sprintf("resolved %s after the %s deadline", a.At.Sub(out.Deadline).Round(time.Second), out.Class))
+		}
+	case ActReopen:
+		if out.State != StateResolved {
+			return refuse("it is " + string(out.State))
+		}
+		out.State, out.ResolvedAt, out.Result = StateOpen, time.Time{}, ""
+		out.AcknowledgedAt, out.MitigatedAt = time.Time{}, time.Time{}
+		out.Reopens++
+		out.log(a.At, a.Actor, "reopened", orDefault(a.Text, "reopened"))
+	case ActSignOff:
+		if out.State != StateResolved {
+			return refuse("only a resolved incident is signed off, and it is " + string(out.State))
+		}
+		out.State, out.SignedOffAt, out.SignedOffBy = StateSignedOff, a.At, a.Actor
+		out.log(a.At, a.Actor, "signed_off", orDefault(a.Text, "signed off (中心签字认可)"))
+	case ActNote:
+		if strings.TrimSpace(a.Text) == "" {
+			return inc, fmt.Errorf("note %s: the note is empty", inc.ID)
+		}
+		out.log(a.At, a.Actor, "note", a.Text)
+	case ActBreach:
+		if !out.State.Active() || out.Breached || a.At.Before(out.Deadline) {
+			return refuse("not past an unmet deadline")
+		}
+		out.Breached, out.BreachedAt = true, out.Deadline
+		out.log(a.At, a.Actor, "breached", fmt.Sprintf("%s deadline %s passed unresolved", out.Class, out.Deadline.Format(time.RFC3339)))
+	case ActReclassify:
+		d, ok := policy.Deadlines.Of(a.Class)
+		if !ok {
+			return inc, fmt.Errorf("reclassify %s: unknown class %q (want %s)", inc.ID, a.Class, strings.Join(config.SLAClasses, ", "))
+		}
+		if a.Class == out.Class {
+			return refuse("it is already " + a.Class)
+		}
+		old := out.Class
+		out.Class, out.ClassRule = a.Class, "set by "+a.Actor
+		out.Deadline = out.OpenedAt.Add(d)
+		out.log(a.At, a.Actor, "reclassified", fmt.Sprintf("%s → %s, deadline %s%s", old, a.Class, out.Deadline.Format(time.RFC3339), suffix(a.Text)))
+	default:
+		return inc, fmt.Errorf("unknown action %q", a.Kind)
+	}
+	return out, nil
+}
+
+func orDefault(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}
+
+func suffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}

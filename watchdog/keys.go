@@ -1,0 +1,30 @@
+package watchdog
+
+// Group is the consumer group every watchdog replica reads the samples
+// stream with.
+const Group = "watchdog"
+
+// Key names under the bus prefix that the watchdog owns; internal/bus owns
+// the ones it shares with the probes (samples, probes).
+const (
+	// KeyAggs is the stream of aggregates the replicas hand the leader:
+	// entries with a field "aggs" holding a JSON array of detect.Agg.
+	KeyAggs = "watchdog:aggs"
+	// KeyLeader holds the leader's lease: its replica id, with a TTL.
+	KeyLeader = "watchdog:leader"
+	// KeyReplicas is a hash of replica statuses, field = replica id.
+	KeyReplicas = "watchdog:replicas"
+	// KeyHealth is a hash of the latest health reading per check, field =
+	// "server/check".
+	KeyHealth = "health"
+	// KeyProbeHealth is a hash of probe problems (probe-local faults, silent
+	// probes), field = probe id.
+	KeyProbeHealth = "probe-health"
+)
+
+// fieldAggs is the aggregates stream's field.
+const fieldAggs = "aggs"
+
+// aggsMaxLen bounds the aggregates stream (MAXLEN ~): at ten flushes a
+// second per replica, several minutes.
+const aggsMaxLen = 20_000

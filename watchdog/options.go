@@ -1,0 +1,78 @@
+package watchdog
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/bidwatch/bidwatch/internal/bus"
+	"github.com/bidwatch/bidwatch/internal/config"
+)
+
+// Clock tells the time the watchdog's decisions use: findings, incidents,
+// deadlines. Tickers still run on real time.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Options configure New. Config and Bus are required.
+type Options struct {
+	// Config is the city, validated, with its watchdog section.
+	Config *config.Config
+	// Bus is the Redis connection; the caller closes it after Run returns.
+	Bus *bus.Bus
+	// ID names this replica in the consumer group and the lease; default
+	// "<hostname>-<pid>-<random>".
+	ID string
+	// Clock defaults to the real one.
+	Clock Clock
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// Registry receives the watchdog's metrics; default a new registry,
+	// returned by Gatherer.
+	Registry *prometheus.Registry
+	// HTTPClient makes the health checks' requests; default its own.
+	HTTPClient *http.Client
+	// NoHealth turns health collection off (the leader runs none).
+	NoHealth bool
+	// StartID is where a consumer group created by this replica starts in
+	// the samples stream: "$" (default: only Samples that arrive from now
+	// on) or "0" (everything the stream still holds).
+	StartID string
+}
+
+func (o *Options) defaults() error {
+	if o.Config == nil {
+		return fmt.Errorf("watchdog: Config is required")
+	}
+	if o.Bus == nil {
+		return fmt.Errorf("watchdog: Bus is required")
+	}
+	if o.ID == "" {
+		host, _ := os.Hostname()
+		var b [3]byte
+		_, _ = rand.Read(b[:])
+		o.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.StartID == "" {
+		o.StartID = "$"
+	}
+	return nil
+}

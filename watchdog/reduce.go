@@ -1,0 +1,89 @@
+package watchdog
+
+import (
+	"time"
+
+	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/watchdog/detect"
+)
+
+// aggKey is one series in one window.
+type aggKey struct {
+	series detect.SeriesKey
+	window int64
+}
+
+// reducer sums Samples into one Agg per series and window.
+type reducer struct {
+	downPct float64
+	aggs    map[aggKey]*detect.Agg
+	order   []aggKey
+}
+
+func newReducer(downPct float64) *reducer {
+	return &reducer{downPct: downPct, aggs: map[aggKey]*detect.Agg{}}
+}
+
+// add folds one Sample in.
+func (r *reducer) add(s *synthetic.Sample) {
+	k := aggKey{detect.SeriesKey{Room: s.Room, Probe: s.Probe}, s.WindowStart.UnixNano()}
+	a := r.aggs[k]
+	if a == nil {
+		a = &detect.Agg{Room: s.Room, Probe: s.Probe, Location: s.Location, Session: s.Session, Window: s.WindowStart.UTC()}
+		r.aggs[k] = a
+		r.order = append(r.order, k)
+	}
+	end := s.WindowStart.Add(time.Duration(s.WindowMS * float64(time.Millisecond))).UTC()
+	if end.After(a.End) {
+		a.End = end
+	}
+	a.Samples++
+	a.WindowMS += s.WindowMS
+	a.ConnectedMS += s.ConnectedMS
+	a.FreezeMS += s.FreezeMS
+	a.FreezeCount += s.FreezeCount
+	a.Dropouts += s.Dropouts
+	a.Reconnects += s.Reconnects
+	a.OutageMS += s.OutageMS
+	if down(s, r.downPct) {
+		a.Down++
+	}
+	if s.RTTCount > 0 {
+		a.RTT = append(a.RTT, s.RTTMedianMS)
+		a.RTTMaxMS = max(a.RTTMaxMS, s.RTTMaxMS)
+	}
+	a.LagMaxMS = max(a.LagMaxMS, s.LagMaxMS)
+	a.LossMaxPct = max(a.LossMaxPct, s.LossPct)
+	if s.Error != "" {
+		a.Error = s.Error
+	}
+}
+
+// down reports whether a participant was down in its window: it lost its
+// connection, is not connected (after its first window, or with an error
+// that says why), or was connected less than pct percent of the window. A
+// participant's first window, while it is still connecting, is not a
+// dropout.
+func down(s *synthetic.Sample, pct float64) bool {
+	switch {
+	case s.Dropouts > 0:
+		return true
+	case !s.Connected && (s.Seq > 1 || s.Error != ""):
+		return true
+	case s.Seq > 1 && s.WindowMS > 0 && s.ConnectedMS*100 < pct*s.WindowMS:
+		return true
+	}
+	return false
+}
+
+// take returns the Aggs in the order their series were first seen, and
+// empties the reducer.
+func (r *reducer) take() []detect.Agg {
+	out := make([]detect.Agg, 0, len(r.order))
+	for _, k := range r.order {
+		out = append(out, *r.aggs[k])
+	}
+	clear(r.aggs)
+	r.order = r.order[:0]
+	return out
+}

@@ -1,0 +1,147 @@
+package watchdog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bidwatch/bidwatch/internal/bus"
+	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/watchdog/health"
+	"github.com/bidwatch/bidwatch/watchdog/incident"
+)
+
+// Watchdog is one watchdog replica. Run as many as the load needs against
+// one Redis: they split the Samples, and one of them leads.
+type Watchdog struct {
+	opts       Options
+	city       *config.Config
+	cfg        config.Watchdog
+	bus        *bus.Bus
+	rdb        redis.UniversalClient
+	clock      Clock
+	log        *slog.Logger
+	m          *metrics
+	store      *incident.RedisStore
+	health     *health.Runner
+	samplesKey string
+	aggsKey    string
+	leader     atomic.Bool
+	started    time.Time
+}
+
+// New prepares a replica; Run starts it.
+func New(opts Options) (*Watchdog, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(opts.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("watchdog metrics: %w", err)
+	}
+	w := &Watchdog{
+		opts:       opts,
+		city:       opts.Config,
+		cfg:        opts.Config.Watchdog,
+		bus:        opts.Bus,
+		rdb:        opts.Bus.Client(),
+		clock:      opts.Clock,
+		log:        opts.Logger.With("component", "watchdog", "replica", opts.ID),
+		m:          m,
+		samplesKey: opts.Bus.Key(bus.KeySamples),
+		aggsKey:    opts.Bus.Key(KeyAggs),
+	}
+	w.store = incident.NewRedisStore(w.rdb, opts.Bus.Prefix(), w.cfg.Incidents)
+	if !opts.NoHealth {
+		w.health, err = health.NewRunner(opts.Config, health.RunnerOptions{Client: opts.HTTPClient, Now: opts.Clock.Now, Logger: opts.Logger})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// ID is the replica's name in the consumer group and the lease.
+func (w *Watchdog) ID() string { return w.opts.ID }
+
+// Leader reports whether this replica leads right now.
+func (w *Watchdog) Leader() bool { return w.leader.Load() }
+
+// Store is the incident store the watchdog writes to; people's actions
+// (acknowledge, note, resolve, sign off) go through it too.
+func (w *Watchdog) Store() *incident.RedisStore { return w.store }
+
+// Events streams incident events as they happen (opened, updated,
+// resolved, …) until ctx ends. Any process on the same Redis may follow
+// them with incident.NewRedisStore(...).Events.
+func (w *Watchdog) Events(ctx context.Context) <-chan incident.Event {
+	return w.store.Events(ctx, "$")
+}
+
+// Gatherer is the registry holding the watchdog's metrics.
+func (w *Watchdog) Gatherer() prometheus.Gatherer { return w.opts.Registry }
+
+// Run consumes Samples, claims a dead replica's, takes part in the leader
+// election and, while leading, runs detection, correlation, health checks
+// and timers, until ctx ends. It returns nil then; it returns an error only
+// when the consumer group cannot be created at start.
+func (w *Watchdog) Run(ctx context.Context) error {
+	w.started = time.Now()
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := w.ensureGroup(sctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	w.log.Info("watchdog replica started", "stream", w.samplesKey, "group", Group, "health_checks", w.healthChecks())
+	var wg sync.WaitGroup
+	wg.Go(func() { w.consume(ctx) })
+	wg.Go(func() { w.claim(ctx) })
+	wg.Go(func() { w.lead(ctx, w.leaderRun) })
+	wg.Go(func() { w.heartbeat(ctx) })
+	wg.Wait()
+	w.log.Info("watchdog replica stopped")
+	return nil
+}
+
+func (w *Watchdog) healthChecks() int {
+	if w.health == nil {
+		return 0
+	}
+	return w.health.Checks()
+}
+
+// ReplicaStatus is a replica's heartbeat in the replicas hash.
+type ReplicaStatus struct {
+	ID        string    `json:"id"`
+	Leader    bool      `json:"leader"`
+	StartedAt time.Time `json:"started_at"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+// heartbeat writes the replica's status every few seconds, and removes it
+// on the way out.
+func (w *Watchdog) heartbeat(ctx context.Context) {
+	key := w.bus.Key(KeyReplicas)
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		data, _ := json.Marshal(ReplicaStatus{ID: w.opts.ID, Leader: w.Leader(), StartedAt: w.started, LastSeen: w.clock.Now()})
+		_ = w.rdb.HSet(ctx, key, w.opts.ID, data).Err()
+		select {
+		case <-ctx.Done():
+			dctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = w.rdb.HDel(dctx, key, w.opts.ID).Err()
+			cancel()
+			return
+		case <-t.C:
+		}
+	}
+}
