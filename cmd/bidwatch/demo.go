@@ -2,44 +2,82 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/bus"
+	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/probe"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
+	"github.com/bidwatch/bidwatch/watchdog"
 )
 
-// demoPhase is one step of the demo's fault script.
-type demoPhase struct {
-	name  string // what the on-site staff would see
-	fault *hall.Fault
-	hold  time.Duration
+// demoLocations are the sub-centers the demo's probe agents run in. Each
+// reaches the hall through its own network path, so a drill can hurt one
+// location's path only.
+var demoLocations = []string{"yz", "gy"}
+
+// drill is one step of the demo's fault script: it starts, holds, and is
+// cleared, with a pause before the next.
+type drill struct {
+	name  string
+	start func(d *demoCity) error
+	stop  func(d *demoCity)
+	// repeat, when set, starts it again this often while it holds.
+	repeat time.Duration
+	hold   time.Duration
+	pause  time.Duration
 }
 
-// demoScript is the scripted drill: a fault comes, holds, and goes, with a
-// clean stretch between faults so the recovery shows.
-func demoScript() []demoPhase {
-	clean := func(d time.Duration) demoPhase { return demoPhase{name: "clean", hold: d} }
-	return []demoPhase{
-		clean(8 * time.Second),
-		{name: "latency: every frame delayed 400 ms ± 100 ms", fault: &hall.Fault{LatencyMS: 400, JitterMS: 100}, hold: 8 * time.Second},
-		clean(6 * time.Second),
-		{name: "stall: the hall sends nothing for 3 s", fault: &hall.Fault{StallMS: 3000}, hold: 6 * time.Second},
-		clean(4 * time.Second),
-		{name: "drop: the gateway cuts every connection", fault: &hall.Fault{Drop: true}, hold: 6 * time.Second},
-		clean(4 * time.Second),
-		{name: "loss: 20% of events never arrive", fault: &hall.Fault{LossPct: 20}, hold: 8 * time.Second},
-		clean(4 * time.Second),
-		{name: "silent death: TCP open, nothing answers", fault: &hall.Fault{Silent: true}, hold: 6 * time.Second},
-		clean(4 * time.Second),
-		{name: "refuse: new connections get 503 after a drop", fault: &hall.Fault{Refuse: true, Drop: true}, hold: 6 * time.Second},
+func demoDrills() []drill {
+	return []drill{
+		{
+			name: "media server jd-media-1 saturated: CPU 97 %, its rooms lag 600 ms",
+			start: func(d *demoCity) error {
+				cpu := 97.0
+				if err := d.hall.Server("jd-media-1").SetHealth(hall.Health{CPUPct: &cpu}); err != nil {
+					return err
+				}
+				return d.eachRoomOf("jd-media-1", func(r *hall.Room) error { return r.SetFault(hall.Fault{LatencyMS: 600, JitterMS: 100}) })
+			},
+			stop: func(d *demoCity) {
+				d.hall.Server("jd-media-1").ClearHealth()
+				_ = d.eachRoomOf("jd-media-1", func(r *hall.Room) error { r.ClearFault(); return nil })
+			},
+			hold: 60 * time.Second, pause: 30 * time.Second,
+		},
+		{
+			name:  "network path to gy congested: +700 ms from 高邮 only",
+			start: func(d *demoCity) error { d.paths["gy"].SetDelay(700 * time.Millisecond); return nil },
+			stop:  func(d *demoCity) { d.paths["gy"].SetDelay(0) },
+			hold:  60 * time.Second, pause: 30 * time.Second,
+		},
+		{
+			name:   "gateway of yz-hall-1 drops every bidder, every 5 s",
+			start:  func(d *demoCity) error { return d.hall.Room("yz-hall-1").SetFault(hall.Fault{Drop: true}) },
+			stop:   func(*demoCity) {},
+			repeat: 5 * time.Second,
+			hold:   15 * time.Second, pause: 45 * time.Second,
+		},
+		{
+			name: "database server by-db-1 down: health checks fail",
+			start: func(d *demoCity) error {
+				return d.hall.Server("by-db-1").SetHealth(hall.Health{Down: true})
+			},
+			stop: func(d *demoCity) { d.hall.Server("by-db-1").ClearHealth() },
+			hold: 45 * time.Second, pause: 30 * time.Second,
+		},
 	}
 }
 
@@ -47,19 +85,23 @@ func newDemoCmd(logger *slog.Logger) *cobra.Command {
 	var (
 		listen   string
 		duration time.Duration
-		room     string
+		perRoom  int
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run a synthetic hall and watch one of its rooms while scripted faults come and go",
+		Short: "Run the whole pipeline on a synthetic city while scripted faults come and go",
 		Long: `demo runs everything in one process, on loopback, with nothing to install:
-a synthetic bid-opening hall (rooms room-1 … room-4) and a synthetic
-participant in one room, while a scripted drill injects latency, a stall, a
-dropped gateway, event loss, silent death and refused connections. Each
-fault's effect is printed as the participant sees it, with a verdict per phase.
+a synthetic city's bid-opening hall (configs/demo.yaml: the center and four
+sub-centers, their rooms and servers), a schedule of bid openings starting
+now, probe agents in two sub-centers (each reaching the hall over its own
+network path), the watchdog, and an embedded Redis between them. A drill
+script then saturates a media server, congests one sub-center's network
+path, makes a gateway drop its bidders and takes a database down, one after
+the other; incidents are printed as they open and resolve, with their cause,
+SLA class and deadline.
 
-The hall's admin API stays open while it runs, so you can inject faults of
-your own (see docs/hall-protocol.md) or run ` + "`bidwatch check`" + ` against it.`,
+Nothing is persisted: the embedded Redis lives as long as the demo. While it
+runs, other commands can reach it at the address it prints.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -68,136 +110,226 @@ your own (see docs/hall-protocol.md) or run ` + "`bidwatch check`" + ` against i
 				ctx, cancel = context.WithTimeout(ctx, duration)
 				defer cancel()
 			}
-			return runDemo(ctx, cmd.OutOrStdout(), logger, listen, room)
+			if perRoom < 1 {
+				return &exitError{code: 3, err: fmt.Errorf("--participants %d: must be at least 1", perRoom)}
+			}
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{listen: listen, perRoom: perRoom, drills: demoDrills()})
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7400", "address of the synthetic hall")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (0: until interrupted)")
-	cmd.Flags().StringVar(&room, "room", "room-1", "the room the participant joins and the drill hits")
+	cmd.Flags().IntVar(&perRoom, "participants", 2, "WebSocket participants per room per probe agent")
 	return cmd
 }
 
-func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, listen, room string) error {
-	// The drill's own lines say what the hall and the participant do; their
-	// logs add only warnings and errors.
+type demoOptions struct {
+	listen  string
+	perRoom int
+	drills  []drill
+	start   time.Duration // before the first drill; default 20 s
+}
+
+// demoCity is what the drills act on.
+type demoCity struct {
+	cfg   *config.Config
+	hall  *hall.Hall
+	paths map[string]*hall.Path
+}
+
+func (d *demoCity) eachRoomOf(server string, fn func(*hall.Room) error) error {
+	for _, r := range d.cfg.RoomsUsing(server) {
+		if err := fn(d.hall.Room(r.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOptions) error {
+	if o.start == 0 {
+		o.start = 20 * time.Second
+	}
+	// The drill's own lines say what happens; the components' logs add only
+	// warnings and errors.
 	logger = slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})
-	h, err := hall.New(hall.Options{Logger: logger})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// The hall, on the demo city's rooms and servers.
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
+		return &exitError{code: 3, err: fmt.Errorf("--listen %s: %w (is another bidwatch running? try --listen 127.0.0.1:0)", o.listen, err)}
+	}
+	cfg := config.DemoCity()
+	hallAddr := ln.Addr().String()
+	retarget(cfg.Rooms, cfg.Servers, "127.0.0.1:7400", hallAddr)
+	hopts := hall.Options{Logger: logger, NoMedia: true}
+	hallRooms(&hopts, cfg)
+	h, err := hall.New(hopts)
+	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer h.Close()
-	target := h.Room(room)
-	if target == nil {
-		return &exitError{code: 3, err: fmt.Errorf("--room %q: the demo hall has room-1 … room-4", room)}
-	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return &exitError{code: 3, err: fmt.Errorf("--listen %s: %w (is another bidwatch running? try --listen 127.0.0.1:0)", listen, err)}
-	}
 	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	var wg sync.WaitGroup
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); served <- srv.Serve(ln) }()
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
+		cancel()
+		sctx, c := context.WithTimeout(context.Background(), 3*time.Second)
+		defer c()
 		srv.Shutdown(sctx)
-		<-served
+		wg.Wait()
 	}()
 
-	base := "http://" + ln.Addr().String()
-	url := "ws://" + ln.Addr().String() + "/rooms/" + room + "/events"
-	fmt.Fprintf(out, "bidwatch demo — synthetic hall on %s (nothing is persisted; Ctrl-C to stop)\n", base)
-	fmt.Fprintf(out, "  event streams  ws://%s/rooms/{room-1…room-4}/events\n", ln.Addr())
-	fmt.Fprintf(out, "  admin API      %s/admin/rooms   (inject your own faults: docs/hall-protocol.md)\n", base)
-	fmt.Fprintf(out, "  try meanwhile  bidwatch check ws://%s/rooms/room-2/events\n\n", ln.Addr())
-
-	pr := newProgress(out, false, url, 0)
-	samples := make(chan synthetic.Sample, 64)
-	p, err := synthetic.NewWS(synthetic.WSConfig{
-		URL: url, Room: room, Participant: "demo-bidder",
-		ReconnectMin: 200 * time.Millisecond, ReconnectMax: 2 * time.Second,
-		OnEvent: pr.event,
-	})
+	// The embedded Redis between probes and watchdog.
+	b, err := bus.Open(ctx, bus.Options{Logger: logger})
 	if err != nil {
 		return err
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx, samples) }()
-	defer func() { stop(); <-done }()
+	defer b.Close()
 
-	script := demoScript()
-	phase, phaseSamples := 0, []synthetic.Sample(nil)
-	startPhase := func() time.Time {
-		ph := script[phase%len(script)]
-		if ph.fault != nil {
-			fmt.Fprintf(out, "\n▶ FAULT  %s\n", ph.name)
-			if err := target.SetFault(*ph.fault); err != nil {
-				fmt.Fprintf(out, "  (could not inject: %v)\n", err)
-			}
-		} else {
-			target.ClearFault()
-			fmt.Fprintf(out, "\n■ cleared: the room should recover\n")
-		}
-		return time.Now().Add(ph.hold)
+	// A schedule: every room opens now.
+	dir, err := os.MkdirTemp("", "bidwatch-demo-")
+	if err != nil {
+		return err
 	}
-	phaseEnd := startPhase()
-	ticker := time.NewTicker(100 * time.Millisecond)
-	defer ticker.Stop()
+	defer os.RemoveAll(dir)
+	schedule := filepath.Join(dir, "schedule.yaml")
+	if err := os.WriteFile(schedule, demoSchedule(cfg, time.Now()), 0o600); err != nil {
+		return err
+	}
+
+	city := &demoCity{cfg: cfg, hall: h, paths: map[string]*hall.Path{}}
+	var agents []*probe.Agent
+	for _, loc := range demoLocations {
+		p, err := hall.NewPath(hallAddr)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		city.paths[loc] = p
+		rooms := append([]config.Room(nil), cfg.Rooms...)
+		retarget(rooms, nil, hallAddr, p.Addr())
+		a, err := probe.New(probe.Options{
+			ID: loc + "@demo", Location: loc, Version: Version, Bus: b,
+			Rooms: rooms, Probe: cfg.Probe,
+			Participants: map[string]int{"ws": o.perRoom},
+			ScheduleFile: schedule, Lead: time.Minute, Tail: time.Minute,
+			PatrolInterval: -1, Logger: logger,
+		})
+		if err != nil {
+			return err
+		}
+		agents = append(agents, a)
+	}
+	wd, err := watchdog.New(watchdog.Options{Config: cfg, Bus: b, ID: "demo", Logger: logger})
+	if err != nil {
+		return err
+	}
+	events := wd.Events(ctx)
+
+	errs := make(chan error, len(agents)+1)
+	for _, a := range agents {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- a.Run(ctx) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); errs <- wd.Run(ctx) }()
+
+	fmt.Fprintf(out, "bidwatch demo — %s, on loopback; nothing is persisted (Ctrl-C to stop)\n", cfg.City.Name)
+	fmt.Fprintf(out, "  hall      http://%s  %d rooms on %d servers; admin API /admin/rooms, /admin/servers\n", hallAddr, len(cfg.Rooms), len(cfg.Servers))
+	fmt.Fprintf(out, "  redis     embedded at redis://%s  (in-process, gone when the demo stops)\n", b.Addr())
+	fmt.Fprintf(out, "  probes    %s: %d bidders per room each, over their own network path\n", strings.Join(demoLocations, ", "), o.perRoom)
+	fmt.Fprintf(out, "  schedule  %d bid openings starting now\n", len(cfg.Rooms))
+	fmt.Fprintf(out, "  try       bidwatch incidents list --redis redis://%s\n", b.Addr())
+	fmt.Fprintf(out, "            bidwatch check ws://%s/rooms/yz-hall-1/events\n\n", hallAddr)
+
+	drills := o.drills
+	next, step, active := time.Now().Add(o.start), 0, false
+	var again time.Time // the next repeat of a repeating drill
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			pr.finish()
 			fmt.Fprintln(out, "\ndemo stopped")
 			return nil
 		case err := <-served:
 			return fmt.Errorf("hall stopped serving: %w", err)
-		case s := <-samples:
-			phaseSamples = append(phaseSamples, s)
-			fmt.Fprintln(out, demoLine(s))
-		case now := <-ticker.C:
-			if now.Before(phaseEnd) {
+		case err := <-errs:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
 				continue
 			}
-			sum := synthetic.Summarize(phaseSamples, synthetic.DefaultThresholds())
-			fmt.Fprintf(out, "  → verdict for this phase: %s", strings.ToUpper(string(sum.Verdict)))
-			if len(sum.Reasons) > 0 {
-				fmt.Fprintf(out, " (%s)", strings.Join(sum.Reasons, "; "))
+			if ev.Kind != "updated" {
+				fmt.Fprintln(out, "  ● "+incidentEventLine(ev))
 			}
-			fmt.Fprintln(out)
-			phase++
-			phaseSamples = nil
-			phaseEnd = startPhase()
+		case now := <-tick.C:
+			if len(drills) == 0 {
+				continue
+			}
+			d := drills[step%len(drills)]
+			if active && d.repeat > 0 && !now.Before(again) && now.Before(next) {
+				if err := d.start(city); err != nil {
+					fmt.Fprintf(out, "  could not repeat the drill: %v\n", err)
+				}
+				again = now.Add(d.repeat)
+			}
+			if now.Before(next) {
+				continue
+			}
+			if !active {
+				fmt.Fprintf(out, "%s ▶ DRILL %s (for %s)\n", now.Format("15:04:05"), d.name, d.hold)
+				if err := d.start(city); err != nil {
+					fmt.Fprintf(out, "  could not start the drill: %v\n", err)
+				}
+				active, next, again = true, now.Add(d.hold), now.Add(d.repeat)
+				continue
+			}
+			d.stop(city)
+			fmt.Fprintf(out, "%s ■ DRILL over: %s — the watchdog should resolve it\n", now.Format("15:04:05"), strings.SplitN(d.name, ":", 2)[0])
+			active, next, step = false, now.Add(d.pause), step+1
 		}
 	}
 }
 
-// demoLine is one window as a line of the live log.
-func demoLine(s synthetic.Sample) string {
-	state := "up  "
-	if !s.Connected {
-		state = "DOWN"
+// retarget points rooms' and servers' URLs at another host:port.
+func retarget(rooms []config.Room, servers []config.Server, from, to string) {
+	if from == to {
+		return
 	}
+	for i := range rooms {
+		r := &rooms[i]
+		r.EventsURL = strings.Replace(r.EventsURL, from, to, 1)
+		r.WHEPURL = strings.Replace(r.WHEPURL, from, to, 1)
+		r.WHIPURL = strings.Replace(r.WHIPURL, from, to, 1)
+	}
+	for i := range servers {
+		for j := range servers[i].Health {
+			hc := &servers[i].Health[j]
+			hc.URL = strings.Replace(hc.URL, from, to, 1)
+			hc.Address = strings.Replace(hc.Address, from, to, 1)
+		}
+	}
+}
+
+// demoSchedule is a schedule file with one bid opening per room, opening now
+// and lasting two hours.
+func demoSchedule(cfg *config.Config, now time.Time) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  %s %s  rtt %-8s lag %-8s events %d", s.WindowStart.Format("15:04:05"), state,
-		fmtMS(s.RTTMedianMS), fmtMS(s.LagMedianMS), s.Messages)
-	if s.MissedSeq > 0 {
-		fmt.Fprintf(&b, "  missed %d", s.MissedSeq)
+	b.WriteString("sessions:\n")
+	for i, r := range cfg.Rooms {
+		fmt.Fprintf(&b, "  - id: demo-%03d\n    room: %s\n    title: %q\n    opens_at: %s\n    expected_duration: 2h\n",
+			i+1, r.ID, r.Name+" 演示项目开标", now.Format(time.RFC3339))
 	}
-	if s.FreezeMS > 0 {
-		fmt.Fprintf(&b, "  STUTTER %s", fmtMS(s.FreezeMS))
-	}
-	if s.Dropouts > 0 {
-		fmt.Fprintf(&b, "  DROPOUT")
-	}
-	if s.Reconnects > 0 {
-		fmt.Fprintf(&b, "  reconnected after %s", fmtMS(s.LastOutageMS))
-	}
-	if !s.Connected && s.Error != "" {
-		fmt.Fprintf(&b, "  (%s)", s.Error)
-	}
-	return b.String()
+	return []byte(b.String())
 }
 
 // minLevel is a handler that lets through records at min or above only.

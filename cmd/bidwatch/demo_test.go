@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,30 +16,75 @@ import (
 	"github.com/bidwatch/bidwatch/synthetic/hall"
 )
 
-func TestDemoRunsAndStops(t *testing.T) {
-	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+// TestDemoPipeline runs the demo with one drill, a gateway dropping every
+// bidder of a room: the whole pipeline (hall, schedule, probes from two
+// locations, embedded Redis, watchdog) must turn it into an incident.
+func TestDemoPipeline(t *testing.T) {
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	drop := drill{
+		name:   "drop yz-hall-1",
+		start:  func(d *demoCity) error { return d.hall.Room("yz-hall-1").SetFault(hall.Fault{Drop: true}) },
+		stop:   func(*demoCity) {},
+		repeat: time.Second,
+		hold:   3 * time.Second,
+		pause:  time.Hour,
+	}
 	done := make(chan error, 1)
-	go func() { done <- runDemo(ctx, &out, slog.New(slog.DiscardHandler), "127.0.0.1:0", "room-1") }()
+	go func() {
+		done <- runDemo(ctx, &out, slog.New(slog.DiscardHandler), demoOptions{
+			listen: "127.0.0.1:0", perRoom: 1, drills: []drill{drop}, start: 4 * time.Second,
+		})
+	}()
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(out.String(), " opened ") {
+		select {
+		case err := <-done:
+			t.Fatalf("demo ended early: %v\n%s", err, out.String())
+		case <-deadline:
+			t.Fatalf("no incident opened within 30 s:\n%s", out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	cancel()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("demo did not stop within 10 s of its deadline")
+	case <-time.After(15 * time.Second):
+		t.Fatal("demo did not stop within 15 s")
 	}
-	for _, want := range []string{"synthetic hall on http://127.0.0.1:", "connected in", " up ", "demo stopped"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+	text := out.String()
+	for _, want := range []string{"embedded at redis://127.0.0.1:", "bid openings starting now", "▶ DRILL drop yz-hall-1", "yz-hall-1", "demo stopped"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
 	}
 }
 
-func TestDemoRejectsUnknownRoom(t *testing.T) {
-	code, _, errOut := execute(t, "demo", "--room", "nowhere", "--listen", "127.0.0.1:0", "--duration", "1s")
-	if code != 3 || !strings.Contains(errOut, `--room "nowhere"`) {
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestDemoBadFlags(t *testing.T) {
+	code, _, errOut := execute(t, "demo", "--participants", "0", "--listen", "127.0.0.1:0", "--duration", "1s")
+	if code != 3 || !strings.Contains(errOut, "--participants 0") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
