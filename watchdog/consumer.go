@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +30,8 @@ import (
 // nobody can have claimed an entry idle for less than claim_idle.
 //
 // KEYS: samples stream, aggregates stream. ARGV: group, consumer, aggregates
-// JSON ("" for none), MAXLEN, check ("1" or "0"), ids…
+// JSON ("" for none), the oldest id to keep (MINID ~), check ("1" or "0"),
+// ids…
 var flushScript = redis.NewScript(`
 if ARGV[5] == '1' then
   local lost = {}
@@ -40,7 +42,7 @@ if ARGV[5] == '1' then
   if #lost > 0 then return {0, lost} end
 end
 if ARGV[3] ~= '' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'aggs', ARGV[3])
+  redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[4], '*', 'aggs', ARGV[3])
 end
 local i = 6
 while i <= #ARGV do
@@ -254,7 +256,8 @@ func (w *Watchdog) flush(ctx context.Context, items []item, check bool) (int, []
 		}
 		payload = string(data)
 	}
-	args[0], args[1], args[2], args[3], args[4] = Group, w.opts.ID, payload, aggsMaxLen, "0"
+	minID := strconv.FormatInt(time.Now().Add(-aggsKeep).UnixMilli(), 10)
+	args[0], args[1], args[2], args[3], args[4] = Group, w.opts.ID, payload, minID, "0"
 	if check {
 		args[4] = "1"
 	}

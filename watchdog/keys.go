@@ -1,5 +1,7 @@
 package watchdog
 
+import "time"
+
 // Group is the consumer group every watchdog replica reads the samples
 // stream with.
 const Group = "watchdog"
@@ -25,6 +27,6 @@ const (
 // fieldAggs is the aggregates stream's field.
 const fieldAggs = "aggs"
 
-// aggsMaxLen bounds the aggregates stream (MAXLEN ~): at ten flushes a
-// second per replica, several minutes.
-const aggsMaxLen = 20_000
+// aggsKeep is how long the aggregates stream keeps entries (XADD MINID ~):
+// far more than a new leader replays.
+const aggsKeep = 10 * time.Minute

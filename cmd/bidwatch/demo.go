@@ -149,9 +149,10 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	if o.start == 0 {
 		o.start = 20 * time.Second
 	}
-	// The drill's own lines say what happens; the components' logs add only
-	// warnings and errors.
-	logger = slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})
+	// The drill's own lines and the incidents say what happens; of the
+	// components' logs only errors are shown (a dropout is a warning, and
+	// the drills make plenty).
+	logger = slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelError})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
