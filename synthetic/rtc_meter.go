@@ -2,7 +2,6 @@ package synthetic
 
 import (
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -397,10 +396,6 @@ func (m *rtcMeter) stop() {
 	m.media = nil
 }
 
-// closeWindow ends the current window and returns its Sample (identity and
-// Seq left to the caller).
-func (m *rtcMeter) closeWindow() Sample { return m.closeWindowAt(time.Time{}) }
-
 // closeWindowAt ends the current window early at cut (the participant is
 // stopping), so the last Sample covers only what was measured; a zero cut
 // ends it at its end.
@@ -468,11 +463,11 @@ func (m *rtcMeter) closeWindowAt(cut time.Time) Sample {
 	}
 	if len(w.rtt) > 0 {
 		s.RTTCount = len(w.rtt)
-		s.RTTMedianMS, s.RTTMaxMS = rtcMedianMax(w.rtt)
+		s.RTTMedianMS, s.RTTMaxMS = medianMax(w.rtt)
 	}
 	if len(w.lag) > 0 {
 		s.LagCount = len(w.lag)
-		s.LagMedianMS, s.LagMaxMS = rtcMedianMax(w.lag)
+		s.LagMedianMS, s.LagMaxMS = medianMax(w.lag)
 	}
 	*w = rtcWindow{rtt: w.rtt[:0], lag: w.lag[:0]}
 	m.wStart = m.wStart.Add(m.window)
@@ -480,14 +475,3 @@ func (m *rtcMeter) closeWindowAt(cut time.Time) Sample {
 	return s
 }
 
-// rtcMedianMax returns the median and maximum of ds in milliseconds; it sorts
-// ds in place.
-func rtcMedianMax(ds []time.Duration) (median, maxMS float64) {
-	slices.Sort(ds)
-	n := len(ds)
-	m := ds[n/2]
-	if n%2 == 0 {
-		m = (ds[n/2-1] + ds[n/2]) / 2
-	}
-	return ms(m), ms(ds[n-1])
-}

@@ -2,8 +2,6 @@ package watchdog
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -62,92 +60,16 @@ func e2eCity(t testing.TB) (*config.Config, *hall.Hall) {
 	return city, h
 }
 
-// proxy forwards TCP to the hall, standing for one location's network
-// path: cutting it drops every connection through it and refuses new ones.
-type proxy struct {
-	l      net.Listener
-	target string
-	cut    atomic.Bool
-	mu     sync.Mutex
-	conns  map[net.Conn]bool
-	wg     sync.WaitGroup
-}
-
-func startProxy(t testing.TB, target string) *proxy {
+// startPath starts one location's network path to the hall (hall.Path):
+// cutting it drops every connection through it and refuses new ones.
+func startPath(t testing.TB, target string) *hall.Path {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := hall.NewPath(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{l: l, target: target, conns: map[net.Conn]bool{}}
-	p.wg.Go(p.serve)
-	t.Cleanup(p.close)
+	t.Cleanup(func() { p.Close() })
 	return p
-}
-
-func (p *proxy) addr() string { return p.l.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		if p.cut.Load() {
-			c.Close()
-			continue
-		}
-		up, err := net.DialTimeout("tcp", p.target, time.Second)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.track(c, up)
-		p.wg.Go(func() { pipe(up, c); p.untrack(c, up) })
-		p.wg.Go(func() { pipe(c, up) })
-	}
-}
-
-func pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
-	dst.Close()
-	src.Close()
-}
-
-func (p *proxy) track(cs ...net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range cs {
-		p.conns[c] = true
-	}
-}
-
-func (p *proxy) untrack(cs ...net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range cs {
-		delete(p.conns, c)
-	}
-}
-
-// setCut cuts the path (every connection dropped, new ones refused) or
-// mends it.
-func (p *proxy) setCut(cut bool) {
-	p.cut.Store(cut)
-	if !cut {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-func (p *proxy) close() {
-	p.l.Close()
-	p.setCut(true)
-	p.wg.Wait()
 }
 
 // probeSim is a probe agent in miniature: WebSocket participants in rooms,

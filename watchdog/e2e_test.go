@@ -98,14 +98,14 @@ func TestE2ENetworkPathToLocation(t *testing.T) {
 	hallAddr := strings.TrimPrefix(strings.Split(city.Rooms[0].EventsURL, "/rooms/")[0], "ws://")
 	b := openBus(t, redisURL(t))
 	w := startWatchdog(t, Options{Config: city, Bus: b})
-	jdPath := startProxy(t, hallAddr)
+	jdPath := startPath(t, hallAddr)
 	rooms := []string{"gy-hall-1", "by-hall-1"}
-	startProbe(t, b, city, "jd-probe-1", "jd", jdPath.addr(), rooms, 1)
-	startProbe(t, b, city, "jd-probe-2", "jd", jdPath.addr(), rooms, 1)
+	startProbe(t, b, city, "jd-probe-1", "jd", jdPath.Addr(), rooms, 1)
+	startProbe(t, b, city, "jd-probe-2", "jd", jdPath.Addr(), rooms, 1)
 	startProbe(t, b, city, "yz-probe", "yz", "", rooms, 1)
 	settle(t, w, 3*time.Second)
 
-	jdPath.setCut(true)
+	jdPath.SetCut(true)
 	fault := time.Now()
 	waitFor(t, 10*time.Second, "an incident", func() bool { return len(incidents(t, w.Watchdog)) > 0 })
 	t.Logf("cut → incident in %s", time.Since(fault).Round(time.Millisecond))
@@ -117,7 +117,7 @@ func TestE2ENetworkPathToLocation(t *testing.T) {
 	if !strings.Contains(got[0].CauseText, "network path to jd") {
 		t.Errorf("cause text %q", got[0].CauseText)
 	}
-	jdPath.setCut(false)
+	jdPath.SetCut(false)
 	waitFor(t, 20*time.Second, "the incident resolved", func() bool {
 		return incidents(t, w.Watchdog)[0].State == incident.StateResolved
 	})
@@ -132,14 +132,14 @@ func TestE2EProbeLocal(t *testing.T) {
 	hallAddr := strings.TrimPrefix(strings.Split(city.Rooms[0].EventsURL, "/rooms/")[0], "ws://")
 	b := openBus(t, redisURL(t))
 	w := startWatchdog(t, Options{Config: city, Bus: b})
-	own := startProxy(t, hallAddr)
+	own := startPath(t, hallAddr)
 	rooms := []string{"yzg-hall-1"}
-	startProbe(t, b, city, "yzg-probe-1", "yzg", own.addr(), rooms, 2)
+	startProbe(t, b, city, "yzg-probe-1", "yzg", own.Addr(), rooms, 2)
 	startProbe(t, b, city, "yzg-probe-2", "yzg", "", rooms, 2)
 	startProbe(t, b, city, "yz-probe", "yz", "", rooms, 2)
 	settle(t, w, 3*time.Second)
 
-	own.setCut(true)
+	own.SetCut(true)
 	ctx := context.Background()
 	var entry probeHealthEntry
 	waitFor(t, 10*time.Second, "probe health recorded", func() bool {
@@ -153,7 +153,7 @@ func TestE2EProbeLocal(t *testing.T) {
 	if got := incidents(t, w.Watchdog); len(got) != 0 {
 		t.Fatalf("a probe-local fault made incidents:\n%s", describe(got))
 	}
-	own.setCut(false)
+	own.SetCut(false)
 	waitFor(t, 10*time.Second, "probe health cleared", func() bool {
 		n, _ := b.Client().HLen(ctx, b.Key(KeyProbeHealth)).Result()
 		return n == 0

@@ -227,10 +227,3 @@ func (f *feeder) window(start time.Time, length time.Duration, parts []part, mod
 	return res.Added
 }
 
-// probeBeat writes a running probe's heartbeat.
-func probeBeat(t testing.TB, b *bus.Bus, id, loc string, at time.Time) {
-	t.Helper()
-	if err := b.PutProbeStatus(context.Background(), bus.ProbeStatus{ID: id, Location: loc, State: bus.ProbeRunning, LastSeen: at, HeartbeatMS: 1000}); err != nil {
-		t.Fatal(err)
-	}
-}

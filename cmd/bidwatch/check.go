@@ -252,22 +252,7 @@ func checkMedia(cmd *cobra.Command, f *checkFlags, target string) (rc synthetic.
 	if f.token != "" {
 		rc.AuthHeader = "Bearer " + f.token
 	}
-	changed := cmd.Flags().Changed
-	if f.configPath == "" || changed("rtt-degraded") {
-		th.RTTDegraded = f.rttDegraded
-	}
-	if f.configPath == "" || changed("rtt-critical") {
-		th.RTTCritical = f.rttCritical
-	}
-	if f.configPath == "" || changed("stutter-pct") {
-		th.StutterPct = f.stutterPct
-	}
-	if f.configPath == "" || changed("lag-degraded") {
-		th.LagDegraded = f.lagDegraded
-	}
-	if changed("loss-pct") {
-		th.LossPct = f.lossPct
-	}
+	thresholdFlags(cmd, f, &th)
 	return rc, th, true, nil
 }
 
@@ -352,22 +337,29 @@ func checkConfig(cmd *cobra.Command, f *checkFlags, target string) (synthetic.WS
 		}
 		wc.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
-	if f.configPath == "" || changed("rtt-degraded") {
+	thresholdFlags(cmd, f, &th)
+	return wc, th, nil
+}
+
+// thresholdFlags lets the verdict flags override the configuration's
+// thresholds: all of them without --config, the ones given with it.
+func thresholdFlags(cmd *cobra.Command, f *checkFlags, th *synthetic.Thresholds) {
+	use := func(name string) bool { return f.configPath == "" || cmd.Flags().Changed(name) }
+	if use("rtt-degraded") {
 		th.RTTDegraded = f.rttDegraded
 	}
-	if f.configPath == "" || changed("rtt-critical") {
+	if use("rtt-critical") {
 		th.RTTCritical = f.rttCritical
 	}
-	if f.configPath == "" || changed("stutter-pct") {
+	if use("stutter-pct") {
 		th.StutterPct = f.stutterPct
 	}
-	if f.configPath == "" || changed("lag-degraded") {
+	if use("lag-degraded") {
 		th.LagDegraded = f.lagDegraded
 	}
-	if changed("loss-pct") {
+	if cmd.Flags().Changed("loss-pct") {
 		th.LossPct = f.lossPct
 	}
-	return wc, th, nil
 }
 
 // roomFromURL takes the room id from a path like /rooms/{room}/events.

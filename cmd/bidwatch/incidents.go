@@ -95,7 +95,7 @@ func openIncidentStore(ctx context.Context, f *incidentsFlags, cmd *cobra.Comman
 	if url == "" {
 		return nil, nil, &exitError{code: 3, err: errors.New("no Redis: give --redis URL or a --config with redis.url (an embedded Redis lives inside one process and cannot be reached from here)")}
 	}
-	b, err := bus.Open(ctx, bus.Options{URL: url, Prefix: prefix, Logger: slog.New(warnOnly{logger.Handler()})})
+	b, err := bus.Open(ctx, bus.Options{URL: url, Prefix: prefix, Logger: slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})})
 	if err != nil {
 		return nil, nil, &exitError{code: 3, err: err}
 	}
@@ -478,14 +478,3 @@ func writeJSONRecords(out io.Writer, incs []incident.Incident, now time.Time) er
 	return nil
 }
 
-// warnOnly passes on warnings and errors only: a one-shot command need not
-// say which Redis it connected to.
-type warnOnly struct{ slog.Handler }
-
-func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-
-func (h warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(as)} }
-
-func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }

@@ -57,7 +57,7 @@ configuration error. docs/probe.md has the details.`,
   bidwatch probe now hall-3 --for 10m --config city.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := loadProbeConfig(f.config)
+			c, err := loadCityConfig(f.config)
 			if err != nil {
 				return err
 			}
@@ -95,18 +95,6 @@ configuration error. docs/probe.md has the details.`,
 	_ = cmd.MarkFlagRequired("location")
 	cmd.AddCommand(newProbeNowCmd(logger))
 	return cmd
-}
-
-// loadProbeConfig loads the config, mapping its errors to exit codes.
-func loadProbeConfig(file string) (*config.Config, error) {
-	c, err := config.Load(file)
-	switch {
-	case errors.Is(err, config.ErrInvalid):
-		return nil, &exitError{code: 3, err: fmt.Errorf("--config %s:\n%w", file, err)}
-	case err != nil:
-		return nil, &exitError{code: 3, err: err}
-	}
-	return c, nil
 }
 
 // agentOptions are probe.Options plus the Redis URL the bus is opened with.
@@ -214,7 +202,7 @@ with --config the room id is checked against the config.`,
 			room := args[0]
 			prefix, url := bus.DefaultPrefix, ""
 			if file != "" {
-				c, err := loadProbeConfig(file)
+				c, err := loadCityConfig(file)
 				if err != nil {
 					return err
 				}
