@@ -474,4 +474,3 @@ func (m *rtcMeter) closeWindowAt(cut time.Time) Sample {
 	m.wEnd = m.wStart.Add(m.window)
 	return s
 }
-

@@ -226,4 +226,3 @@ func (f *feeder) window(start time.Time, length time.Duration, parts []part, mod
 	}
 	return res.Added
 }
-

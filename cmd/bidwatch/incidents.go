@@ -477,4 +477,3 @@ func writeJSONRecords(out io.Writer, incs []incident.Incident, now time.Time) er
 	}
 	return nil
 }
-
