@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -277,8 +278,13 @@ func (b *brain) reconcile(ctx context.Context, problems []correlate.Problem, now
 			// Gone for the settle time (so one evaluation without it is
 			// not a recovery), and past the takeover grace.
 			if grace && now.Sub(since) >= w.city.Watchdog.Correlate.Settle {
-				res, err := store.Act(ctx, inc.ID, incident.Action{Kind: incident.ActResolve, Actor: incident.Actor, At: now,
-					Text: "recovered: no symptom for clear_after; resolved automatically"})
+				text := "recovered: no symptom for clear_after; resolved automatically"
+				if o, ok := absorbedBy(inc, b.active, present); ok {
+					// Not a recovery: the same symptoms now belong to a
+					// problem whose cause was refined (a room's to its server).
+					text = fmt.Sprintf("merged into %s: the same symptoms, cause refined to %s", o.ID, o.CauseText)
+				}
+				res, err := store.Act(ctx, inc.ID, incident.Action{Kind: incident.ActResolve, Actor: incident.Actor, At: now, Text: text})
 				if err != nil && !errors.Is(err, incident.ErrTransition) && !errors.Is(err, incident.ErrFrozen) {
 					errs = append(errs, err)
 					continue
@@ -386,4 +392,29 @@ func (b *brain) housekeeping(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// absorbedBy finds the active incident, other than inc, whose problem is
+// present now and covers every room of inc: inc's symptoms did not go away,
+// they were folded into a problem with a refined cause.
+func absorbedBy(inc incident.Incident, active []incident.Incident, present map[string]bool) (incident.Incident, bool) {
+	if len(inc.Place.Rooms) == 0 {
+		return incident.Incident{}, false
+	}
+	for _, o := range active {
+		if o.ID == inc.ID || !slices.ContainsFunc(o.Fingerprints, func(fp string) bool { return present[fp] }) {
+			continue
+		}
+		covered := true
+		for _, r := range inc.Place.Rooms {
+			if !slices.Contains(o.Place.Rooms, r) {
+				covered = false
+				break
+			}
+		}
+		if covered {
+			return o, true
+		}
+	}
+	return incident.Incident{}, false
 }

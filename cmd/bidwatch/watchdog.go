@@ -177,8 +177,10 @@ func incidentEventLine(ev incident.Event) string {
 	switch ev.Kind {
 	case "opened":
 		line += "  — " + b.Summary
-	case "note", "breached", "reopened":
-		line += "  — " + ev.Text
+	case "note", "breached", "reopened", "resolved":
+		if ev.Text != "" {
+			line += "  — " + ev.Text
+		}
 	}
 	return line
 }
