@@ -97,3 +97,44 @@ func TestTransportsMatchConfig(t *testing.T) {
 		t.Errorf("registry %s, config.ParticipantTransports %s", got, want)
 	}
 }
+
+// The real WebRTC participant, against the synthetic hall's media side: the
+// agent watches a coordination room over WHEP (and publishes over WHIP), and
+// its Samples arrive with video measures.
+func TestAgentWithWebRTCParticipant(t *testing.T) {
+	h, err := hall.New(hall.Options{Rooms: []hall.RoomSpec{{ID: "coord-1", Kind: hall.KindCoordinationRoom}}, Period: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h.Handler())
+	defer func() {
+		srv.Close()
+		_ = h.Close()
+	}()
+
+	b := openBus(t, "", "t-rtc:")
+	path := schedulePath(t)
+	writeSchedule(t, path, sessionYAML{id: "S-1", room: "coord-1", opensAt: time.Now().Add(300 * time.Millisecond), dur: 3 * time.Second})
+	_, stop := startAgent(t, Options{
+		ID: "probe-a", Location: "sc-1", Bus: b, Probe: config.DefaultProbe(),
+		Rooms: []config.Room{{ID: "coord-1", Kind: config.RoomCoordination,
+			WHEPURL: srv.URL + "/rooms/coord-1/whep", WHIPURL: srv.URL + "/rooms/coord-1/whip"}},
+		Participants: map[string]int{"webrtc": 1}, ScheduleFile: path, Lead: 100 * time.Millisecond, Tail: 100 * time.Millisecond,
+		PatrolInterval: -1, HeartbeatInterval: time.Second, Logger: testLogger(t),
+	})
+	waitFor(t, 10*time.Second, "video samples", func() bool {
+		n := 0
+		for _, s := range streamSamples(t, b) {
+			if s.Transport == synthetic.TransportWebRTC && s.Connected && s.Frames > 0 {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	stop()
+	for _, s := range streamSamples(t, b) {
+		if s.Transport != synthetic.TransportWebRTC || s.Room != "coord-1" || s.Session != "S-1" || s.Location != "sc-1" {
+			t.Fatalf("sample %+v", s)
+		}
+	}
+}

@@ -8,15 +8,7 @@ func newRTCParticipant(spec ParticipantSpec) (Participant, error) {
 	if spec.Room.WHEPURL == "" {
 		return nil, ErrNotApplicable
 	}
-	return synthetic.NewRTC(synthetic.RTCConfig{
-		WHEPURL:        spec.Room.WHEPURL,
-		WHIPURL:        spec.Room.WHIPURL,
-		Room:           spec.Room.ID,
-		Participant:    spec.Name,
-		Window:         spec.Probe.Window,
-		ConnectTimeout: spec.Probe.ConnectTimeout,
-		ReconnectMin:   spec.Probe.ReconnectMin,
-		ReconnectMax:   spec.Probe.ReconnectMax,
-		Logger:         spec.Logger,
-	})
+	cfg := synthetic.RTCConfigFrom(spec.Probe, spec.Room, spec.Name)
+	cfg.Logger = spec.Logger
+	return synthetic.NewRTC(cfg)
 }

@@ -230,9 +230,10 @@ func checkMedia(cmd *cobra.Command, f *checkFlags, target string) (rc synthetic.
 		if r.WHEPURL == "" {
 			return rc, th, false, fmt.Errorf("room %q has no whep_url in %s", target, f.configPath)
 		}
-		rc.WHEPURL, rc.Room = r.WHEPURL, r.ID
-		if rc.WHIPURL == "" {
-			rc.WHIPURL = r.WHIPURL
+		whip := rc.WHIPURL
+		rc = synthetic.RTCConfigFrom(cfg.Probe, *r, "")
+		if whip != "" {
+			rc.WHIPURL = whip
 		}
 		th = synthetic.ThresholdsFrom(cfg.Probe.Thresholds)
 	case f.media:

@@ -24,6 +24,7 @@ func DefaultProbe() Probe {
 			TickPeriod:    time.Second,
 			StutterFactor: 2,
 		},
+		WebRTC: defaultWebRTC(),
 		Thresholds: Thresholds{
 			RTTDegraded:      300 * time.Millisecond,
 			RTTCritical:      time.Second,

@@ -292,3 +292,46 @@ func TestTooManyProblems(t *testing.T) {
 		t.Errorf("last problem %q, want %q", got, want)
 	}
 }
+
+func TestProbeWebRTC(t *testing.T) {
+	good := `
+probe:
+  webrtc:
+    ice_servers:
+      - urls: ["stun:stun.jyzx.example:3478"]
+      - urls: ["turn:turn.jyzx.example:3478?transport=udp"]
+        username: bidwatch
+        credential: s3cret
+    token: abc
+    no_media_timeout: 5s
+`
+	base := "city: {id: t, name: 测试}\nsub_centers: [{id: c, name: 中心, kind: center}]\n"
+	c, err := Parse([]byte(base + good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Probe.WebRTC
+	if len(w.ICEServers) != 2 || w.ICEServers[1].Credential.Reveal() != "s3cret" || w.NoMediaTimeout != 5*time.Second || w.EchoInterval != 250*time.Millisecond {
+		t.Errorf("parsed %+v", w)
+	}
+	bad := `
+probe:
+  webrtc:
+    ice_servers:
+      - urls: ["http://stun.example"]
+      - urls: ["turn:turn.example"]
+      - {}
+    no_media_timeout: 0s
+`
+	_, err = Parse([]byte(base + bad))
+	for _, want := range []string{
+		`probe.webrtc.ice_servers[0].urls[0]: unknown scheme in "http://stun.example"`,
+		`probe.webrtc.ice_servers[1]: a TURN server needs username and credential`,
+		`probe.webrtc.ice_servers[2].urls: at least one stun: or turn: URL is required`,
+		`probe.webrtc.no_media_timeout: must be positive, got 0s`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}

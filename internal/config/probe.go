@@ -25,9 +25,10 @@ type Probe struct {
 	ReconnectMin time.Duration `yaml:"reconnect_min"`
 	ReconnectMax time.Duration `yaml:"reconnect_max"`
 	// ReadLimit is the largest message accepted, in bytes.
-	ReadLimit  int64      `yaml:"read_limit"`
-	WS         WSProtocol `yaml:"ws"`
-	Thresholds Thresholds `yaml:"thresholds"`
+	ReadLimit  int64          `yaml:"read_limit"`
+	WS         WSProtocol     `yaml:"ws"`
+	WebRTC     WebRTCProtocol `yaml:"webrtc"`
+	Thresholds Thresholds     `yaml:"thresholds"`
 }
 
 // WSProtocol describes a hall's WebSocket event protocol, which is not
@@ -128,6 +129,7 @@ func (p *Probe) validate(errs *problems) {
 		errs.add("probe.read_limit", "must be at least 1 byte, got %d", p.ReadLimit)
 	}
 	p.WS.validate(errs, "probe.ws")
+	p.WebRTC.validate(errs, "probe.webrtc")
 	p.Thresholds.validate(errs, "probe.thresholds")
 }
 

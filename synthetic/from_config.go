@@ -3,6 +3,8 @@ package synthetic
 import (
 	"net/http"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/bidwatch/bidwatch/internal/config"
 )
 
@@ -38,6 +40,38 @@ func WSConfigFrom(p config.Probe, room config.Room, participant string) WSConfig
 		for k, v := range p.WS.Headers {
 			c.Header.Set(k, v)
 		}
+	}
+	return c
+}
+
+// RTCConfigFrom builds a WebRTC participant's configuration for room from
+// the city configuration's probe settings (defaults already applied): its
+// WHEP URL, and its WHIP URL for a coordination room.
+func RTCConfigFrom(p config.Probe, room config.Room, participant string) RTCConfig {
+	c := RTCConfig{
+		WHEPURL:        room.WHEPURL,
+		WHIPURL:        room.WHIPURL,
+		Room:           room.ID,
+		Participant:    participant,
+		Window:         p.Window,
+		NoMediaTimeout: p.WebRTC.NoMediaTimeout,
+		ConnectTimeout: p.ConnectTimeout,
+		ReconnectMin:   p.ReconnectMin,
+		ReconnectMax:   p.ReconnectMax,
+		EchoInterval:   p.WebRTC.EchoInterval,
+	}
+	if c.EchoInterval == 0 {
+		c.EchoInterval = -1 // the config's "off"
+	}
+	if t := p.WebRTC.Token.Reveal(); t != "" {
+		c.AuthHeader = "Bearer " + t
+	}
+	for _, s := range p.WebRTC.ICEServers {
+		ice := webrtc.ICEServer{URLs: s.URLs, Username: s.Username}
+		if s.Credential != "" {
+			ice.Credential = s.Credential.Reveal()
+		}
+		c.ICEServers = append(c.ICEServers, ice)
 	}
 	return c
 }
