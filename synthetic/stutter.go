@@ -22,6 +22,7 @@ type tickTracker struct {
 	inEpisode bool
 	lastSeq   int64
 	haveSeq   bool
+	rejoined  bool // no sequence number seen yet on this connection
 
 	// per-window results, reset by take
 	episodes int
@@ -40,9 +41,12 @@ func newTickTracker(period time.Duration, factor float64) tickTracker {
 	return tickTracker{period: period, threshold: time.Duration(float64(period) * factor)}
 }
 
-// start begins tracking a new connection at t: silence from the join on counts.
+// start begins tracking a new connection at t: silence from the join on
+// counts. The sequence carries over: what the stream sent while the
+// participant was away shows as missed events on the first one it gets.
 func (k *tickTracker) start(t time.Time) {
-	k.last, k.accounted, k.inEpisode, k.haveSeq, k.ticked = t, t, false, false, false
+	k.last, k.accounted, k.inEpisode, k.ticked = t, t, false, false
+	k.rejoined = true
 }
 
 // stop ends tracking at t (the connection went away). An open episode ends
@@ -67,6 +71,10 @@ func (k *tickTracker) stop(t time.Time) {
 func (k *tickTracker) tick(t time.Time, seq int64, hasSeq bool) {
 	k.received++
 	if hasSeq {
+		if k.rejoined && k.haveSeq && seq < k.lastSeq {
+			k.haveSeq = false // the server started its numbering again
+		}
+		k.rejoined = false
 		if k.haveSeq && seq > k.lastSeq+1 {
 			k.missed += int(seq - k.lastSeq - 1)
 		}

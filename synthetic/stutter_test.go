@@ -114,3 +114,26 @@ func TestTickTracker(t *testing.T) {
 		})
 	}
 }
+
+func TestTickTrackerSequenceAcrossReconnects(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	k := newTickTracker(100*time.Millisecond, 2)
+	k.start(at(0))
+	k.tick(at(100), 10, true)
+	k.tick(at(200), 11, true)
+	k.stop(at(250))
+	k.start(at(600)) // back after an outage: the join ack says 15
+	k.tick(at(610), 15, true)
+	if w := k.take(); w.missed != 3 {
+		t.Errorf("missed %d across the outage, want 3 (12, 13, 14)", w.missed)
+	}
+	k.stop(at(700))
+	k.start(at(800)) // the server restarted and numbers from 1 again
+	k.tick(at(810), 1, true)
+	k.tick(at(910), 2, true)
+	k.tick(at(1010), 4, true)
+	if w := k.take(); w.missed != 1 {
+		t.Errorf("missed %d after a server restart, want 1 (3)", w.missed)
+	}
+}
