@@ -237,15 +237,16 @@ func (s *wsSession) connected(r dialResult) {
 	s.mu.Unlock()
 	go s.readPump(s.conn, s.readErr, s.stopRead, s.readDone)
 
-	if s.p.join != nil {
-		s.write(websocket.TextMessage, s.p.join)
-	}
 	if reconnected {
 		s.p.log.Info("reconnected", "outage", outage, "connect", r.took)
 		s.emit(Event{Kind: EventReconnected, At: now, Duration: r.took, Outage: outage})
 	} else {
 		s.p.log.Debug("connected", "connect", r.took)
 		s.emit(Event{Kind: EventConnected, At: now, Duration: r.took})
+	}
+	// After the event: a join that cannot be written is a dropout, told after it.
+	if s.p.join != nil {
+		s.write(websocket.TextMessage, s.p.join)
 	}
 }
 
