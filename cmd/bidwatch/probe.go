@@ -52,9 +52,9 @@ what is left stays on disk for the next start.
 
 Exit status: 0 after a clean stop, 1 on a runtime failure, 3 on a usage or
 configuration error. docs/probe.md has the details.`,
-		Example: `  bidwatch probe --config configs/example-city.yaml --location sc-east --redis redis://10.0.0.5:6379
-  bidwatch probe --config city.yaml --location sc-east --schedule schedule.yaml --metrics 127.0.0.1:9410
-  bidwatch probe now hall-3 --for 10m --config city.yaml`,
+		Example: `  bidwatch probe --config configs/example-city.yaml --location jd --redis redis://10.0.0.5:6379
+  bidwatch probe --config city.yaml --location jd --schedule schedule.yaml --metrics 127.0.0.1:9410
+  bidwatch probe now jd-hall-1 --for 10m --config city.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := loadCityConfig(f.config)
@@ -195,8 +195,8 @@ bidwatch:commands). Every running probe agent — or only those at --location,
 or only --probe — joins ROOM with its participants at once and stays for
 --for. It needs the Redis the agents use (--redis or redis.url in --config);
 with --config the room id is checked against the config.`,
-		Example: `  bidwatch probe now hall-3 --for 10m --config city.yaml
-  bidwatch probe now hall-3 --redis redis://10.0.0.5:6379 --location sc-east`,
+		Example: `  bidwatch probe now jd-hall-1 --for 10m --config city.yaml
+  bidwatch probe now jd-hall-1 --redis redis://10.0.0.5:6379 --location jd`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			room := args[0]
