@@ -14,9 +14,9 @@ import (
 // now and leave after the expected end plus the tail; every Sample reaches
 // the stream, stamped with the probe, location, session and room.
 func TestAgentSessionTiming(t *testing.T) {
-	for _, be := range backends(t) {
-		t.Run(be.name, func(t *testing.T) {
-			b := openBus(t, be.url, "t-timing:")
+	for _, be := range bustest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			b := openBus(t, be.URL, "t-timing:")
 			rec := newRecorder()
 			path := schedulePath(t)
 			opensAt := time.Now().Add(2 * time.Second)
@@ -62,9 +62,9 @@ func TestAgentSessionTiming(t *testing.T) {
 // Cancelling a session stops its participants; moving one out of its window
 // stops it; adding one starts it.
 func TestAgentScheduleChanges(t *testing.T) {
-	for _, be := range backends(t) {
-		t.Run(be.name, func(t *testing.T) {
-			b := openBus(t, be.url, "t-changes:")
+	for _, be := range bustest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			b := openBus(t, be.URL, "t-changes:")
 			rec := newRecorder()
 			path := schedulePath(t)
 			now := time.Now()
@@ -157,9 +157,9 @@ func TestAgentProbeNowCommand(t *testing.T) {
 // Two agents at two locations probing the same room: their Samples are told
 // apart by probe and location, and each participant's seqs stay whole.
 func TestTwoAgentsSameRoom(t *testing.T) {
-	for _, be := range backends(t) {
-		t.Run(be.name, func(t *testing.T) {
-			b := openBus(t, be.url, "t-two:")
+	for _, be := range bustest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			b := openBus(t, be.URL, "t-two:")
 			path := schedulePath(t)
 			writeSchedule(t, path, sessionYAML{id: "S-1", room: "hall-1", opensAt: time.Now(), dur: time.Hour})
 			recs := map[string]*recorder{}

@@ -17,31 +17,12 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bidwatch/bidwatch/internal/bus"
-	"github.com/bidwatch/bidwatch/internal/bus/bustest"
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/synthetic"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-type backend struct {
-	name string
-	url  string // "" is the embedded Redis
-}
-
-// backends returns the embedded Redis and a private redis-server, when
-// installed.
-func backends(t *testing.T) []backend {
-	t.Helper()
-	out := []backend{{name: "embedded"}}
-	if bustest.Available() {
-		out = append(out, backend{name: "redis-server", url: bustest.StartRedis(t).URL()})
-	} else {
-		t.Log("redis-server not on PATH: testing the embedded Redis only")
-	}
-	return out
 }
 
 func openBus(t *testing.T, url, prefix string) *bus.Bus {

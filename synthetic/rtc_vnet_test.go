@@ -83,18 +83,9 @@ func newRTCVNetHall(t *testing.T, vn *rtcVNet) *rtcTestHall {
 // TestRTCVNetDelay: 40 ms one-way → RTT 80 ± 5 ms (ICE and data-channel
 // echo), and media lag 40 ms.
 func TestRTCVNetDelay(t *testing.T) {
-	rtcNoLeaks(t)
-	vn := newRTCVNet(t, 40*time.Millisecond, 0)
-	h := newRTCVNetHall(t, vn)
-	cfg := rtcLoopbackConfig(h, "room-1")
-	cfg.SettingEngine = rtcVNetSettings(vn.client)
-	p, err := NewRTC(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	v := newRTCTiming(t)
 	defer v.Done()
-	samples := rtcRun(t, p, 6500*time.Millisecond, nil)
+	samples := rtcVNetRun(t, 40*time.Millisecond, 0, 6500*time.Millisecond)
 	steady := rtcSteady(samples)
 	if len(steady) < 3 {
 		v.Errorf("%d steady windows: %+v", len(steady), samples)
@@ -122,18 +113,9 @@ func TestRTCVNetDelay(t *testing.T) {
 // TestRTCVNetLoss: 5 % of the packets to the participant dropped → loss
 // measured 5 ± 1 %.
 func TestRTCVNetLoss(t *testing.T) {
-	rtcNoLeaks(t)
-	vn := newRTCVNet(t, 0, 5)
-	h := newRTCVNetHall(t, vn)
-	cfg := rtcLoopbackConfig(h, "room-1")
-	cfg.SettingEngine = rtcVNetSettings(vn.client)
-	p, err := NewRTC(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	v := newRTCTiming(t)
 	defer v.Done()
-	samples := rtcRun(t, p, 9500*time.Millisecond, nil)
+	samples := rtcVNetRun(t, 0, 5, 9500*time.Millisecond)
 	steady := rtcSteady(samples)
 	if len(steady) < 5 {
 		v.Errorf("%d steady windows: %+v", len(steady), samples)
@@ -150,4 +132,21 @@ func TestRTCVNetLoss(t *testing.T) {
 		v.Errorf("loss %.2f %% (per window %.1f), want 5 ± 1", loss, per)
 	}
 	t.Logf("loss %.2f %% over %d windows (per window %.1f)", loss, len(steady), per)
+}
+
+// rtcVNetRun runs one participant for d against the hall's media behind a
+// virtual network with the given one-way delay and loss, and returns its
+// samples.
+func rtcVNetRun(t *testing.T, delay time.Duration, lossPct int, d time.Duration) []Sample {
+	t.Helper()
+	rtcNoLeaks(t)
+	vn := newRTCVNet(t, delay, lossPct)
+	h := newRTCVNetHall(t, vn)
+	cfg := rtcLoopbackConfig(h, "room-1")
+	cfg.SettingEngine = rtcVNetSettings(vn.client)
+	p, err := NewRTC(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rtcRun(t, p, d, nil)
 }

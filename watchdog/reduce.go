@@ -33,30 +33,31 @@ func (r *reducer) add(s *synthetic.Sample) {
 		r.aggs[k] = a
 		r.order = append(r.order, k)
 	}
-	end := s.WindowStart.Add(time.Duration(s.WindowMS * float64(time.Millisecond))).UTC()
-	if end.After(a.End) {
-		a.End = end
+	// One Sample is an Agg of one; Merge holds the single list of how
+	// measures combine.
+	var rtt [1]float64
+	one := detect.Agg{
+		End:         s.WindowStart.Add(time.Duration(s.WindowMS * float64(time.Millisecond))).UTC(),
+		Samples:     1,
+		WindowMS:    s.WindowMS,
+		ConnectedMS: s.ConnectedMS,
+		FreezeMS:    s.FreezeMS,
+		FreezeCount: s.FreezeCount,
+		Dropouts:    s.Dropouts,
+		Reconnects:  s.Reconnects,
+		OutageMS:    s.OutageMS,
+		LagMaxMS:    s.LagMaxMS,
+		LossMaxPct:  s.LossPct,
+		Error:       s.Error,
 	}
-	a.Samples++
-	a.WindowMS += s.WindowMS
-	a.ConnectedMS += s.ConnectedMS
-	a.FreezeMS += s.FreezeMS
-	a.FreezeCount += s.FreezeCount
-	a.Dropouts += s.Dropouts
-	a.Reconnects += s.Reconnects
-	a.OutageMS += s.OutageMS
 	if down(s, r.downPct) {
-		a.Down++
+		one.Down = 1
 	}
 	if s.RTTCount > 0 {
-		a.RTT = append(a.RTT, s.RTTMedianMS)
-		a.RTTMaxMS = max(a.RTTMaxMS, s.RTTMaxMS)
+		rtt[0] = s.RTTMedianMS
+		one.RTT, one.RTTMaxMS = rtt[:], s.RTTMaxMS
 	}
-	a.LagMaxMS = max(a.LagMaxMS, s.LagMaxMS)
-	a.LossMaxPct = max(a.LossMaxPct, s.LossPct)
-	if s.Error != "" {
-		a.Error = s.Error
-	}
+	a.Merge(&one)
 }
 
 // down reports whether a participant was down in its window: it lost its

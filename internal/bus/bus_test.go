@@ -9,32 +9,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
-
-	"github.com/bidwatch/bidwatch/internal/bus/bustest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// backend is a Redis to run a test against.
-type backend struct {
-	name string
-	url  string // "" is the embedded Redis
-}
-
-// backends returns the embedded Redis and a private redis-server (when
-// installed): every bus test runs against both.
-func backends(t *testing.T) []backend {
-	t.Helper()
-	out := []backend{{name: "embedded"}}
-	if bustest.Available() {
-		srv := bustest.StartRedis(t)
-		out = append(out, backend{name: "redis-server", url: srv.URL()})
-	} else {
-		t.Log("redis-server not on PATH: testing the embedded Redis only")
-	}
-	return out
 }
 
 func openBus(t *testing.T, url string, opts Options) *Bus {

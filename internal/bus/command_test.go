@@ -5,12 +5,14 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/bidwatch/bidwatch/internal/bus/bustest"
 )
 
 func TestCommands(t *testing.T) {
-	for _, be := range backends(t) {
-		t.Run(be.name, func(t *testing.T) {
-			b := openBus(t, be.url, Options{Prefix: "t-cmd:"})
+	for _, be := range bustest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			b := openBus(t, be.URL, Options{Prefix: "t-cmd:"})
 			ctx := context.Background()
 			at := time.Now().UTC().Truncate(time.Millisecond)
 

@@ -4,12 +4,14 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/bidwatch/bidwatch/internal/bus/bustest"
 )
 
 func TestProbeStatuses(t *testing.T) {
-	for _, be := range backends(t) {
-		t.Run(be.name, func(t *testing.T) {
-			b := openBus(t, be.url, Options{Prefix: "t-probes:"})
+	for _, be := range bustest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			b := openBus(t, be.URL, Options{Prefix: "t-probes:"})
 			ctx := context.Background()
 			now := time.Now().UTC().Truncate(time.Millisecond)
 			for _, s := range []ProbeStatus{

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bidwatch/bidwatch/internal/bus/bustest"
 )
 
 func entries(t testing.TB, participant string, from, to uint64) []Entry {
@@ -40,9 +42,9 @@ func streamSeqs(t *testing.T, b *Bus) map[string][]uint64 {
 }
 
 func TestPublishIdempotent(t *testing.T) {
-	for _, be := range backends(t) {
-		t.Run(be.name, func(t *testing.T) {
-			b := openBus(t, be.url, Options{Prefix: "t-pub:"})
+	for _, be := range bustest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			b := openBus(t, be.URL, Options{Prefix: "t-pub:"})
 			ctx := context.Background()
 
 			// 300 samples of two participants, interleaved, spanning
@@ -90,9 +92,9 @@ func TestPublishIdempotent(t *testing.T) {
 }
 
 func TestPublishReloadsScript(t *testing.T) {
-	for _, be := range backends(t) {
-		t.Run(be.name, func(t *testing.T) {
-			b := openBus(t, be.url, Options{Prefix: "t-noscript:"})
+	for _, be := range bustest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			b := openBus(t, be.URL, Options{Prefix: "t-noscript:"})
 			ctx := context.Background()
 			if _, err := b.Publish(ctx, entries(t, "a", 1, 2)); err != nil {
 				t.Fatal(err)
@@ -109,9 +111,9 @@ func TestPublishReloadsScript(t *testing.T) {
 }
 
 func TestPublishMaxLen(t *testing.T) {
-	for _, be := range backends(t) {
-		t.Run(be.name, func(t *testing.T) {
-			b := openBus(t, be.url, Options{Prefix: "t-maxlen:", MaxLen: 500})
+	for _, be := range bustest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			b := openBus(t, be.URL, Options{Prefix: "t-maxlen:", MaxLen: 500})
 			ctx := context.Background()
 			for i := range 10 {
 				if _, err := b.Publish(ctx, entries(t, fmt.Sprint("p", i), 1, 300)); err != nil {

@@ -192,3 +192,22 @@ func Available() bool {
 	_, err := exec.LookPath("redis-server")
 	return err == nil
 }
+
+// Backend is a Redis to run a test against.
+type Backend struct {
+	Name string
+	URL  string // "" is the embedded Redis
+}
+
+// Backends returns the embedded Redis and a private redis-server (when
+// installed): a test that ranges over them runs against both.
+func Backends(t testing.TB) []Backend {
+	t.Helper()
+	out := []Backend{{Name: "embedded"}}
+	if Available() {
+		out = append(out, Backend{Name: "redis-server", URL: StartRedis(t).URL()})
+	} else {
+		t.Log("redis-server not on PATH: testing the embedded Redis only")
+	}
+	return out
+}
