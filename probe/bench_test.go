@@ -14,7 +14,7 @@ import (
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/bus/bustest"
 	"github.com/bidwatch/bidwatch/internal/config"
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // BenchmarkAgentPublish measures the agent's publishing path: Samples
@@ -48,8 +48,8 @@ func BenchmarkAgentPublish(b *testing.B) {
 		for range perRound {
 			seq++
 			for p := range participants {
-				s := synthetic.Sample{Probe: "bench", Location: "sc-1", Session: "S-1", Room: "hall-1",
-					Transport: synthetic.TransportWS, Participant: fmt.Sprintf("hall-1/ws-%d/bench", p), Seq: seq,
+				s := sample.Sample{Probe: "bench", Location: "sc-1", Session: "S-1", Room: "hall-1",
+					Transport: sample.TransportWS, Participant: fmt.Sprintf("hall-1/ws-%d/bench", p), Seq: seq,
 					WindowStart: time.Unix(int64(seq), 0), WindowMS: 1000, Connected: true, ConnectedMS: 1000,
 					RTTCount: 1, RTTMedianMS: 1.2, RTTMaxMS: 1.2, Messages: 1, LargestGapMS: 1000}
 				e, err := bus.NewEntry(s)
@@ -101,7 +101,7 @@ func BenchmarkAgentCPU(b *testing.B) {
 		a, err := New(Options{
 			ID: "bench", Location: "sc-1", Bus: bs, Rooms: rooms, Probe: config.DefaultProbe(),
 			Participants: map[string]int{"ws": 10},
-			Transports:   map[string]Factory{"ws": rec.factory(synthetic.TransportWS, time.Second)},
+			Transports:   map[string]Factory{"ws": rec.factory(sample.TransportWS, time.Second)},
 			ScheduleFile: path, PatrolInterval: -1, SpoolDir: b.TempDir(),
 		})
 		if err != nil {

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // recorder keeps what fake participants did: when each joined and left, in
@@ -23,7 +23,7 @@ func newRecorder() *recorder {
 }
 
 // factory makes fake participants that emit one Sample every period.
-func (r *recorder) factory(transport synthetic.Transport, period time.Duration) Factory {
+func (r *recorder) factory(transport sample.Transport, period time.Duration) Factory {
 	return func(spec ParticipantSpec) (Participant, error) {
 		return &fakeParticipant{rec: r, transport: transport, name: spec.Name, room: spec.Room.ID, period: period}, nil
 	}
@@ -60,7 +60,7 @@ func (r *recorder) active() int {
 
 type fakeParticipant struct {
 	rec       *recorder
-	transport synthetic.Transport
+	transport sample.Transport
 	name      string
 	room      string
 	period    time.Duration
@@ -68,7 +68,7 @@ type fakeParticipant struct {
 
 // Run emits numbered Samples, gap-free: a Sample the channel cannot take is
 // not numbered (a real participant counts it in samples_dropped).
-func (p *fakeParticipant) Run(ctx context.Context, out chan<- synthetic.Sample) error {
+func (p *fakeParticipant) Run(ctx context.Context, out chan<- sample.Sample) error {
 	p.rec.mu.Lock()
 	p.rec.joined[p.name] = time.Now()
 	p.rec.room[p.name] = p.room
@@ -86,7 +86,7 @@ func (p *fakeParticipant) Run(ctx context.Context, out chan<- synthetic.Sample) 
 			p.rec.mu.Unlock()
 			return nil
 		case now := <-t.C:
-			s := synthetic.Sample{Transport: p.transport, Participant: p.name, Seq: seq + 1,
+			s := sample.Sample{Transport: p.transport, Participant: p.name, Seq: seq + 1,
 				WindowStart: now.Add(-p.period), WindowMS: float64(p.period.Milliseconds()), Connected: true,
 				ConnectedMS: float64(p.period.Milliseconds()), SamplesDropped: dropped}
 			select {

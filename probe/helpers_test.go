@@ -18,7 +18,7 @@ import (
 
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 func TestMain(m *testing.M) {
@@ -67,7 +67,7 @@ func fakeOptions(t *testing.T, b *bus.Bus, rec *recorder, period time.Duration) 
 		ID: "probe-a", Location: "sc-1", Version: "test", Bus: b,
 		Rooms: testRooms("hall-1", "hall-2", "hall-3"), Probe: config.DefaultProbe(),
 		Participants:      map[string]int{"ws": 2},
-		Transports:        map[string]Factory{"ws": rec.factory(synthetic.TransportWS, period)},
+		Transports:        map[string]Factory{"ws": rec.factory(sample.TransportWS, period)},
 		PatrolInterval:    -1,
 		HeartbeatInterval: 200 * time.Millisecond,
 		FileCheckInterval: 50 * time.Millisecond,
@@ -144,7 +144,7 @@ func writeSchedule(t *testing.T, path string, sessions ...sessionYAML) {
 func schedulePath(t *testing.T) string { return filepath.Join(t.TempDir(), "schedule.yaml") }
 
 // streamSamples reads the whole samples stream.
-func streamSamples(t *testing.T, b *bus.Bus) []synthetic.Sample {
+func streamSamples(t *testing.T, b *bus.Bus) []sample.Sample {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -152,7 +152,7 @@ func streamSamples(t *testing.T, b *bus.Bus) []synthetic.Sample {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]synthetic.Sample, 0, len(msgs))
+	out := make([]sample.Sample, 0, len(msgs))
 	for _, m := range msgs {
 		s, err := bus.DecodeSample(m.Values)
 		if err != nil {
@@ -165,7 +165,7 @@ func streamSamples(t *testing.T, b *bus.Bus) []synthetic.Sample {
 
 // checkComplete checks that the stream holds, for every participant that
 // emitted, seq 1..emitted exactly once each, in order.
-func checkComplete(t *testing.T, samples []synthetic.Sample, emitted map[string]uint64) {
+func checkComplete(t *testing.T, samples []sample.Sample, emitted map[string]uint64) {
 	t.Helper()
 	next := map[string]uint64{}
 	for _, s := range samples {

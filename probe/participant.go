@@ -8,14 +8,14 @@ import (
 	"slices"
 
 	"github.com/bidwatch/bidwatch/internal/config"
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // Participant is a synthetic participant: it joins a room and emits one
 // Sample per window on out until ctx is done, never blocking on out. Each
 // participant numbers its Samples from 1 without gaps.
 type Participant interface {
-	Run(ctx context.Context, out chan<- synthetic.Sample) error
+	Run(ctx context.Context, out chan<- sample.Sample) error
 }
 
 // ParticipantSpec is what a Factory needs to make one participant.
@@ -44,8 +44,8 @@ var ErrNotApplicable = errors.New("transport not applicable to this room")
 // entries without affecting anyone else.
 func Transports() map[string]Factory {
 	return map[string]Factory{
-		string(synthetic.TransportWS):     newWSParticipant,
-		string(synthetic.TransportWebRTC): newRTCParticipant,
+		string(sample.TransportWS):     newWSParticipant,
+		string(sample.TransportWebRTC): newRTCParticipant,
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // participantBuffer is the channel between a participant and its runner; a
@@ -84,7 +84,7 @@ func (e *runnerEnv) startRunner(parent context.Context, a Assignment, room confi
 // runParticipant runs p and forwards its Samples until it returns, then
 // forwards what it left in the channel.
 func (e *runnerEnv) runParticipant(ctx context.Context, a Assignment, p Participant, logger *slog.Logger) {
-	out := make(chan synthetic.Sample, participantBuffer)
+	out := make(chan sample.Sample, participantBuffer)
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
@@ -110,7 +110,7 @@ func (e *runnerEnv) runParticipant(ctx context.Context, a Assignment, p Particip
 }
 
 // forward stamps a Sample with who measured it and where, and spools it.
-func (e *runnerEnv) forward(a Assignment, s synthetic.Sample) {
+func (e *runnerEnv) forward(a Assignment, s sample.Sample) {
 	s.Probe, s.Location, s.Session, s.Room = e.probeID, e.location, a.Session, a.Room
 	entry, err := bus.NewEntry(s)
 	if err != nil {

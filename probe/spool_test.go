@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/bus"
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 func entry(t testing.TB, participant string, seq uint64) bus.Entry {
 	t.Helper()
-	e, err := bus.NewEntry(synthetic.Sample{Probe: "p", Transport: "ws", Participant: participant, Seq: seq,
+	e, err := bus.NewEntry(sample.Sample{Probe: "p", Transport: "ws", Participant: participant, Seq: seq,
 		WindowStart: time.Unix(int64(seq), 0).UTC(), WindowMS: 1000, Connected: true})
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +252,7 @@ func FuzzIdentity(f *testing.F) {
 	f.Add("sc-1@host", "hall-1/ws-1/ab.3", "S-1", uint64(7))
 	f.Add(`a"b<>&`, "日本/ws-1", "", uint64(1))
 	f.Fuzz(func(t *testing.T, probe, participant, session string, seq uint64) {
-		line, err := json.Marshal(synthetic.Sample{Probe: probe, Session: session, Transport: "ws", Participant: participant, Seq: seq})
+		line, err := json.Marshal(sample.Sample{Probe: probe, Session: session, Transport: "ws", Participant: participant, Seq: seq})
 		if err != nil {
 			return
 		}

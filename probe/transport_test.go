@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/config"
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
 )
 
@@ -66,9 +66,9 @@ func TestAgentWithWebSocketParticipant(t *testing.T) {
 	stop()
 
 	samples := streamSamples(t, b)
-	byParticipant := map[string][]synthetic.Sample{}
+	byParticipant := map[string][]sample.Sample{}
 	for _, s := range samples {
-		if s.Transport != synthetic.TransportWS || s.Room != "hall-1" || s.Session != "S-1" || s.Probe != "probe-a" {
+		if s.Transport != sample.TransportWS || s.Room != "hall-1" || s.Session != "S-1" || s.Probe != "probe-a" {
 			t.Fatalf("sample %+v", s)
 		}
 		byParticipant[s.Participant] = append(byParticipant[s.Participant], s)
@@ -125,7 +125,7 @@ func TestAgentWithWebRTCParticipant(t *testing.T) {
 	waitFor(t, 10*time.Second, "video samples", func() bool {
 		n := 0
 		for _, s := range streamSamples(t, b) {
-			if s.Transport == synthetic.TransportWebRTC && s.Connected && s.Frames > 0 {
+			if s.Transport == sample.TransportWebRTC && s.Connected && s.Frames > 0 {
 				n++
 			}
 		}
@@ -133,7 +133,7 @@ func TestAgentWithWebRTCParticipant(t *testing.T) {
 	})
 	stop()
 	for _, s := range streamSamples(t, b) {
-		if s.Transport != synthetic.TransportWebRTC || s.Room != "coord-1" || s.Session != "S-1" || s.Location != "sc-1" {
+		if s.Transport != sample.TransportWebRTC || s.Room != "coord-1" || s.Session != "S-1" || s.Location != "sc-1" {
 			t.Fatalf("sample %+v", s)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // Errors a WebRTC participant reports (wrapped, in Sample.Error and events).
@@ -191,7 +193,7 @@ func NewRTC(cfg RTCConfig) (*RTC, error) {
 // window on out. It never blocks on out: a Sample the consumer has no room
 // for is dropped and counted in the next one's SamplesDropped. It returns nil
 // when ctx ends, after closing every PeerConnection and ending its sessions.
-func (p *RTC) Run(ctx context.Context, out chan<- Sample) error {
+func (p *RTC) Run(ctx context.Context, out chan<- sample.Sample) error {
 	if out == nil {
 		return errors.New("webrtc participant: nil sample channel")
 	}
@@ -228,7 +230,7 @@ func (p *RTC) Run(ctx context.Context, out chan<- Sample) error {
 		case <-timer.C:
 		}
 		s := m.closeWindowAt(cut)
-		s.Transport = TransportWebRTC
+		s.Transport = sample.TransportWebRTC
 		s.Participant = p.cfg.Participant
 		s.Room = p.cfg.Room
 		s.Seq = seq + 1

@@ -19,6 +19,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic/hall/media"
 )
 
@@ -364,11 +365,11 @@ func rtcSlowConsumer(t *rtcCaseT) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := make(chan Sample, 1)
+	out := make(chan sample.Sample, 1)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, out) }()
 	time.Sleep(1100 * time.Millisecond) // ~5 windows; 1 fits
-	var got []Sample
+	var got []sample.Sample
 	deadline := time.After(2 * time.Second)
 	for len(got) < 3 {
 		select {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic/hall/media"
 )
 
@@ -87,7 +88,7 @@ func rtcLoad(b *testing.B, n int, d time.Duration) rtcLoadResult {
 
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	out := make(chan Sample, 4*n)
+	out := make(chan sample.Sample, 4*n)
 	var runs sync.WaitGroup
 	for i := range n {
 		cfg := rtcLoopbackConfig(h, "room-1")
@@ -207,7 +208,7 @@ func BenchmarkRTCFreezeFlag(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := make(chan Sample, 64)
+	out := make(chan sample.Sample, 64)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = p.Run(ctx, out) }()
 	go func() {

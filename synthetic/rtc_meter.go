@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // rtcPhases is how long each step of one WebRTC connection took.
@@ -399,7 +401,7 @@ func (m *rtcMeter) stop() {
 // closeWindowAt ends the current window early at cut (the participant is
 // stopping), so the last Sample covers only what was measured; a zero cut
 // ends it at its end.
-func (m *rtcMeter) closeWindowAt(cut time.Time) Sample {
+func (m *rtcMeter) closeWindowAt(cut time.Time) sample.Sample {
 	m.mu.Lock()
 	defer m.unlock()
 	if !cut.IsZero() && cut.After(m.wStart) && cut.Before(m.wEnd) {
@@ -429,7 +431,7 @@ func (m *rtcMeter) closeWindowAt(cut time.Time) Sample {
 	if m.runStart.After(from) {
 		from = m.runStart
 	}
-	s := Sample{
+	s := sample.Sample{
 		WindowStart: m.wStart,
 		WindowMS:    ms(end.Sub(from)), // the measured part, as for WebSocket
 

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic/hall/media"
 )
 
@@ -63,14 +64,14 @@ type rtcTB interface {
 
 // rtcRun runs p for d and returns the Samples it delivered. Run must return
 // within 5 s of the end.
-func rtcRun(t rtcTB, p *RTC, d time.Duration, during func(ctx context.Context)) []Sample {
+func rtcRun(t rtcTB, p *RTC, d time.Duration, during func(ctx context.Context)) []sample.Sample {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	out := make(chan Sample, 64)
+	out := make(chan sample.Sample, 64)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, out) }()
-	var samples []Sample
+	var samples []sample.Sample
 	var mu sync.Mutex
 	collected := make(chan struct{})
 	go func() {
@@ -204,8 +205,8 @@ func rtcMedian(xs []float64) float64 {
 
 // rtcSteady returns the samples of full windows while connected, after the
 // first full connected one.
-func rtcSteady(samples []Sample) []Sample {
-	var out []Sample
+func rtcSteady(samples []sample.Sample) []sample.Sample {
+	var out []sample.Sample
 	seen := false
 	for _, s := range samples {
 		// Whole windows only: the last one is cut short when the run stops.
@@ -245,14 +246,14 @@ func TestRTCCleanSession(t *testing.T) {
 		if !s.WindowStart.Equal(s.WindowStart.Truncate(time.Second)) {
 			t.Errorf("window start %v not aligned to 1 s", s.WindowStart)
 		}
-		if s.Transport != TransportWebRTC || s.Room != "room-1" || s.Participant != "p-1" {
+		if s.Transport != sample.TransportWebRTC || s.Room != "room-1" || s.Participant != "p-1" {
 			t.Errorf("identity %q %q %q", s.Transport, s.Room, s.Participant)
 		}
 		if s.Dropouts != 0 || s.FreezeCount != 0 || s.Error != "" {
 			v.Errorf("sample %d: dropouts %d freezes %d error %q", i, s.Dropouts, s.FreezeCount, s.Error)
 		}
 	}
-	var connect *Sample
+	var connect *sample.Sample
 	for i := range samples {
 		if samples[i].ConnectMS > 0 {
 			connect = &samples[i]
@@ -348,7 +349,7 @@ func TestRTCFreeze(t *testing.T) {
 		}
 	})
 	count, total := 0, 0.0
-	var flagged *Sample
+	var flagged *sample.Sample
 	for i, s := range samples {
 		count += s.FreezeCount
 		total += s.FreezeMS

@@ -9,6 +9,7 @@ import (
 	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic/hall/media"
 )
 
@@ -137,7 +138,7 @@ func TestRTCVNetLoss(t *testing.T) {
 // rtcVNetRun runs one participant for d against the hall's media behind a
 // virtual network with the given one-way delay and loss, and returns its
 // samples.
-func rtcVNetRun(t *testing.T, delay time.Duration, lossPct int, d time.Duration) []Sample {
+func rtcVNetRun(t *testing.T, delay time.Duration, lossPct int, d time.Duration) []sample.Sample {
 	t.Helper()
 	rtcNoLeaks(t)
 	vn := newRTCVNet(t, delay, lossPct)

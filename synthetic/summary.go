@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // Verdict is the one-word answer to "can a bidder use this room?".
@@ -56,24 +58,24 @@ type Episodes struct {
 // Summary is what a participant suffered over a run, as `bidwatch check`
 // prints it. Media fields are set for WebRTC runs only.
 type Summary struct {
-	Verdict      Verdict   `json:"verdict"`
-	Reasons      []string  `json:"reasons,omitempty"`
-	Transport    Transport `json:"transport"`
-	Samples      int       `json:"samples"`
-	DurationMS   float64   `json:"duration_ms"`
-	ConnectMS    float64   `json:"connect_ms"`
-	ConnectedPct float64   `json:"connected_pct"`
-	RTT          Dist      `json:"rtt_ms"`
-	Lag          *Dist     `json:"lag_ms,omitempty"`
-	Stutter      Episodes  `json:"stutter"`
-	Messages     int       `json:"messages"`
-	MissedSeq    int       `json:"missed_seq"`
-	LossPct      float64   `json:"loss_pct"`
-	Dropouts     int       `json:"dropouts"`
-	Reconnects   int       `json:"reconnects"`
-	OutageMS     float64   `json:"outage_ms"`
-	LongestGapMS float64   `json:"largest_gap_ms"`
-	Error        string    `json:"error"`
+	Verdict      Verdict          `json:"verdict"`
+	Reasons      []string         `json:"reasons,omitempty"`
+	Transport    sample.Transport `json:"transport"`
+	Samples      int              `json:"samples"`
+	DurationMS   float64          `json:"duration_ms"`
+	ConnectMS    float64          `json:"connect_ms"`
+	ConnectedPct float64          `json:"connected_pct"`
+	RTT          Dist             `json:"rtt_ms"`
+	Lag          *Dist            `json:"lag_ms,omitempty"`
+	Stutter      Episodes         `json:"stutter"`
+	Messages     int              `json:"messages"`
+	MissedSeq    int              `json:"missed_seq"`
+	LossPct      float64          `json:"loss_pct"`
+	Dropouts     int              `json:"dropouts"`
+	Reconnects   int              `json:"reconnects"`
+	OutageMS     float64          `json:"outage_ms"`
+	LongestGapMS float64          `json:"largest_gap_ms"`
+	Error        string           `json:"error"`
 
 	FirstFrameMS *float64  `json:"first_frame_ms,omitempty"`
 	FPS          *float64  `json:"fps,omitempty"`
@@ -83,7 +85,7 @@ type Summary struct {
 }
 
 // Summarize aggregates a participant's samples and judges them.
-func Summarize(samples []Sample, th Thresholds) Summary {
+func Summarize(samples []sample.Sample, th Thresholds) Summary {
 	var s Summary
 	s.Samples = len(samples)
 	if len(samples) == 0 {
@@ -124,7 +126,7 @@ func Summarize(samples []Sample, th Thresholds) Summary {
 		s.OutageMS += x.OutageMS
 		s.LongestGapMS = math.Max(s.LongestGapMS, x.LargestGapMS)
 		frames += float64(x.Frames)
-		if x.Transport == TransportWebRTC {
+		if x.Transport == sample.TransportWebRTC {
 			// Loss is a share of packets, weighted by the window's frames.
 			lossWeighted += x.LossPct * float64(max(x.Frames, 1))
 		}
@@ -149,7 +151,7 @@ func Summarize(samples []Sample, th Thresholds) Summary {
 		d := dist(lag, lagMax)
 		s.Lag = &d
 	}
-	if s.Transport == TransportWebRTC {
+	if s.Transport == sample.TransportWebRTC {
 		s.LossPct = lossWeighted / math.Max(frames, float64(len(samples)))
 		fps := 0.0
 		if connected > 0 {
@@ -209,7 +211,7 @@ func judge(s Summary, th Thresholds) (Verdict, []string) {
 	if s.DurationMS > 0 && th.StutterPct > 0 {
 		if pct := 100 * s.Stutter.TotalMS / s.DurationMS; pct > th.StutterPct {
 			what := "stutter"
-			if s.Transport == TransportWebRTC {
+			if s.Transport == sample.TransportWebRTC {
 				what = "video frozen"
 			}
 			degraded = append(degraded, fmt.Sprintf("%s %.1f%% of the time (above %g%%)", what, pct, th.StutterPct))

@@ -3,6 +3,8 @@ package synthetic
 import (
 	"slices"
 	"time"
+
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // windowAcc accumulates one participant's measures over one window and turns
@@ -80,14 +82,14 @@ func (w *windowAcc) disconnect(at time.Time) {
 }
 
 // close turns the window into a Sample (without identity or Seq).
-func (w *windowAcc) close(tw tickWindow) Sample {
+func (w *windowAcc) close(tw tickWindow) sample.Sample {
 	if !w.upSince.IsZero() {
 		w.connected += w.overlap(w.upSince, w.end)
 	}
 	if !w.downSince.IsZero() {
 		w.outage += w.overlap(w.downSince, w.end)
 	}
-	s := Sample{
+	s := sample.Sample{
 		WindowStart:  w.start,
 		WindowMS:     ms(w.end.Sub(w.from)),
 		Connected:    !w.upSince.IsZero(),
@@ -154,3 +156,6 @@ func medianMax(ds []time.Duration) (median, max float64) {
 	}
 	return ms(m), ms(ds[n-1])
 }
+
+// ms converts a duration to float milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // ErrSilent is the dropout error when the server stops answering pings.
@@ -81,7 +83,7 @@ type dialResult struct {
 // process hold ten thousand participants.
 type wsSession struct {
 	p   *WS
-	out chan<- Sample
+	out chan<- sample.Sample
 
 	mu    sync.Mutex // guards win, ticks and pings
 	win   *windowAcc
@@ -111,7 +113,7 @@ type pendingPing struct {
 // Run joins the room and measures until ctx is done, emitting one Sample per
 // window on out. It never blocks on out: a Sample the consumer has no room
 // for is dropped and counted in the next one. Run returns nil when ctx ends.
-func (p *WS) Run(ctx context.Context, out chan<- Sample) error {
+func (p *WS) Run(ctx context.Context, out chan<- sample.Sample) error {
 	now := time.Now()
 	s := &wsSession{
 		p:     p,
@@ -359,7 +361,7 @@ func (s *wsSession) closeWindow(now time.Time) {
 
 	s.seq++
 	smp.Seq = s.seq
-	smp.Transport = TransportWS
+	smp.Transport = sample.TransportWS
 	smp.Room = s.p.cfg.Room
 	smp.Participant = s.p.cfg.Participant
 	smp.SamplesDropped = s.sentDropped

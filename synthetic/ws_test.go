@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
 )
@@ -44,7 +45,7 @@ type run struct {
 	stopOnce sync.Once
 
 	mu      sync.Mutex
-	samples []synthetic.Sample
+	samples []sample.Sample
 	events  []synthetic.Event
 	notify  chan struct{}
 }
@@ -69,7 +70,7 @@ func startParticipant(t testing.TB, cfg synthetic.WSConfig) *run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make(chan synthetic.Sample, 16)
+	out := make(chan sample.Sample, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	collected := make(chan struct{})
@@ -145,13 +146,13 @@ func (r *run) countEvents(kind synthetic.EventKind) int {
 }
 
 // waitSamples waits, bounded, until n samples have arrived and returns them.
-func (r *run) waitSamples(n int, within time.Duration) []synthetic.Sample {
+func (r *run) waitSamples(n int, within time.Duration) []sample.Sample {
 	r.t.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		r.mu.Lock()
 		if len(r.samples) >= n {
-			s := append([]synthetic.Sample(nil), r.samples...)
+			s := append([]sample.Sample(nil), r.samples...)
 			r.mu.Unlock()
 			return s
 		}
@@ -162,10 +163,10 @@ func (r *run) waitSamples(n int, within time.Duration) []synthetic.Sample {
 	return nil
 }
 
-func (r *run) allSamples() []synthetic.Sample {
+func (r *run) allSamples() []sample.Sample {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]synthetic.Sample(nil), r.samples...)
+	return append([]sample.Sample(nil), r.samples...)
 }
 
 func fastConfig(url string) synthetic.WSConfig {
@@ -339,7 +340,7 @@ func TestSamplesAreNumberedAndAligned(t *testing.T) {
 		if !s.WindowStart.Equal(s.WindowStart.Truncate(500 * time.Millisecond)) {
 			t.Errorf("window start %v not aligned to 500 ms", s.WindowStart)
 		}
-		if s.Transport != synthetic.TransportWS || s.Room != "room-1" || s.Participant != "p-test" {
+		if s.Transport != sample.TransportWS || s.Room != "room-1" || s.Participant != "p-test" {
 			t.Errorf("identity: %+v", s)
 		}
 		if i > 0 && !s.WindowStart.Equal(got[i-1].WindowStart.Add(500*time.Millisecond)) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
 
@@ -22,14 +22,14 @@ func TestDeadlineBreach(t *testing.T) {
 	f := newFeeder(t, b)
 	parts := []part{{"yz-probe", "yz", "by-hall-1", "a"}, {"jd-probe", "jd", "by-hall-1", "a"}}
 	win := 200 * time.Millisecond
-	feed := func(n int, mod func(p part, s *synthetic.Sample)) {
+	feed := func(n int, mod func(p part, s *sample.Sample)) {
 		for range n {
 			start := clock.Now().Truncate(win)
 			time.Sleep(time.Until(start.Add(win).Add(-clock.offsetNow())))
 			f.window(start, win, parts, mod)
 		}
 	}
-	down := func(_ part, s *synthetic.Sample) {
+	down := func(_ part, s *sample.Sample) {
 		s.Connected, s.ConnectedMS, s.Error = false, 0, "dial: connection refused"
 	}
 	feed(3, nil)

@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bidwatch/bidwatch/internal/bus"
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // flushScript hands a batch on: it checks that this consumer still owns
@@ -157,7 +157,7 @@ func (w *Watchdog) claim(ctx context.Context) {
 // item is one stream entry, decoded.
 type item struct {
 	id     string
-	sample synthetic.Sample
+	sample sample.Sample
 	ok     bool
 }
 

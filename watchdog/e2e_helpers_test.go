@@ -11,6 +11,7 @@ import (
 
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
 )
@@ -88,7 +89,7 @@ func startProbe(t testing.TB, b *bus.Bus, city *config.Config, id, loc, via stri
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &probeSim{id: id, loc: loc, bus: b, cancel: cancel}
-	samples := make(chan synthetic.Sample, 1024)
+	samples := make(chan sample.Sample, 1024)
 	var parts sync.WaitGroup
 	for _, rid := range rooms {
 		room, ok := city.Room(rid)

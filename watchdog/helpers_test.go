@@ -13,7 +13,7 @@ import (
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/bus/bustest"
 	"github.com/bidwatch/bidwatch/internal/config"
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
 
@@ -198,16 +198,16 @@ type part struct {
 
 // window publishes one Sample per participant for the window starting at
 // start; mod, when set, changes each before it goes.
-func (f *feeder) window(start time.Time, length time.Duration, parts []part, mod func(p part, s *synthetic.Sample)) int {
+func (f *feeder) window(start time.Time, length time.Duration, parts []part, mod func(p part, s *sample.Sample)) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var entries []bus.Entry
 	for _, p := range parts {
 		key := p.probe + "/" + p.name
 		f.seqs[key]++
-		s := synthetic.Sample{
+		s := sample.Sample{
 			Probe: p.probe, Location: p.loc, Session: "S-1", Room: p.room,
-			Transport: synthetic.TransportWS, Participant: p.name, Seq: f.seqs[key],
+			Transport: sample.TransportWS, Participant: p.name, Seq: f.seqs[key],
 			WindowStart: start, WindowMS: float64(length.Milliseconds()), Connected: true, ConnectedMS: float64(length.Milliseconds()),
 			RTTCount: 1, RTTMedianMS: 1.5, RTTMaxMS: 2, Messages: 1,
 		}

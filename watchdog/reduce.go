@@ -3,7 +3,7 @@ package watchdog
 import (
 	"time"
 
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/watchdog/detect"
 )
 
@@ -25,7 +25,7 @@ func newReducer(downPct float64) *reducer {
 }
 
 // add folds one Sample in.
-func (r *reducer) add(s *synthetic.Sample) {
+func (r *reducer) add(s *sample.Sample) {
 	k := aggKey{detect.SeriesKey{Room: s.Room, Probe: s.Probe}, s.WindowStart.UnixNano()}
 	a := r.aggs[k]
 	if a == nil {
@@ -65,7 +65,7 @@ func (r *reducer) add(s *synthetic.Sample) {
 // that says why), or was connected less than pct percent of the window. A
 // participant's first window, while it is still connecting, is not a
 // dropout.
-func down(s *synthetic.Sample, pct float64) bool {
+func down(s *sample.Sample, pct float64) bool {
 	switch {
 	case s.Dropouts > 0:
 		return true

@@ -4,24 +4,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 func TestDown(t *testing.T) {
-	ok := synthetic.Sample{Seq: 5, WindowMS: 1000, Connected: true, ConnectedMS: 1000}
+	ok := sample.Sample{Seq: 5, WindowMS: 1000, Connected: true, ConnectedMS: 1000}
 	tests := []struct {
 		name string
-		mod  func(s *synthetic.Sample)
+		mod  func(s *sample.Sample)
 		want bool
 	}{
-		{"connected all window", func(*synthetic.Sample) {}, false},
-		{"a dropout, back since", func(s *synthetic.Sample) { s.Dropouts, s.Reconnects = 1, 1 }, true},
-		{"not connected", func(s *synthetic.Sample) { s.Connected, s.ConnectedMS = false, 0 }, true},
-		{"first window, still connecting", func(s *synthetic.Sample) { s.Seq, s.Connected, s.ConnectedMS, s.WindowMS = 1, false, 0, 20 }, false},
-		{"first window, connect refused", func(s *synthetic.Sample) { s.Seq, s.Connected, s.Error = 1, false, "dial: connection refused" }, true},
-		{"connected 40 % of the window", func(s *synthetic.Sample) { s.ConnectedMS = 400 }, true},
-		{"connected 60 % of the window", func(s *synthetic.Sample) { s.ConnectedMS = 600 }, false},
-		{"a short last window, connected", func(s *synthetic.Sample) { s.WindowMS, s.ConnectedMS = 120, 120 }, false},
+		{"connected all window", func(*sample.Sample) {}, false},
+		{"a dropout, back since", func(s *sample.Sample) { s.Dropouts, s.Reconnects = 1, 1 }, true},
+		{"not connected", func(s *sample.Sample) { s.Connected, s.ConnectedMS = false, 0 }, true},
+		{"first window, still connecting", func(s *sample.Sample) { s.Seq, s.Connected, s.ConnectedMS, s.WindowMS = 1, false, 0, 20 }, false},
+		{"first window, connect refused", func(s *sample.Sample) { s.Seq, s.Connected, s.Error = 1, false, "dial: connection refused" }, true},
+		{"connected 40 % of the window", func(s *sample.Sample) { s.ConnectedMS = 400 }, true},
+		{"connected 60 % of the window", func(s *sample.Sample) { s.ConnectedMS = 600 }, false},
+		{"a short last window, connected", func(s *sample.Sample) { s.WindowMS, s.ConnectedMS = 120, 120 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,7 +38,7 @@ func TestReducer(t *testing.T) {
 	w0 := time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
 	r := newReducer(50)
 	add := func(room, probe, part string, w time.Time, rtt float64, dropouts int) {
-		r.add(&synthetic.Sample{Room: room, Probe: probe, Location: "yz", Participant: part, Seq: 2, WindowStart: w, WindowMS: 1000,
+		r.add(&sample.Sample{Room: room, Probe: probe, Location: "yz", Participant: part, Seq: 2, WindowStart: w, WindowMS: 1000,
 			Connected: dropouts == 0, ConnectedMS: 1000, RTTCount: 1, RTTMedianMS: rtt, RTTMaxMS: rtt + 1, Dropouts: dropouts, FreezeMS: 10})
 	}
 	add("r1", "p1", "a", w0, 2, 0)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/watchdog/detect"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
@@ -178,7 +178,7 @@ func TestReplicaKilled(t *testing.T) {
 			}
 		}
 	}
-	down := func(p part, s *synthetic.Sample) {
+	down := func(p part, s *sample.Sample) {
 		if p.room == "jd-hall-1" {
 			s.Connected, s.ConnectedMS, s.Error = false, 0, "dial: connection refused"
 		}
@@ -189,7 +189,7 @@ func TestReplicaKilled(t *testing.T) {
 	start := time.Now()
 	for i := 0; time.Since(start) < 6*time.Second; i++ {
 		ws := time.Now().Truncate(win)
-		var mod func(part, *synthetic.Sample)
+		var mod func(part, *sample.Sample)
 		if i >= 5 {
 			mod = down
 		}

@@ -15,7 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/bidwatch/bidwatch/internal/bus"
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
@@ -40,9 +40,9 @@ func BenchmarkIngest(b *testing.B) {
 			window = window.Add(time.Second)
 		}
 		p := i % participants
-		s := synthetic.Sample{
+		s := sample.Sample{
 			Probe: fmt.Sprintf("probe-%d", p%2), Location: []string{"yz", "jd"}[p%2], Session: "S-bench",
-			Room: fmt.Sprintf("room-%d", p%100), Transport: synthetic.TransportWS, Participant: fmt.Sprintf("p-%d", p), Seq: seq,
+			Room: fmt.Sprintf("room-%d", p%100), Transport: sample.TransportWS, Participant: fmt.Sprintf("p-%d", p), Seq: seq,
 			WindowStart: window, WindowMS: 1000, Connected: true, ConnectedMS: 1000,
 			RTTCount: 1, RTTMedianMS: 1.4, RTTMaxMS: 2.1, LagCount: 1, LagMedianMS: 0.6, LagMaxMS: 0.9, Messages: 1, JitterMS: 0.2,
 		}

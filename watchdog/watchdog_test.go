@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
 
@@ -42,7 +42,7 @@ func dropoutOpensAndResolves(t *testing.T, url string) {
 	}
 	win := 200 * time.Millisecond
 	start := time.Now().Truncate(win)
-	next := func(mod func(p part, s *synthetic.Sample)) {
+	next := func(mod func(p part, s *sample.Sample)) {
 		start = start.Add(win)
 		time.Sleep(time.Until(start.Add(win)))
 		f.window(start, win, parts, mod)
@@ -54,7 +54,7 @@ func dropoutOpensAndResolves(t *testing.T, url string) {
 		t.Fatalf("incidents with no fault:\n%s", describe(got))
 	}
 	fault := time.Now()
-	next(func(p part, s *synthetic.Sample) {
+	next(func(p part, s *sample.Sample) {
 		s.Dropouts, s.Connected, s.Error = 1, false, "read: connection reset by peer"
 	})
 	waitFor(t, 3*time.Second, "the incident", func() bool { return len(incidents(t, w.Watchdog)) == 1 })

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
 )
 
@@ -103,7 +104,7 @@ func step(bin string, n int, measure time.Duration, rate int) (result, error) {
 		return r, err
 	}
 
-	samples := make(chan synthetic.Sample, 4*n+1024)
+	samples := make(chan sample.Sample, 4*n+1024)
 	pctx, pcancel := context.WithCancel(ctx)
 	defer pcancel()
 	var wg sync.WaitGroup

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
 )
 
@@ -123,7 +124,7 @@ Exit status: 0 ok, 1 degraded, 2 down, 3 usage or configuration error.`,
 
 // participant is what check runs: a WebSocket or a WebRTC participant.
 type participant interface {
-	Run(ctx context.Context, out chan<- synthetic.Sample) error
+	Run(ctx context.Context, out chan<- sample.Sample) error
 }
 
 func runCheck(cmd *cobra.Command, logger *slog.Logger, f *checkFlags, target string) error {
@@ -168,11 +169,11 @@ func runCheck(cmd *cobra.Command, logger *slog.Logger, f *checkFlags, target str
 func checkRun(cmd *cobra.Command, f *checkFlags, p participant, pr *progress, target string, th synthetic.Thresholds) error {
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.duration)
 	defer cancel()
-	samples := make(chan synthetic.Sample, 64)
+	samples := make(chan sample.Sample, 64)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, samples) }()
 
-	var got []synthetic.Sample
+	var got []sample.Sample
 	var err error
 	for running := true; running; {
 		select {
@@ -386,7 +387,7 @@ func printSummary(w io.Writer, target string, s synthetic.Summary) {
 	}
 	fmt.Fprintf(w, "samples     %d over %.0f s, connected %.0f%% of the time\n", s.Samples, s.DurationMS/1000, s.ConnectedPct)
 	fmt.Fprintf(w, "connect     %s\n", fmtMS(s.ConnectMS))
-	if s.Transport == synthetic.TransportWebRTC {
+	if s.Transport == sample.TransportWebRTC {
 		fmt.Fprintf(w, "first frame %s\n", fmtMS(deref(s.FirstFrameMS)))
 		fmt.Fprintf(w, "video       %.1f fps, %.0f kbit/s\n", deref(s.FPS), deref(s.BitrateKbps))
 		fmt.Fprintf(w, "freezes     %d, %s in total\n", s.Stutter.Count, fmtMS(s.Stutter.TotalMS))

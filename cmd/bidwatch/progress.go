@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
 )
 
@@ -55,7 +56,7 @@ func (p *progress) event(e synthetic.Event) {
 }
 
 // sample redraws the status line with the latest window.
-func (p *progress) sample(s synthetic.Sample) {
+func (p *progress) sample(s sample.Sample) {
 	if p.quiet || !p.tty {
 		return
 	}
@@ -66,7 +67,7 @@ func (p *progress) sample(s synthetic.Sample) {
 		state = "DOWN     "
 	}
 	elapsed, total := time.Since(p.start).Seconds(), p.duration.Seconds()
-	if s.Transport == synthetic.TransportWebRTC {
+	if s.Transport == sample.TransportWebRTC {
 		fmt.Fprintf(p.w, "\r\033[K[%3.0f/%.0fs] %s  %4.1f fps  rtt %-9s loss %.1f%%  frozen %-9s dropouts %d",
 			elapsed, total, state, s.FPS, fmtMS(s.RTTMedianMS), s.LossPct, fmtMS(s.FreezeMS), s.Dropouts)
 	} else {

@@ -26,7 +26,7 @@ func BenchmarkPublish(b *testing.B) {
 	const batch, participants = 1024, 1000
 	template := make([]Entry, 0, batch)
 	for i := range batch {
-		s := sample(fmt.Sprintf("hall-%d/ws-1/bench.%d", i%participants, i%participants), 1)
+		s := testSample(fmt.Sprintf("hall-%d/ws-1/bench.%d", i%participants, i%participants), 1)
 		e, err := NewEntry(s)
 		if err != nil {
 			b.Fatal(err)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // Entry is one encoded Sample ready to publish: who sent it (probe and
@@ -21,7 +21,7 @@ type Entry struct {
 }
 
 // NewEntry encodes s for Publish.
-func NewEntry(s synthetic.Sample) (Entry, error) {
+func NewEntry(s sample.Sample) (Entry, error) {
 	data, err := EncodeSample(s)
 	if err != nil {
 		return Entry{}, err

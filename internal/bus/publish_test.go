@@ -14,7 +14,7 @@ func entries(t testing.TB, participant string, from, to uint64) []Entry {
 	t.Helper()
 	var out []Entry
 	for seq := from; seq <= to; seq++ {
-		e, err := NewEntry(sample(participant, seq))
+		e, err := NewEntry(testSample(participant, seq))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
 // ErrBadSample is returned (wrapped) for a stream entry or JSON document that
@@ -17,7 +17,7 @@ var ErrBadSample = errors.New("bad sample")
 const maxSampleBytes = 64 << 10
 
 // EncodeSample returns the wire form of s: its JSON.
-func EncodeSample(s synthetic.Sample) ([]byte, error) {
+func EncodeSample(s sample.Sample) ([]byte, error) {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("encode sample: %w", err)
@@ -28,17 +28,17 @@ func EncodeSample(s synthetic.Sample) ([]byte, error) {
 // UnmarshalSample decodes and checks the JSON of one Sample. Unknown fields are
 // ignored, so a newer probe's Samples still decode; the identity a consumer
 // relies on (transport, participant, seq ≥ 1, window_start) must be present.
-func UnmarshalSample(data []byte) (synthetic.Sample, error) {
-	var s synthetic.Sample
+func UnmarshalSample(data []byte) (sample.Sample, error) {
+	var s sample.Sample
 	if len(data) > maxSampleBytes {
 		return s, fmt.Errorf("%w: %d bytes, more than %d", ErrBadSample, len(data), maxSampleBytes)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&s); err != nil {
-		return synthetic.Sample{}, fmt.Errorf("%w: %v", ErrBadSample, err)
+		return sample.Sample{}, fmt.Errorf("%w: %v", ErrBadSample, err)
 	}
 	if dec.More() {
-		return synthetic.Sample{}, fmt.Errorf("%w: trailing data after the JSON object", ErrBadSample)
+		return sample.Sample{}, fmt.Errorf("%w: trailing data after the JSON object", ErrBadSample)
 	}
 	var errs []error
 	if s.Transport == "" {
@@ -54,17 +54,17 @@ func UnmarshalSample(data []byte) (synthetic.Sample, error) {
 		errs = append(errs, errors.New("window_start: missing"))
 	}
 	if len(errs) > 0 {
-		return synthetic.Sample{}, fmt.Errorf("%w: %w", ErrBadSample, errors.Join(errs...))
+		return sample.Sample{}, fmt.Errorf("%w: %w", ErrBadSample, errors.Join(errs...))
 	}
 	return s, nil
 }
 
 // DecodeSample decodes the Sample in a samples-stream entry's values (as
 // go-redis returns them in XMessage.Values).
-func DecodeSample(values map[string]any) (synthetic.Sample, error) {
+func DecodeSample(values map[string]any) (sample.Sample, error) {
 	v, ok := values[FieldSample]
 	if !ok {
-		return synthetic.Sample{}, fmt.Errorf("%w: no %q field", ErrBadSample, FieldSample)
+		return sample.Sample{}, fmt.Errorf("%w: no %q field", ErrBadSample, FieldSample)
 	}
 	switch v := v.(type) {
 	case string:
@@ -72,6 +72,6 @@ func DecodeSample(values map[string]any) (synthetic.Sample, error) {
 	case []byte:
 		return UnmarshalSample(v)
 	default:
-		return synthetic.Sample{}, fmt.Errorf("%w: field %q is a %T", ErrBadSample, FieldSample, v)
+		return sample.Sample{}, fmt.Errorf("%w: field %q is a %T", ErrBadSample, FieldSample, v)
 	}
 }

@@ -10,20 +10,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
-func sample(participant string, seq uint64) synthetic.Sample {
-	return synthetic.Sample{
+func testSample(participant string, seq uint64) sample.Sample {
+	return sample.Sample{
 		Probe: "sc-1@host", Location: "sc-1", Session: "S-1", Room: "hall-1",
-		Transport: synthetic.TransportWS, Participant: participant, Seq: seq,
+		Transport: sample.TransportWS, Participant: participant, Seq: seq,
 		WindowStart: time.Date(2026, 11, 2, 9, 30, 0, 123456789, time.UTC).Add(time.Duration(seq) * time.Second),
 		WindowMS:    1000, Connected: true, ConnectedMS: 1000, RTTCount: 1, RTTMedianMS: 1.25, RTTMaxMS: 2.5,
 	}
 }
 
 func TestSampleRoundTrip(t *testing.T) {
-	in := sample("hall-1/ws-1/ab.1", 7)
+	in := testSample("hall-1/ws-1/ab.1", 7)
 	in.Error = "read: connection reset"
 	data, err := EncodeSample(in)
 	if err != nil {
@@ -74,7 +74,7 @@ func TestDecodeSampleBad(t *testing.T) {
 
 func TestDecodeSampleIgnoresUnknownFields(t *testing.T) {
 	s, err := UnmarshalSample([]byte(`{"transport":"webrtc","participant":"p","seq":2,"window_start":"2026-11-02T09:30:00Z","future_field":{"a":1}}`))
-	if err != nil || s.Seq != 2 || s.Transport != synthetic.TransportWebRTC {
+	if err != nil || s.Seq != 2 || s.Transport != sample.TransportWebRTC {
 		t.Fatalf("got %+v, %v", s, err)
 	}
 }
@@ -82,7 +82,7 @@ func TestDecodeSampleIgnoresUnknownFields(t *testing.T) {
 // FuzzDecodeSample: no input panics, and whatever decodes re-encodes to a
 // form that decodes to the same encoding.
 func FuzzDecodeSample(f *testing.F) {
-	good, _ := EncodeSample(sample("hall-1/ws-1/ab.1", 1))
+	good, _ := EncodeSample(testSample("hall-1/ws-1/ab.1", 1))
 	f.Add(good)
 	files, _ := filepath.Glob(filepath.Join("testdata", "samples", "*.json"))
 	for _, name := range files {
@@ -121,7 +121,7 @@ func TestWireFormatDocumentsEverySampleField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	typ := reflect.TypeFor[synthetic.Sample]()
+	typ := reflect.TypeFor[sample.Sample]()
 	for i := range typ.NumField() {
 		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
 		if name == "" || name == "-" {

@@ -1,4 +1,9 @@
-package synthetic
+// Package sample defines the Sample, the per-window measurement a participant
+// emits, and the Transport it was measured over. Its JSON form is the wire
+// format (docs/wire-format.md). The package depends on the standard library
+// only, so producers (synthetic, probe) and consumers (internal/bus, watchdog)
+// share the type without importing each other.
+package sample
 
 import "time"
 
@@ -103,6 +108,3 @@ type Sample struct {
 	// Error is the last error seen in the window, if any.
 	Error string `json:"error,omitempty"`
 }
-
-// ms converts a duration to float milliseconds.
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
