@@ -35,9 +35,11 @@ bench: build
 	$(GO) test -run '^$$' -bench 'FaultToIncident' -benchtime 20x -timeout 20m ./watchdog/
 	$(GO) run ./bench/wsload -bidwatch $(BIN) -n $(BENCH_N)
 
-## lint: formatting, vet, and staticcheck from the Go module proxy.
+## lint: formatting, go.mod/go.sum tidy, vet, and staticcheck from the Go
+## module proxy.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
