@@ -62,9 +62,12 @@ func (c *Config) setDefaults() {
 
 // setDefaults fills a HealthCheck before it is decoded.
 func (h *HealthCheck) setDefaults() {
-	h.Interval = 15 * time.Second
+	h.Interval = DefaultHealthInterval
 	h.Timeout = 5 * time.Second
 }
+
+// DefaultHealthInterval is a health check's interval unless set.
+const DefaultHealthInterval = 15 * time.Second
 
 // kindDefaults fills, once its type is known, the defaults that depend on it:
 // an http check expects status 200 unless told otherwise (0 is never a

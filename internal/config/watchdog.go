@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/bidwatch/bidwatch/internal/vocab"
 )
 
 // Watchdog configures the watchdog: how it consumes the probes' Samples, the
@@ -65,6 +67,10 @@ type Detect struct {
 	// Stale: a probe whose last Sample of a room is older than this no
 	// longer counts as observing the room.
 	Stale time.Duration `yaml:"stale"`
+	// Recent: a sample finding fires on its rule's window, and keeps
+	// holding while the last Recent of data still shows the symptom, so it
+	// ends when the symptoms do rather than a whole window later.
+	Recent time.Duration `yaml:"recent"`
 	// ProbeSilentAfter: a running probe whose heartbeat is older than this
 	// (or three of its own heartbeat intervals, if longer) is silent: a
 	// probe problem, not a room problem.
@@ -149,26 +155,12 @@ type Correlate struct {
 	// room that degrades everywhere is not first taken for a network fault
 	// because one location's Samples arrived first.
 	Settle time.Duration `yaml:"settle"`
+	// HealthWait: when rooms degrade, their servers are checked at once;
+	// a room problem waits up to HealthWait for those readings before it
+	// is put on the room itself, so the first record already names a
+	// server that is the cause.
+	HealthWait time.Duration `yaml:"health_wait"`
 }
-
-// The SLA classes of the contract.
-const (
-	ClassMinor   = "minor"
-	ClassPartial = "partial"
-	ClassOutage  = "outage"
-	ClassMajor   = "major"
-)
-
-// SLAClasses lists the classes from the least to the most severe.
-var SLAClasses = []string{ClassMinor, ClassPartial, ClassOutage, ClassMajor}
-
-// Causes an incident can have, and the finding kinds and severities the
-// detectors produce; class rules match on them.
-var (
-	IncidentCauses = []string{"server", "room", "network"}
-	FindingKinds   = []string{"latency", "stutter", "dropout", "server_down", "saturation"}
-	Severities     = []string{"degraded", "critical"}
-)
 
 // IncidentPolicy sets incident classes, deadlines and reopening.
 type IncidentPolicy struct {
@@ -192,15 +184,15 @@ type Deadlines struct {
 }
 
 // Of returns the deadline of a class, and false for an unknown class.
-func (d Deadlines) Of(class string) (time.Duration, bool) {
+func (d Deadlines) Of(class vocab.Class) (time.Duration, bool) {
 	switch class {
-	case ClassMinor:
+	case vocab.ClassMinor:
 		return d.Minor, true
-	case ClassPartial:
+	case vocab.ClassPartial:
 		return d.Partial, true
-	case ClassOutage:
+	case vocab.ClassOutage:
 		return d.Outage, true
-	case ClassMajor:
+	case vocab.ClassMajor:
 		return d.Major, true
 	}
 	return 0, false
@@ -210,12 +202,12 @@ func (d Deadlines) Of(class string) (time.Duration, bool) {
 // cause, one of its findings' kinds, the role of one of its servers, its
 // severity (critical also matches degraded), and at least MinRooms rooms.
 type ClassRule struct {
-	Class    string `yaml:"class"`
-	Cause    string `yaml:"cause"`
-	Finding  string `yaml:"finding"`
-	Role     string `yaml:"role"`
-	Severity string `yaml:"severity"`
-	MinRooms int    `yaml:"min_rooms"`
+	Class    vocab.Class    `yaml:"class"`
+	Cause    vocab.Cause    `yaml:"cause"`
+	Finding  vocab.Kind     `yaml:"finding"`
+	Role     string         `yaml:"role"`
+	Severity vocab.Severity `yaml:"severity"`
+	MinRooms int            `yaml:"min_rooms"`
 }
 
 // MaintenanceSpec is a maintenance window (维护窗口): while it is on, problems
@@ -287,18 +279,20 @@ func DefaultWatchdog() Watchdog {
 				saturation("tls_expiry_days", OpBelow, 14, clear30),
 			},
 			Stale:            10 * time.Second,
+			Recent:           2 * time.Second,
 			ProbeSilentAfter: 30 * time.Second,
 		},
-		Correlate: Correlate{Settle: 3 * time.Second},
+		Correlate: Correlate{Settle: 3 * time.Second, HealthWait: 5 * time.Second},
 		Incidents: IncidentPolicy{
 			ReopenWithin: 30 * time.Minute,
 			Deadlines:    Deadlines{Minor: time.Hour, Partial: 2 * time.Hour, Outage: 4 * time.Hour, Major: 24 * time.Hour},
 			Rules: []ClassRule{
-				{Finding: "server_down", Class: ClassOutage},
-				{Severity: "critical", MinRooms: 3, Class: ClassOutage},
-				{Cause: "server", Class: ClassPartial},
-				{Severity: "critical", Class: ClassPartial},
-				{Cause: "network", MinRooms: 2, Class: ClassPartial},
+				{Finding: vocab.KindServerDown, Class: vocab.ClassOutage},
+				{Severity: vocab.SeverityCritical, MinRooms: 3, Class: vocab.ClassOutage},
+				{Cause: vocab.CauseServer, Class: vocab.ClassPartial},
+				{Severity: vocab.SeverityCritical, Class: vocab.ClassPartial},
+				{Cause: vocab.CauseNetwork, MinRooms: 2, Class: vocab.ClassPartial},
+				{Cause: vocab.CauseUplink, MinRooms: 2, Class: vocab.ClassPartial},
 			},
 		},
 	}
@@ -327,6 +321,7 @@ func (w *Watchdog) validate(errs *problems, c *Config) {
 	nonNegative(errs, p+".leader.takeover_grace", w.Leader.TakeoverGrace)
 	w.Detect.validate(errs, p+".detect")
 	nonNegative(errs, p+".correlate.settle", w.Correlate.Settle)
+	nonNegative(errs, p+".correlate.health_wait", w.Correlate.HealthWait)
 	w.Incidents.validate(errs, p+".incidents")
 	for i := range w.Maintain {
 		w.Maintain[i].validate(errs, indexPath(p+".maintenance", i), c)
@@ -370,6 +365,7 @@ func (d *Detect) validate(errs *problems, path string) {
 		s.Hyst().validate(errs, sp)
 	}
 	positive(errs, path+".stale", d.Stale)
+	positive(errs, path+".recent", d.Recent)
 	positive(errs, path+".probe_silent_after", d.ProbeSilentAfter)
 }
 
@@ -387,11 +383,11 @@ func (ip *IncidentPolicy) validate(errs *problems, path string) {
 	roles := serverRoles
 	for i, r := range ip.Rules {
 		rp := indexPath(path+".rules", i)
-		checkEnum(errs, rp+".class", "class", r.Class, SLAClasses)
-		optionalEnum(errs, rp+".cause", "cause", r.Cause, IncidentCauses)
-		optionalEnum(errs, rp+".finding", "finding", r.Finding, FindingKinds)
+		checkEnum(errs, rp+".class", "class", string(r.Class), vocab.Strings(vocab.Classes))
+		optionalEnum(errs, rp+".cause", "cause", string(r.Cause), vocab.Strings(vocab.IncidentCauses))
+		optionalEnum(errs, rp+".finding", "finding", string(r.Finding), vocab.Strings(vocab.IncidentKinds))
 		optionalEnum(errs, rp+".role", "role", r.Role, roles)
-		optionalEnum(errs, rp+".severity", "severity", r.Severity, Severities)
+		optionalEnum(errs, rp+".severity", "severity", string(r.Severity), vocab.Strings(vocab.Severities))
 		if r.MinRooms < 0 {
 			errs.add(rp+".min_rooms", "must not be negative, got %d", r.MinRooms)
 		}
@@ -438,9 +434,6 @@ func optionalEnum(errs *problems, path, what, value string, allowed []string) {
 	}
 }
 
-// ClassRank orders the SLA classes, minor lowest; an unknown class is -1.
-func ClassRank(class string) int { return slices.Index(SLAClasses, class) }
-
 // String describes a rule for messages and the incident timeline.
 func (r ClassRule) String() string {
 	s := ""
@@ -452,17 +445,17 @@ func (r ClassRule) String() string {
 			s += k + "=" + v
 		}
 	}
-	add("cause", r.Cause)
-	add("finding", r.Finding)
+	add("cause", string(r.Cause))
+	add("finding", string(r.Finding))
 	add("role", r.Role)
-	add("severity", r.Severity)
+	add("severity", string(r.Severity))
 	if r.MinRooms > 0 {
 		add("min_rooms", fmt.Sprint(r.MinRooms))
 	}
 	if s == "" {
 		s = "any"
 	}
-	return s + " → " + r.Class
+	return s + " → " + string(r.Class)
 }
 
 // nonNegative reports a negative duration.

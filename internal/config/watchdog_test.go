@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bidwatch/bidwatch/internal/vocab"
 )
 
 // watchdogCity is a minimal city for the watchdog section's tests; %s is
@@ -36,7 +38,7 @@ func TestWatchdogDefaults(t *testing.T) {
 	if len(w.Detect.Saturation) != 4 || w.Detect.Saturation[0].Reading != "cpu_pct" || w.Detect.Saturation[0].Limit != 90 || w.Detect.Saturation[0].For != 30*time.Second {
 		t.Errorf("saturation defaults: %+v", w.Detect.Saturation)
 	}
-	for class, want := range map[string]time.Duration{ClassMinor: time.Hour, ClassPartial: 2 * time.Hour, ClassOutage: 4 * time.Hour, ClassMajor: 24 * time.Hour} {
+	for class, want := range map[vocab.Class]time.Duration{vocab.ClassMinor: time.Hour, vocab.ClassPartial: 2 * time.Hour, vocab.ClassOutage: 4 * time.Hour, vocab.ClassMajor: 24 * time.Hour} {
 		if got, ok := w.Incidents.Deadlines.Of(class); !ok || got != want {
 			t.Errorf("deadline %s = %s, want %s", class, got, want)
 		}
@@ -169,7 +171,7 @@ func TestWatchdogInvalid(t *testing.T) {
 		`watchdog.incidents.reopen_within: must not be negative, got -1m0s`,
 		`watchdog.incidents.deadlines.outage: must be positive, got 0s`,
 		`watchdog.incidents.rules[0].class: unknown class "critical" (want minor, partial, outage or major)`,
-		`watchdog.incidents.rules[1].cause: unknown cause "probe" (want server, room or network)`,
+		`watchdog.incidents.rules[1].cause: unknown cause "probe" (want server, uplink, network or room)`,
 		`watchdog.incidents.rules[1].finding: unknown finding "lag" (want latency, stutter, dropout, server_down or saturation)`,
 		`watchdog.incidents.rules[1].role: unknown role "cache" (want web, ws-gateway, media or db)`,
 		`watchdog.incidents.rules[1].severity: unknown severity "high" (want degraded or critical)`,

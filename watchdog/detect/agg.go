@@ -5,10 +5,12 @@ import (
 	"time"
 )
 
-// SeriesKey names a series: what one probe sees of one room.
+// SeriesKey names a series: what one probe sees of one room over one
+// transport (all its participants of that transport together).
 type SeriesKey struct {
-	Room  string `json:"room"`
-	Probe string `json:"probe"`
+	Room      string `json:"room"`
+	Probe     string `json:"probe"`
+	Transport string `json:"transport,omitempty"`
 }
 
 // Agg sums the Samples of one series in one window (normally 1 s): all its
@@ -18,7 +20,9 @@ type SeriesKey struct {
 type Agg struct {
 	Room     string `json:"room"`
 	Probe    string `json:"probe"`
-	Location string `json:"location,omitempty"`
+	// Transport is the participants' transport: ws or webrtc.
+	Transport string `json:"transport,omitempty"`
+	Location  string `json:"location,omitempty"`
 	Session  string `json:"session,omitempty"`
 	// Window is the start of the samples' window; End the latest end of
 	// one of them.
@@ -45,7 +49,7 @@ type Agg struct {
 }
 
 // Key returns the series the Agg belongs to.
-func (a *Agg) Key() SeriesKey { return SeriesKey{Room: a.Room, Probe: a.Probe} }
+func (a *Agg) Key() SeriesKey { return SeriesKey{Room: a.Room, Probe: a.Probe, Transport: a.Transport} }
 
 // Merge adds b, an Agg of the same series and window, into a.
 func (a *Agg) Merge(b *Agg) {

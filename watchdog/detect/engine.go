@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/internal/vocab"
 	"github.com/bidwatch/bidwatch/watchdog/health"
 )
 
@@ -22,15 +23,21 @@ type Beat struct {
 
 // Engine holds the detectors' state: the recent windows of every series,
 // health-check failures in a row, the latest readings, the probes'
-// heartbeats, and every condition's hysteresis. It does no I/O; every method
-// takes the time to evaluate at. It is not safe for concurrent use.
+// heartbeats, and every condition's hysteresis. It does no I/O and reads no
+// clock: every method takes the time to evaluate at. It is not safe for
+// concurrent use.
 type Engine struct {
 	cfg      config.Detect
 	keep     time.Duration
+	servers  []string
 	series   map[SeriesKey]*series
 	checks   map[checkKey]*checkState
 	readings map[readingKey]*readingState
 	probes   map[string]*probeState
+	// intervals are the configured checks' intervals, "server/check".
+	intervals map[checkKey]time.Duration
+	// serverChecks counts each server's configured checks.
+	serverChecks map[string]int
 }
 
 // condition is one detector's hysteresis state and its latest verdict.
@@ -56,6 +63,7 @@ type checkState struct {
 	kind     string
 	failures int
 	lastErr  string
+	last     time.Time // the latest reading
 	cond     condition
 }
 
@@ -65,6 +73,7 @@ type readingState struct {
 	rule  config.SaturationRule
 	value float64
 	at    time.Time
+	check string
 	cond  condition
 }
 
@@ -73,20 +82,41 @@ type probeState struct {
 	cond condition
 }
 
-// NewEngine returns an Engine with the given thresholds.
-func NewEngine(cfg config.Detect) *Engine {
-	return &Engine{
-		cfg:      cfg,
-		keep:     max(cfg.Latency.Window, cfg.Stutter.Window) + time.Second,
-		series:   map[SeriesKey]*series{},
-		checks:   map[checkKey]*checkState{},
-		readings: map[readingKey]*readingState{},
-		probes:   map[string]*probeState{},
+// NewEngine returns an Engine with the city's thresholds (its watchdog's
+// detect section) for its servers and their health checks.
+func NewEngine(city *config.Config) *Engine {
+	cfg := city.Watchdog.Detect
+	e := &Engine{
+		cfg:          cfg,
+		keep:         max(cfg.Latency.Window, cfg.Stutter.Window) + time.Second,
+		series:       map[SeriesKey]*series{},
+		checks:       map[checkKey]*checkState{},
+		readings:     map[readingKey]*readingState{},
+		probes:       map[string]*probeState{},
+		intervals:    map[checkKey]time.Duration{},
+		serverChecks: map[string]int{},
 	}
+	for _, s := range city.Servers {
+		e.servers = append(e.servers, s.ID)
+		for i, c := range s.Health {
+			e.intervals[checkKey{s.ID, health.CheckName(c.Type, i)}] = c.Interval
+			e.serverChecks[s.ID]++
+		}
+	}
+	return e
 }
 
 // fresh reports whether data that ended at end still counts at now.
 func (e *Engine) fresh(end, now time.Time) bool { return !end.Before(now.Add(-e.cfg.Stale)) }
+
+// staleAfter is how old a check's latest reading may be before what it said
+// is unknown: two of its intervals.
+func (e *Engine) staleAfter(k checkKey) time.Duration {
+	if d := e.intervals[k]; d > 0 {
+		return 2 * d
+	}
+	return 2 * config.DefaultHealthInterval
+}
 
 // AddAgg adds one window of a series (merging it with what is there for the
 // same window). Data older than the stale limit still fills the windows but
@@ -128,13 +158,18 @@ func (e *Engine) AddAgg(a Agg, now time.Time) {
 	}
 }
 
-// AddReading takes one health check's outcome.
+// AddReading takes one health check's outcome. A check that failed says
+// nothing of the readings it would have given: they keep their last value
+// until it is two check intervals old, and are unknown after that.
 func (e *Engine) AddReading(r health.Reading) {
 	k := checkKey{r.Server, r.Check}
 	c := e.checks[k]
 	if c == nil {
 		c = &checkState{kind: r.Kind}
 		e.checks[k] = c
+	}
+	if r.At.After(c.last) {
+		c.last = r.At
 	}
 	if r.OK {
 		c.failures, c.lastErr = 0, ""
@@ -153,7 +188,7 @@ func (e *Engine) AddReading(r health.Reading) {
 			st = &readingState{rule: e.cfg.Saturation[i]}
 			e.readings[rk] = st
 		}
-		st.value, st.at = v, r.At
+		st.value, st.at, st.check = v, r.At, r.Check
 	}
 }
 
@@ -176,7 +211,7 @@ func (e *Engine) SetBeats(beats []Beat) {
 	}
 }
 
-// Silent reports whether a heartbeat is overdue at now.
+// silent reports whether a heartbeat is overdue at now.
 func (e *Engine) silent(b Beat, now time.Time) bool {
 	if b.Stopped {
 		return false
@@ -191,8 +226,8 @@ func (e *Engine) Step(now time.Time) []Change {
 	var out []Change
 	step := func(c *condition, h Hysteresis, v Verdict, f Finding) {
 		var tr Transition
-		c.st, tr = h.Step(c.st, v.Cond, now)
-		if v.Cond {
+		c.st, tr = h.Step(c.st, v.obs(c.st.Firing), now)
+		if v.Holds || (c.st.Firing && v.Recent) {
 			c.v = v
 		}
 		if tr != None {
@@ -208,15 +243,15 @@ func (e *Engine) Step(now time.Time) []Change {
 	for k, s := range e.series {
 		var lat, stu, drop Verdict
 		if len(s.aggs) > 0 && e.fresh(s.aggs[len(s.aggs)-1].End, now) {
-			lat = Latency(s.aggs, d.Latency)
-			stu = Stutter(s.aggs, d.Stutter)
+			lat = Latency(s.aggs, d.Latency, d.Recent)
+			stu = Stutter(s.aggs, d.Stutter, d.Recent)
 			drop = Dropout(s.aggs, s.latched)
 		}
 		s.latched = nil
-		base := Finding{Room: k.Room, Probe: k.Probe, Location: s.location, Session: s.session}
-		step(&s.lat, hyst(d.Latency.Hyst()), lat, with(base, KindLatency))
-		step(&s.stu, hyst(d.Stutter.Hyst()), stu, with(base, KindStutter))
-		step(&s.drop, hyst(d.Dropout.Hyst()), drop, with(base, KindDropout))
+		base := s.base()
+		step(&s.lat, hyst(d.Latency.Hyst()), lat, with(base, vocab.KindLatency))
+		step(&s.stu, hyst(d.Stutter.Hyst()), stu, with(base, vocab.KindStutter))
+		step(&s.drop, hyst(d.Dropout.Hyst()), drop, with(base, vocab.KindDropout))
 		idle := len(s.aggs) == 0 || now.Sub(s.aggs[len(s.aggs)-1].End) > e.keep+d.Stale
 		if idle && !s.lat.st.Firing && !s.stu.st.Firing && !s.drop.st.Firing {
 			delete(e.series, k)
@@ -224,38 +259,47 @@ func (e *Engine) Step(now time.Time) []Change {
 	}
 	for k, c := range e.checks {
 		v := Verdict{}
+		stale := now.Sub(c.last) > e.staleAfter(k)
 		if c.failures > 0 {
 			v.Figures = Figures{Failures: c.failures, Error: c.lastErr}
 			v.Text = fmt.Sprintf("%s check failed %d times in a row: %s", c.kind, c.failures, c.lastErr)
 		}
-		if c.failures >= d.ServerDown.Failures {
-			v.Cond, v.Severity = true, SeverityCritical
+		if c.failures >= d.ServerDown.Failures && !stale {
+			v.Holds, v.Recent, v.Severity = true, true, vocab.SeverityCritical
 		}
-		step(&c.cond, Hysteresis{ClearAfter: d.ServerDown.ClearAfter}, v, Finding{Kind: KindServerDown, Server: k.server, Check: k.check})
+		step(&c.cond, Hysteresis{ClearAfter: d.ServerDown.ClearAfter}, v, Finding{Kind: vocab.KindServerDown, Server: k.server, Check: k.check})
 	}
 	for k, r := range e.readings {
 		v := Verdict{Figures: Figures{Value: r.value, Limit: r.rule.Limit}}
-		if r.rule.Breached(r.value) {
-			v.Cond, v.Severity = true, SeverityDegraded
+		stale := now.Sub(r.at) > e.staleAfter(checkKey{k.server, r.check})
+		if r.rule.Breached(r.value) && !stale {
+			v.Holds, v.Recent, v.Severity = true, true, vocab.SeverityDegraded
 			v.Text = fmt.Sprintf("%s %.1f %s %g", k.reading, r.value, r.rule.Op, r.rule.Limit)
 		}
-		step(&r.cond, hyst(r.rule.Hyst()), v, Finding{Kind: KindSaturation, Server: k.server, Reading: k.reading})
+		step(&r.cond, hyst(r.rule.Hyst()), v, Finding{Kind: vocab.KindSaturation, Server: k.server, Reading: k.reading})
+		if stale && !r.cond.st.Firing && !r.cond.st.Pending() {
+			delete(e.readings, k) // unknown now: not kept for ever
+		}
 	}
 	for id, p := range e.probes {
 		v := Verdict{}
 		if e.silent(p.beat, now) {
-			v = Verdict{Cond: true, Severity: SeverityDegraded,
-				Text: fmt.Sprintf("probe %s silent: last heartbeat %s ago", id, now.Sub(p.beat.LastSeen).Round(time.Second))}
+			v = Verdict{Holds: true, Recent: true, Since: p.beat.LastSeen, Severity: vocab.SeverityDegraded,
+				Text: fmt.Sprintf("probe %s silent: last heartbeat %s", id, p.beat.LastSeen.UTC().Format(time.RFC3339))}
 		}
-		step(&p.cond, Hysteresis{}, v, Finding{Kind: KindProbeSilent, Probe: id, Location: p.beat.Location})
+		step(&p.cond, Hysteresis{}, v, Finding{Kind: vocab.KindProbeSilent, Probe: id, Location: p.beat.Location})
 	}
 	slices.SortFunc(out, func(a, b Change) int { return compareFindings(a.Finding, b.Finding) })
 	return out
 }
 
+func (s *series) base() Finding {
+	return Finding{Room: s.key.Room, Probe: s.key.Probe, Transport: s.key.Transport, Location: s.location, Session: s.session}
+}
+
 func hyst(h config.Hysteresis) Hysteresis { return Hysteresis{For: h.For, ClearAfter: h.ClearAfter} }
 
-func with(f Finding, k Kind) Finding { f.Kind = k; return f }
+func with(f Finding, k vocab.Kind) Finding { f.Kind = k; return f }
 
 func fill(f *Finding, v Verdict) {
 	f.Severity, f.Figures, f.Text = v.Severity, v.Figures, v.Text

@@ -11,21 +11,38 @@ type Hysteresis struct {
 
 // State is one condition's hysteresis state. The zero value is "clear".
 type State struct {
-	// Onset is when the condition was last seen to begin (zero while clear
-	// and not firing).
+	// Onset is when the condition began (zero while clear and not firing).
 	Onset time.Time
 	// Firing is true from the time the condition held for For until it has
 	// been clear for ClearAfter.
 	Firing  bool
 	FiredAt time.Time
-	// ClearSince is when a firing condition was first seen clear again
-	// (zero while it holds).
+	// ClearSince is when a firing condition stopped holding (zero while it
+	// holds): the end of the symptoms, if they do not come back.
 	ClearSince time.Time
 }
 
 // Pending reports whether the condition holds but has not held long enough
 // to fire.
 func (s State) Pending() bool { return !s.Firing && !s.Onset.IsZero() }
+
+// Holding reports whether the condition holds now: pending, or firing and
+// not in its clear phase.
+func (s State) Holding() bool { return !s.Onset.IsZero() && s.ClearSince.IsZero() }
+
+// Clearing reports whether a firing condition has stopped holding and waits
+// out ClearAfter.
+func (s State) Clearing() bool { return s.Firing && !s.ClearSince.IsZero() }
+
+// Obs is what a detector observed at one evaluation: whether the condition
+// holds, and when known, when it began (Since) or stopped (Until) holding —
+// a detector looking at windows of data knows that better than the time of
+// the evaluation.
+type Obs struct {
+	Holds bool
+	Since time.Time
+	Until time.Time
+}
 
 // Transition is what a Step did.
 type Transition int
@@ -47,15 +64,23 @@ func (t Transition) String() string {
 	return "none"
 }
 
-// Step advances a condition's state to now, given whether the condition
-// holds now.
-func (h Hysteresis) Step(s State, cond bool, now time.Time) (State, Transition) {
+// Step advances a condition's state to now, given what was observed now.
+// Onset and ClearSince take the observation's Since and Until when they are
+// set and not in the future, so a condition's times are those of the data,
+// not of the evaluation; For and ClearAfter are counted from them.
+func (h Hysteresis) Step(s State, o Obs, now time.Time) (State, Transition) {
+	at := func(t time.Time) time.Time {
+		if t.IsZero() || t.After(now) {
+			return now
+		}
+		return t
+	}
 	if !s.Firing {
-		if !cond {
+		if !o.Holds {
 			return State{}, None
 		}
 		if s.Onset.IsZero() {
-			s.Onset = now
+			s.Onset = at(o.Since)
 		}
 		if now.Sub(s.Onset) >= h.For {
 			s.Firing, s.FiredAt, s.ClearSince = true, now, time.Time{}
@@ -63,12 +88,15 @@ func (h Hysteresis) Step(s State, cond bool, now time.Time) (State, Transition) 
 		}
 		return s, None
 	}
-	if cond {
+	if o.Holds {
 		s.ClearSince = time.Time{}
 		return s, None
 	}
 	if s.ClearSince.IsZero() {
-		s.ClearSince = now
+		s.ClearSince = at(o.Until)
+		if s.ClearSince.Before(s.Onset) {
+			s.ClearSince = s.Onset
+		}
 	}
 	if now.Sub(s.ClearSince) >= h.ClearAfter {
 		return State{}, Cleared

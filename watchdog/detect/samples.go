@@ -5,35 +5,8 @@ import (
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/internal/vocab"
 )
-
-// Severity says how bad a finding is.
-type Severity string
-
-// The severities, least first.
-const (
-	SeverityDegraded Severity = "degraded"
-	SeverityCritical Severity = "critical"
-)
-
-// Rank orders severities: degraded 1, critical 2, anything else 0.
-func (s Severity) Rank() int {
-	switch s {
-	case SeverityDegraded:
-		return 1
-	case SeverityCritical:
-		return 2
-	}
-	return 0
-}
-
-// Worse returns the worse of two severities.
-func Worse(a, b Severity) Severity {
-	if b.Rank() > a.Rank() {
-		return b
-	}
-	return a
-}
 
 // Figures are the numbers behind a finding, kept for the fault record's
 // phenomenon (故障现象).
@@ -52,12 +25,31 @@ type Figures struct {
 	Error        string  `json:"error,omitempty"`
 }
 
-// Verdict is what one detector concluded about a window of data.
+// Verdict is what one detector concluded about a series' recent windows.
 type Verdict struct {
-	Cond     bool
-	Severity Severity
-	Figures  Figures
-	Text     string
+	// Holds: the condition holds over the rule's window — what makes a
+	// finding fire.
+	Holds bool
+	// Recent: the symptom shows in the most recent data (the last
+	// detect.recent) — what keeps a firing finding from clearing, so it
+	// clears when the symptoms end, not a whole window later.
+	Recent bool
+	// Since is the start of the first bad window in the rule's window;
+	// Until the end of the last one.
+	Since, Until time.Time
+	Severity     vocab.Severity
+	Figures      Figures
+	Text         string
+}
+
+// obs is the verdict as the hysteresis takes it: while firing, the recent
+// data decides.
+func (v Verdict) obs(firing bool) Obs {
+	o := Obs{Holds: v.Holds, Since: v.Since, Until: v.Until}
+	if firing {
+		o.Holds = v.Recent
+	}
+	return o
 }
 
 // within returns the Aggs whose window starts after the latest one's start
@@ -74,24 +66,40 @@ func within(aggs []*Agg, w time.Duration) []*Agg {
 	return aggs[i:]
 }
 
-// Latency judges the p95 of the round-trip times over the rule's window.
-func Latency(aggs []*Agg, r config.LatencyRule) Verdict {
+// Latency judges the p95 of the round-trip times over the rule's window;
+// the recent data shows it when the p95 over the last recent is above the
+// degraded limit too.
+func Latency(aggs []*Agg, r config.LatencyRule, recent time.Duration) Verdict {
+	in := within(aggs, r.Window)
 	var rtt []float64
 	var worst float64
-	for _, a := range within(aggs, r.Window) {
+	var v Verdict
+	limit := ms(r.Degraded)
+	for _, a := range in {
 		rtt = append(rtt, a.RTT...)
 		worst = max(worst, a.RTTMaxMS)
+		if len(a.RTT) > 0 && Percentile(append([]float64(nil), a.RTT...), 95) > limit {
+			if v.Since.IsZero() {
+				v.Since = a.Window
+			}
+			v.Until = a.End
+		}
 	}
 	if len(rtt) == 0 {
 		return Verdict{}
 	}
 	p95 := Percentile(rtt, 95)
-	v := Verdict{Figures: Figures{RTTP95MS: p95, RTTMaxMS: worst, Limit: ms(r.Degraded)}}
+	var last []float64
+	for _, a := range within(aggs, recent) {
+		last = append(last, a.RTT...)
+	}
+	v.Recent = len(last) > 0 && Percentile(last, 95) > limit
+	v.Figures = Figures{RTTP95MS: p95, RTTMaxMS: worst, Limit: limit}
 	switch {
 	case p95 > ms(r.Critical):
-		v.Cond, v.Severity, v.Figures.Limit = true, SeverityCritical, ms(r.Critical)
-	case p95 > ms(r.Degraded):
-		v.Cond, v.Severity = true, SeverityDegraded
+		v.Holds, v.Severity, v.Figures.Limit = true, vocab.SeverityCritical, ms(r.Critical)
+	case p95 > limit:
+		v.Holds, v.Severity = true, vocab.SeverityDegraded
 	}
 	v.Text = fmt.Sprintf("RTT p95 %.0f ms over %s (limit %.0f ms), worst %.0f ms", p95, r.Window, v.Figures.Limit, worst)
 	return v
@@ -100,27 +108,44 @@ func Latency(aggs []*Agg, r config.LatencyRule) Verdict {
 // Stutter judges the share of time the participants spent stuttering over
 // the rule's window: total stutter time over (participants × window). The
 // denominator is the full window even while less data is in, so a series
-// that just started needs as much stutter as a long one to fire.
-func Stutter(aggs []*Agg, r config.StutterRule) Verdict {
+// that just started needs as much stutter as a long one to fire. The recent
+// data shows it when the share over the last recent is above the limit.
+func Stutter(aggs []*Agg, r config.StutterRule, recent time.Duration) Verdict {
 	in := within(aggs, r.Window)
 	if len(in) == 0 {
 		return Verdict{}
 	}
-	var freeze float64
-	var samples, episodes int
-	for _, a := range in {
-		freeze += a.FreezeMS
-		samples += a.Samples
-		episodes += a.FreezeCount
+	var v Verdict
+	share := func(aggs []*Agg, span time.Duration) (pct, freeze float64, episodes int) {
+		var samples int
+		for _, a := range aggs {
+			freeze += a.FreezeMS
+			samples += a.Samples
+			episodes += a.FreezeCount
+		}
+		if len(aggs) == 0 || samples == 0 {
+			return 0, freeze, episodes
+		}
+		participants := float64(samples) / float64(len(aggs))
+		return 100 * freeze / (participants * ms(span)), freeze, episodes
 	}
-	participants := float64(samples) / float64(len(in))
-	if participants == 0 {
+	pct, freeze, episodes := share(in, r.Window)
+	if freeze == 0 {
 		return Verdict{}
 	}
-	pct := 100 * freeze / (participants * ms(r.Window))
-	v := Verdict{Figures: Figures{StutterPct: pct, FreezeMS: freeze, Limit: r.Pct}}
+	for _, a := range in {
+		if a.FreezeMS > 0 {
+			if v.Since.IsZero() {
+				v.Since = a.Window
+			}
+			v.Until = a.End
+		}
+	}
+	rp, _, _ := share(within(aggs, recent), recent)
+	v.Recent = rp > r.Pct
+	v.Figures = Figures{StutterPct: pct, FreezeMS: freeze, Limit: r.Pct}
 	if pct > r.Pct {
-		v.Cond, v.Severity = true, SeverityDegraded
+		v.Holds, v.Severity = true, vocab.SeverityDegraded
 	}
 	v.Text = fmt.Sprintf("stutter %.1f %% of %s (limit %g %%): %d episodes, %.1f s", pct, r.Window, r.Pct, episodes, freeze/1000)
 	return v
@@ -129,7 +154,8 @@ func Stutter(aggs []*Agg, r config.StutterRule) Verdict {
 // Dropout judges the latest window: a participant lost its connection or was
 // down. latched, when not nil, is a window with a dropout seen since the last
 // judgement, so one between two evaluations is not missed even if the
-// participants are back by now.
+// participants are back by now. When it does not hold, Until is the end of
+// the last window with a participant down.
 func Dropout(aggs []*Agg, latched *Agg) Verdict {
 	if len(aggs) == 0 {
 		return Verdict{}
@@ -137,11 +163,17 @@ func Dropout(aggs []*Agg, latched *Agg) Verdict {
 	a := aggs[len(aggs)-1]
 	if a.Down == 0 && a.Dropouts == 0 {
 		if latched == nil {
+			for i := len(aggs) - 1; i >= 0; i-- {
+				if aggs[i].Down > 0 || aggs[i].Dropouts > 0 {
+					return Verdict{Until: aggs[i].End}
+				}
+			}
 			return Verdict{}
 		}
 		a = latched
 	}
-	v := Verdict{Cond: true, Severity: SeverityCritical, Figures: Figures{Participants: a.Samples, Down: a.Down, Dropouts: a.Dropouts, OutageMS: a.OutageMS, Error: a.Error}}
+	v := Verdict{Holds: true, Recent: true, Since: a.Window, Until: a.End, Severity: vocab.SeverityCritical,
+		Figures: Figures{Participants: a.Samples, Down: a.Down, Dropouts: a.Dropouts, OutageMS: a.OutageMS, Error: a.Error}}
 	v.Text = fmt.Sprintf("%d of %d participants down, %d dropouts", a.Down, a.Samples, a.Dropouts)
 	if a.Error != "" {
 		v.Text += ": " + a.Error

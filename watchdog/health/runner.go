@@ -61,11 +61,15 @@ func NewRunner(city *config.Config, opts RunnerOptions) (*Runner, error) {
 			if !ok {
 				return nil, fmt.Errorf("servers %s health[%d]: no collector for type %q", s.ID, i, c.Type)
 			}
-			r.jobs = append(r.jobs, job{server: s.ID, name: fmt.Sprintf("%s[%d]", c.Type, i), check: c, fn: fn})
+			r.jobs = append(r.jobs, job{server: s.ID, name: CheckName(c.Type, i), check: c, fn: fn})
 		}
 	}
 	return r, nil
 }
+
+// CheckName names a server's check by its type and its index in the
+// server's health list: "http[0]".
+func CheckName(kind string, i int) string { return fmt.Sprintf("%s[%d]", kind, i) }
 
 // Checks is how many checks the Runner runs.
 func (r *Runner) Checks() int { return len(r.jobs) }

@@ -31,7 +31,7 @@ var csvHeader = []string{
 	"sub_centers", "rooms", "servers", "locations",
 	"phenomenon", "rtt_p95_ms", "rtt_max_ms", "stutter_pct", "freeze_ms", "participants_down", "dropouts", "outage_ms", "health_failures", "readings", "errors",
 	"detected_at", "opened_at", "acknowledged_at", "mitigated_at", "resolved_at", "handling_time", "handling_time_ms",
-	"deadline", "breached", "reopens", "paging", "muted_by", "result", "signed_off_at", "signed_off_by", "timeline",
+	"deadline", "breached", "reopens", "merged_into", "merged_from", "paging", "muted_by", "result", "signed_off_at", "signed_off_by", "timeline",
 }
 
 // WriteCSV writes incidents as CSV, one row each, with a header row. The
@@ -47,17 +47,21 @@ func WriteCSV(w io.Writer, incs []Incident, now time.Time) error {
 		ph := inc.Phenomenon
 		var tl []string
 		for _, e := range inc.Timeline {
-			tl = append(tl, fmt.Sprintf("%s %s %s: %s", ts(e.At), e.Actor, e.Kind, e.Text))
+			from := ""
+			if e.From != "" {
+				from = " (" + e.From + ")"
+			}
+			tl = append(tl, fmt.Sprintf("%s %s %s%s: %s", ts(e.At), e.Actor, e.Kind, from, e.Text))
 		}
 		row := []string{
-			inc.ID, string(inc.State), inc.Class, inc.Severity, inc.Cause, inc.Subject, inc.CauseText,
+			inc.ID, string(inc.State), string(inc.Class), string(inc.Severity), string(inc.Cause), inc.Subject, inc.CauseText,
 			list(inc.Place.SubCenters), list(inc.Place.Rooms), list(inc.Place.Servers), list(inc.Place.Locations),
 			ph.Summary, num(ph.RTTP95MS), num(ph.RTTMaxMS), num(ph.StutterPct), num(ph.FreezeMS),
 			strconv.Itoa(ph.ParticipantsDown), strconv.Itoa(ph.Dropouts), num(ph.OutageMS), strconv.Itoa(ph.HealthFailures),
 			readingsLine(ph.Readings), strings.Join(ph.Errors, "; "),
 			ts(inc.DetectedAt), ts(inc.OpenedAt), ts(inc.AcknowledgedAt), ts(inc.MitigatedAt), ts(inc.ResolvedAt),
 			r.HandlingTime, strconv.FormatInt(r.HandlingTimeMS, 10),
-			ts(inc.Deadline), strconv.FormatBool(inc.Breached), strconv.Itoa(inc.Reopens), strconv.FormatBool(inc.Paging), inc.MutedBy,
+			ts(inc.Deadline), strconv.FormatBool(inc.Breached), strconv.Itoa(inc.Reopens), inc.MergedInto, list(inc.MergedFrom), strconv.FormatBool(inc.Paging), inc.MutedBy,
 			inc.Result, ts(inc.SignedOffAt), inc.SignedOffBy, strings.Join(tl, "\n"),
 		}
 		if err := cw.Write(row); err != nil {

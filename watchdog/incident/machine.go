@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/internal/vocab"
 )
 
 // ActionKind is what a person (or the watchdog) does to an incident.
@@ -31,18 +32,26 @@ type Action struct {
 	At    time.Time  `json:"at"`
 	Text  string     `json:"text,omitempty"`
 	// Class is the new class, for ActReclassify.
-	Class string `json:"class,omitempty"`
+	Class vocab.Class `json:"class,omitempty"`
+	// ResolvedAt, for ActResolve, is when the symptoms ended, if that was
+	// before At (the watchdog resolves as of then); zero means At.
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 }
 
 // Apply returns the incident after the action, or an error that wraps
-// ErrFrozen (signed off) or ErrTransition (the action does not apply in its
-// state). The input is not changed. Deadlines come from policy.
+// ErrFrozen (signed off), ErrMerged (merged into another), ErrTransition
+// (the action does not apply in its state) or ErrBadAction (no actor, an
+// empty note, an unknown class). The input is not changed. Deadlines come
+// from policy.
 func Apply(inc Incident, a Action, policy config.IncidentPolicy) (Incident, error) {
 	if inc.State == StateSignedOff {
 		return inc, fmt.Errorf("%s %s: %w", a.Kind, inc.ID, ErrFrozen)
 	}
 	if strings.TrimSpace(a.Actor) == "" {
-		return inc, fmt.Errorf("%s %s: who does it is required", a.Kind, inc.ID)
+		return inc, fmt.Errorf("%s %s: who does it is required: %w", a.Kind, inc.ID, ErrBadAction)
+	}
+	if inc.State == StateMerged && a.Kind != ActNote {
+		return inc, fmt.Errorf("%s %s: merged into %s, act on that one: %w", a.Kind, inc.ID, inc.MergedInto, ErrMerged)
 	}
 	refuse := func(why string) (Incident, error) {
 		return inc, fmt.Errorf("%s %s: %s: %w", a.Kind, inc.ID, why, ErrTransition)
@@ -68,21 +77,26 @@ func Apply(inc Incident, a Action, policy config.IncidentPolicy) (Incident, erro
 		if !out.State.Active() {
 			return refuse("it is " + string(out.State))
 		}
-		out.State, out.ResolvedAt = StateResolved, a.At
+		at := a.At
+		if !a.ResolvedAt.IsZero() && a.ResolvedAt.Before(at) {
+			at = a.ResolvedAt
+		}
+		at = maxTime(at, out.OpenedAt)
+		out.State, out.ResolvedAt, out.ClearingSince = StateResolved, at, time.Time{}
 		if a.Text != "" {
 			out.Result = a.Text
 		}
 		out.log(a.At, a.Actor, "resolved", orDefault(a.Text, "resolved (排除)"))
-		if !out.Breached && a.At.After(out.Deadline) {
+		if !out.Breached && at.After(out.Deadline) {
 			out.Breached, out.BreachedAt = true, out.Deadline
-			out.log(a.At, Actor, "breached", fmt.Sprintf("resolved %s after the %s deadline", a.At.Sub(out.Deadline).Round(time.Second), out.Class))
+			out.log(a.At, Actor, "breached", fmt.Sprintf("resolved %s after the %s deadline", at.Sub(out.Deadline).Round(time.Second), out.Class))
 		}
 	case ActReopen:
 		if out.State != StateResolved {
 			return refuse("it is " + string(out.State))
 		}
 		out.State, out.ResolvedAt, out.Result = StateOpen, time.Time{}, ""
-		out.AcknowledgedAt, out.MitigatedAt = time.Time{}, time.Time{}
+		out.AcknowledgedAt, out.MitigatedAt, out.ClearingSince = time.Time{}, time.Time{}, time.Time{}
 		out.Reopens++
 		out.log(a.At, a.Actor, "reopened", orDefault(a.Text, "reopened"))
 	case ActSignOff:
@@ -93,31 +107,41 @@ func Apply(inc Incident, a Action, policy config.IncidentPolicy) (Incident, erro
 		out.log(a.At, a.Actor, "signed_off", orDefault(a.Text, "signed off (中心签字认可)"))
 	case ActNote:
 		if strings.TrimSpace(a.Text) == "" {
-			return inc, fmt.Errorf("note %s: the note is empty", inc.ID)
+			return inc, fmt.Errorf("note %s: the note is empty: %w", inc.ID, ErrBadAction)
 		}
 		out.log(a.At, a.Actor, "note", a.Text)
 	case ActBreach:
-		if !out.State.Active() || out.Breached || a.At.Before(out.Deadline) {
+		switch {
+		case !out.State.Active() || out.Breached || a.At.Before(out.Deadline):
 			return refuse("not past an unmet deadline")
+		case !out.ClearingSince.IsZero() && out.ClearingSince.Before(out.Deadline):
+			return refuse("its symptoms ended before the deadline")
 		}
 		out.Breached, out.BreachedAt = true, out.Deadline
 		out.log(a.At, a.Actor, "breached", fmt.Sprintf("%s deadline %s passed unresolved", out.Class, out.Deadline.Format(time.RFC3339)))
 	case ActReclassify:
 		d, ok := policy.Deadlines.Of(a.Class)
 		if !ok {
-			return inc, fmt.Errorf("reclassify %s: unknown class %q (want %s)", inc.ID, a.Class, strings.Join(config.SLAClasses, ", "))
+			return inc, fmt.Errorf("reclassify %s: unknown class %q (want %s): %w", inc.ID, a.Class, strings.Join(vocab.Strings(vocab.Classes), ", "), ErrBadAction)
 		}
 		if a.Class == out.Class {
-			return refuse("it is already " + a.Class)
+			return refuse("it is already " + string(a.Class))
 		}
 		old := out.Class
 		out.Class, out.ClassRule = a.Class, "set by "+a.Actor
 		out.Deadline = out.OpenedAt.Add(d)
 		out.log(a.At, a.Actor, "reclassified", fmt.Sprintf("%s → %s, deadline %s%s", old, a.Class, out.Deadline.Format(time.RFC3339), suffix(a.Text)))
 	default:
-		return inc, fmt.Errorf("unknown action %q", a.Kind)
+		return inc, fmt.Errorf("unknown action %q: %w", a.Kind, ErrBadAction)
 	}
 	return out, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func orDefault(s, def string) string {

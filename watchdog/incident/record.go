@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/internal/vocab"
 	"github.com/bidwatch/bidwatch/watchdog/correlate"
 	"github.com/bidwatch/bidwatch/watchdog/detect"
 )
@@ -15,97 +16,70 @@ import (
 // maxErrors bounds the distinct errors a phenomenon keeps.
 const maxErrors = 5
 
-// Outcome is what Update did.
+// Outcome is what Observe did.
 type Outcome int
 
-// The outcomes of Update.
+// The outcomes of Observe.
 const (
 	// Unchanged: nothing new to record.
 	Unchanged Outcome = iota
-	// Updated: the record changed (place, findings, severity, class,
-	// cause, paging).
+	// Updated: the record changed materially (place, findings, severity,
+	// class, cause text, paging, symptoms ending or resuming).
 	Updated
-	// Reopened: the problem came back after the incident was resolved,
-	// within the reopen time.
-	Reopened
-	// Expired: the incident is signed off, or resolved longer ago than the
-	// reopen time; the problem needs a new incident.
-	Expired
-	// Opened: a store opened a new incident for the problem.
-	Opened
-	// Figures: only the phenomenon's worst figures changed; a watchdog may
-	// write these less often.
+	// Figures: only the phenomenon's worst figures (or when the problem
+	// was last seen) changed; a watchdog may write these less often.
 	Figures
 )
 
 func (o Outcome) String() string {
-	return [...]string{"unchanged", "updated", "reopened", "expired", "opened", "figures"}[o]
+	return [...]string{"unchanged", "updated", "figures"}[o]
 }
 
 // FactsOf returns what class rules look at in a problem.
 func FactsOf(p *correlate.Problem) Facts {
-	return Facts{Cause: string(p.Cause), Kinds: p.Kinds, Roles: p.Roles, Severity: string(p.Severity), Rooms: len(p.Rooms)}
+	return Facts{Cause: p.Cause, Kinds: p.Kinds, Roles: p.Roles, Severity: p.Severity, Rooms: len(p.Rooms)}
 }
 
-// New returns the incident a problem opens at now; the store gives it its
+// Open returns the incident a problem opens at now; the store gives it its
 // id.
-func New(p correlate.Problem, now time.Time, policy config.IncidentPolicy) Incident {
+func Open(p correlate.Problem, now time.Time, policy config.IncidentPolicy) Incident {
 	class, rule := Classify(policy.Rules, FactsOf(&p))
 	d, _ := policy.Deadlines.Of(class)
 	inc := Incident{
-		Fingerprint:  p.Fingerprint,
-		Fingerprints: []string{p.Fingerprint},
-		State:        StateOpen,
-		Cause:        string(p.Cause),
-		Subject:      p.Subject,
-		Class:        class,
-		ClassRule:    rule,
-		Severity:     string(p.Severity),
-		Paging:       p.Page,
-		MutedBy:      p.MutedBy,
-		DetectedAt:   p.Since,
-		OpenedAt:     now,
-		Deadline:     now.Add(d),
+		Key:        p.Key,
+		State:      StateOpen,
+		Cause:      p.Cause,
+		Subject:    p.Subject,
+		Class:      class,
+		ClassRule:  rule,
+		Severity:   p.Severity,
+		Paging:     p.Page,
+		MutedBy:    p.MutedBy,
+		DetectedAt: p.Since,
+		OpenedAt:   now,
+		Deadline:   now.Add(d),
 	}
 	if inc.DetectedAt.IsZero() || inc.DetectedAt.After(now) {
 		inc.DetectedAt = now
 	}
-	inc.CauseText = causeText(&p)
+	inc.CauseText = CauseText(&p)
 	inc.log(now, Actor, "opened", fmt.Sprintf("%s; class %s (%s), deadline %s", p.Summary, class, rule, inc.Deadline.Format(time.RFC3339)))
 	if !p.Page {
 		inc.log(now, Actor, "muted", "not paged: maintenance window "+p.MutedBy)
 	}
-	merge(&inc, &p, now)
+	fold(&inc, &p, now)
 	return inc
 }
 
-// Update returns inc brought up to date with the problem seen at now, and
-// what that did. A resolved incident is reopened only on a relapse: the
-// problem's symptoms began after it was resolved (symptoms that went on
-// while a person resolved it by hand do not reopen it).
-func Update(inc Incident, p correlate.Problem, now time.Time, policy config.IncidentPolicy) (Incident, Outcome) {
-	switch inc.State {
-	case StateSignedOff:
-		return inc, Expired
-	case StateResolved:
-		if !p.Since.After(inc.ResolvedAt) {
-			return inc, Unchanged
-		}
-		if now.Sub(inc.ResolvedAt) > policy.ReopenWithin {
-			return inc, Expired
-		}
-		out, err := Apply(inc, Action{Kind: ActReopen, Actor: Actor, At: now,
-			Text: fmt.Sprintf("relapse %s after it was resolved: %s", now.Sub(inc.ResolvedAt).Round(time.Second), p.Summary)}, policy)
-		if err != nil {
-			return inc, Unchanged
-		}
-		merge(&out, &p, now)
-		refine(&out, &p, now, policy)
-		return out, Reopened
+// Observe returns an active incident brought up to date with its problem
+// as seen at now, and what that did.
+func Observe(inc Incident, p correlate.Problem, now time.Time, policy config.IncidentPolicy) (Incident, Outcome) {
+	if !inc.State.Active() {
+		return inc, Unchanged
 	}
 	out := inc.clone()
-	material, figures := merge(&out, &p, now)
-	material = refine(&out, &p, now, policy) || material
+	material, figures := fold(&out, &p, now)
+	material = refresh(&out, &p, now, policy) || material
 	switch {
 	case material:
 		return out, Updated
@@ -115,19 +89,144 @@ func Update(inc Incident, p correlate.Problem, now time.Time, policy config.Inci
 	return inc, Unchanged
 }
 
-// refine updates cause, paging and class from the problem; it reports
-// whether anything changed.
-func refine(inc *Incident, p *correlate.Problem, now time.Time, policy config.IncidentPolicy) bool {
+// Retarget returns an active incident whose problem gave way to another
+// one, without a break in the symptoms: its cause is refined (a room's
+// trouble put on its server) or lowered (the server turned out healthy and
+// the room's own trouble remains), recorded in the timeline.
+func Retarget(inc Incident, p correlate.Problem, now time.Time, policy config.IncidentPolicy) Incident {
+	out := inc.clone()
+	verb := "refined"
+	if slices.Index(vocab.IncidentCauses, p.Cause) > slices.Index(vocab.IncidentCauses, inc.Cause) {
+		verb = "lowered"
+	}
+	out.log(now, Actor, "cause", fmt.Sprintf("cause %s: %s %s → %s %s: %s", verb, inc.Cause, inc.Subject, p.Cause, p.Subject, CauseText(&p)))
+	out.Key, out.Cause, out.Subject = p.Key, p.Cause, p.Subject
+	out.CauseText = CauseText(&p)
+	fold(&out, &p, now)
+	refresh(&out, &p, now, policy)
+	return out
+}
+
+// Reopen returns a resolved incident reopened by a relapse: its problem
+// came back after the incident was resolved.
+func Reopen(inc Incident, p correlate.Problem, now time.Time, policy config.IncidentPolicy) (Incident, error) {
+	out, err := Apply(inc, Action{Kind: ActReopen, Actor: Actor, At: now,
+		Text: fmt.Sprintf("relapse %s after it was resolved: %s", now.Sub(inc.ResolvedAt).Round(time.Second), p.Summary)}, policy)
+	if err != nil {
+		return inc, err
+	}
+	fold(&out, &p, now)
+	refresh(&out, &p, now, policy)
+	return out, nil
+}
+
+// Merge takes child into parent: the problem behind child is now explained
+// by parent's (a room's trouble by its server's). child ends as merged,
+// linked to parent; parent gains child's place, findings, figures and
+// timeline (each entry marked with where it came from), and counts for
+// both. The inputs are not changed.
+func Merge(child, parent Incident, now time.Time, why string) (Incident, Incident, error) {
+	switch {
+	case !child.State.Active():
+		return child, parent, fmt.Errorf("merge %s: it is %s: %w", child.ID, child.State, ErrTransition)
+	case parent.State == StateSignedOff:
+		return child, parent, fmt.Errorf("merge into %s: %w", parent.ID, ErrFrozen)
+	case parent.State == StateMerged:
+		return child, parent, fmt.Errorf("merge into %s: %w", parent.ID, ErrMerged)
+	case child.ID == parent.ID:
+		return child, parent, fmt.Errorf("merge %s into itself: %w", child.ID, ErrBadAction)
+	}
+	c, p := child.clone(), parent.clone()
+	for _, e := range child.Timeline {
+		if e.From == "" {
+			e.From = child.ID
+		}
+		p.insert(e)
+	}
+	p.MergedFrom = append(p.MergedFrom, child.ID)
+	union(&p.Place.SubCenters, c.Place.SubCenters)
+	union(&p.Place.Rooms, c.Place.Rooms)
+	union(&p.Place.Servers, c.Place.Servers)
+	union(&p.Place.Locations, c.Place.Locations)
+	union(&p.Kinds, c.Kinds)
+	union(&p.Findings, c.Findings)
+	p.Severity = vocab.Worse(p.Severity, c.Severity)
+	worstOf(&p.Phenomenon, &c.Phenomenon)
+	if c.DetectedAt.Before(p.DetectedAt) {
+		p.DetectedAt = c.DetectedAt
+	}
+	p.log(now, Actor, "merged", fmt.Sprintf("%s (%s %s, opened %s) merged in: %s", c.ID, c.Cause, c.Subject, c.OpenedAt.UTC().Format(time.RFC3339), why))
+	c.State, c.MergedInto, c.ClearingSince = StateMerged, p.ID, time.Time{}
+	c.log(now, Actor, "merged", fmt.Sprintf("merged into %s (%s %s): %s", p.ID, p.Cause, p.Subject, why))
+	return c, p, nil
+}
+
+// fold folds the problem's place, findings and figures into the incident
+// (lists only grow, figures keep their worst) and records when it was seen
+// and whether its symptoms still hold; it reports whether the record
+// changed materially, and whether figures did.
+func fold(inc *Incident, p *correlate.Problem, now time.Time) (material, figures bool) {
 	changed := false
-	if !slices.Contains(inc.Fingerprints, p.Fingerprint) {
-		inc.Fingerprints = append(inc.Fingerprints, p.Fingerprint)
+	grow := func(dst *[]string, src []string) { changed = union(dst, src) || changed }
+	grow(&inc.Place.SubCenters, p.SubCenters)
+	grow(&inc.Place.Rooms, p.Rooms)
+	grow(&inc.Place.Servers, p.Servers)
+	grow(&inc.Place.Locations, p.Locations)
+	changed = union(&inc.Kinds, p.Kinds) || changed
+	if p.Severity.Rank() > inc.Severity.Rank() {
+		inc.log(now, Actor, "updated", fmt.Sprintf("severity %s → %s", inc.Severity, p.Severity))
+		inc.Severity = p.Severity
 		changed = true
 	}
-	if correlate.Cause(inc.Cause).Strength() < p.Cause.Strength() {
-		old := inc.Cause + " " + inc.Subject
-		inc.Cause, inc.Subject, inc.Fingerprint = string(p.Cause), p.Subject, p.Fingerprint
-		inc.CauseText = causeText(p)
-		inc.log(now, Actor, "cause", fmt.Sprintf("cause refined: %s → %s %s", old, p.Cause, p.Subject))
+	for _, f := range p.Findings {
+		id := f.ID()
+		if !slices.Contains(inc.Findings, id) {
+			inc.Findings = append(inc.Findings, id)
+			at := f.FiredAt
+			if at.IsZero() || at.After(now) {
+				at = now
+			}
+			inc.log(at, Actor, "detected", findingText(&f))
+			changed = true
+		}
+		figures = worst(&inc.Phenomenon, &f) || figures
+	}
+	if inc.Phenomenon.Summary != p.Summary && p.Summary != "" {
+		inc.Phenomenon.Summary = p.Summary
+		figures = true
+	}
+	if !slices.Equal(inc.Explains, p.Explains) {
+		inc.Explains = slices.Clone(p.Explains)
+		figures = true
+	}
+	if !inc.ClearingSince.Equal(p.ClearSince) {
+		switch {
+		case p.ClearSince.IsZero():
+			inc.log(now, Actor, "updated", "symptoms are back")
+		case inc.ClearingSince.IsZero():
+			inc.log(now, Actor, "updated", fmt.Sprintf("symptoms ended at %s; resolved if they stay away", p.ClearSince.UTC().Format(time.RFC3339)))
+		}
+		inc.ClearingSince = p.ClearSince
+		changed = true
+	}
+	if inc.Unobserved {
+		inc.Unobserved = false
+		inc.log(now, Actor, "updated", "seen again")
+		changed = true
+	}
+	if now.After(inc.LastSeen) {
+		inc.LastSeen = now
+		figures = true
+	}
+	return changed, figures
+}
+
+// refresh updates cause text, paging and class from the problem; it
+// reports whether anything changed materially.
+func refresh(inc *Incident, p *correlate.Problem, now time.Time, policy config.IncidentPolicy) bool {
+	changed := false
+	if t := CauseText(p); t != inc.CauseText && inc.Key == p.Key {
+		inc.CauseText = t
 		changed = true
 	}
 	if p.Page != inc.Paging && inc.State.Active() {
@@ -144,7 +243,7 @@ func refine(inc *Incident, p *correlate.Problem, now time.Time, policy config.In
 	facts.Rooms = max(facts.Rooms, len(inc.Place.Rooms))
 	facts.Kinds = inc.Kinds
 	facts.Severity = inc.Severity
-	if class, rule := Classify(policy.Rules, facts); config.ClassRank(class) > config.ClassRank(inc.Class) {
+	if class, rule := Classify(policy.Rules, facts); class.Rank() > inc.Class.Rank() {
 		d, _ := policy.Deadlines.Of(class)
 		old := inc.Class
 		inc.Class, inc.ClassRule, inc.Deadline = class, rule, inc.OpenedAt.Add(d)
@@ -154,55 +253,44 @@ func refine(inc *Incident, p *correlate.Problem, now time.Time, policy config.In
 	return changed
 }
 
-// merge folds the problem's place, findings and figures into the incident
-// (lists only grow, figures keep their worst); it reports whether the
-// record changed materially, and whether figures did.
-func merge(inc *Incident, p *correlate.Problem, now time.Time) (material, figures bool) {
-	changed := false
-	union := func(dst *[]string, src []string) {
-		for _, s := range src {
-			if !slices.Contains(*dst, s) {
-				*dst = append(*dst, s)
-				changed = true
-			}
+// union adds src's strings missing from dst and sorts dst; it reports
+// whether it added any.
+func union[T ~string](dst *[]T, src []T) bool {
+	added := false
+	for _, s := range src {
+		if !slices.Contains(*dst, s) {
+			*dst = append(*dst, s)
+			added = true
 		}
+	}
+	if added {
 		slices.Sort(*dst)
 	}
-	union(&inc.Place.SubCenters, p.SubCenters)
-	union(&inc.Place.Rooms, p.Rooms)
-	union(&inc.Place.Servers, p.Servers)
-	union(&inc.Place.Locations, p.Locations)
-	union(&inc.Kinds, p.Kinds)
-	if detect.Severity(p.Severity).Rank() > detect.Severity(inc.Severity).Rank() {
-		inc.Log(now, Actor, "updated", fmt.Sprintf("severity %s → %s", inc.Severity, p.Severity))
-		inc.Severity = string(p.Severity)
-		changed = true
-	}
-	for _, f := range p.Findings {
-		id := f.ID()
-		if !slices.Contains(inc.Findings, id) {
-			inc.Findings = append(inc.Findings, id)
-			at := f.FiredAt
-			if at.IsZero() {
-				at = now
-			}
-			inc.log(at, Actor, "detected", findingText(&f))
-			changed = true
-		}
-		figures = worst(&inc.Phenomenon, &f) || figures
-	}
-	if inc.Phenomenon.Summary != p.Summary && p.Summary != "" {
-		inc.Phenomenon.Summary = p.Summary
-		changed = true
-	}
-	return changed, figures
+	return added
 }
 
-// Log appends a timeline entry.
-func (inc *Incident) Log(at time.Time, actor, kind, text string) { inc.log(at, actor, kind, text) }
-
-// worst keeps the worst figures; it reports whether any got worse.
+// worst keeps the worst figures of a finding; it reports whether any got
+// worse.
 func worst(ph *Phenomenon, f *detect.Finding) bool {
+	fg := f.Figures
+	o := Phenomenon{
+		RTTP95MS: round1(fg.RTTP95MS), RTTMaxMS: round1(fg.RTTMaxMS),
+		StutterPct: round1(fg.StutterPct), FreezeMS: round1(fg.FreezeMS),
+		ParticipantsDown: fg.Down, Dropouts: fg.Dropouts, OutageMS: round1(fg.OutageMS),
+		HealthFailures: fg.Failures,
+	}
+	if f.Kind == vocab.KindSaturation {
+		o.Readings = map[string]float64{f.Server + " " + f.Reading: round1(fg.Value)}
+	}
+	if fg.Error != "" {
+		o.Errors = []string{fg.Error}
+	}
+	return worstOf(ph, &o)
+}
+
+// worstOf keeps in ph the worst of ph's and o's figures; it reports
+// whether any got worse.
+func worstOf(ph, o *Phenomenon) bool {
 	changed := false
 	up := func(dst *float64, v float64) {
 		if v > *dst {
@@ -214,27 +302,27 @@ func worst(ph *Phenomenon, f *detect.Finding) bool {
 			*dst, changed = v, true
 		}
 	}
-	fg := f.Figures
-	up(&ph.RTTP95MS, round1(fg.RTTP95MS))
-	up(&ph.RTTMaxMS, round1(fg.RTTMaxMS))
-	up(&ph.StutterPct, round1(fg.StutterPct))
-	up(&ph.FreezeMS, round1(fg.FreezeMS))
-	upInt(&ph.ParticipantsDown, fg.Down)
-	upInt(&ph.Dropouts, fg.Dropouts)
-	up(&ph.OutageMS, round1(fg.OutageMS))
-	upInt(&ph.HealthFailures, fg.Failures)
-	if f.Kind == detect.KindSaturation {
-		if ph.Readings == nil {
-			ph.Readings = map[string]float64{}
-		}
-		k := f.Server + " " + f.Reading
+	up(&ph.RTTP95MS, o.RTTP95MS)
+	up(&ph.RTTMaxMS, o.RTTMaxMS)
+	up(&ph.StutterPct, o.StutterPct)
+	up(&ph.FreezeMS, o.FreezeMS)
+	upInt(&ph.ParticipantsDown, o.ParticipantsDown)
+	upInt(&ph.Dropouts, o.Dropouts)
+	up(&ph.OutageMS, o.OutageMS)
+	upInt(&ph.HealthFailures, o.HealthFailures)
+	for _, k := range slices.Sorted(maps.Keys(o.Readings)) {
 		v, ok := ph.Readings[k]
-		if !ok || fg.Value > v {
-			ph.Readings[k], changed = round1(fg.Value), true
+		if !ok || o.Readings[k] > v {
+			if ph.Readings == nil {
+				ph.Readings = map[string]float64{}
+			}
+			ph.Readings[k], changed = o.Readings[k], true
 		}
 	}
-	if fg.Error != "" && len(ph.Errors) < maxErrors && !slices.Contains(ph.Errors, fg.Error) {
-		ph.Errors, changed = append(ph.Errors, fg.Error), true
+	for _, e := range o.Errors {
+		if len(ph.Errors) < maxErrors && !slices.Contains(ph.Errors, e) {
+			ph.Errors, changed = append(ph.Errors, e), true
+		}
 	}
 	return changed
 }
@@ -245,7 +333,11 @@ func findingText(f *detect.Finding) string {
 	where := ""
 	switch {
 	case f.Room != "":
-		where = fmt.Sprintf("room %s from probe %s (%s)", f.Room, f.Probe, f.Location)
+		where = fmt.Sprintf("room %s from probe %s (%s", f.Room, f.Probe, f.Location)
+		if f.Transport != "" {
+			where += ", " + f.Transport
+		}
+		where += ")"
 	case f.Server != "":
 		where = "server " + f.Server
 	case f.Probe != "":
@@ -254,24 +346,25 @@ func findingText(f *detect.Finding) string {
 	return fmt.Sprintf("%s %s at %s: %s", f.Severity, f.Kind, where, f.Text)
 }
 
-// causeText says in words what a problem is blamed on and why.
-func causeText(p *correlate.Problem) string {
+// CauseText says in words what a problem is blamed on and why.
+func CauseText(p *correlate.Problem) string {
+	why := strings.Join(p.Evidence, "; ")
 	switch p.Cause {
-	case correlate.CauseServer:
-		why := slices.Clone(p.Evidence)
-		for _, f := range p.Findings {
-			if f.Server == p.Subject && f.Text != "" && !slices.Contains(why, f.Text) {
-				why = append(why, f.Text)
-			}
+	case vocab.CauseServer:
+		if why == "" {
+			why = "its health checks or readings are off limits"
 		}
-		if len(why) == 0 {
-			why = append(why, "its health checks or readings are off limits")
+		s := fmt.Sprintf("server %s (%s): %s", p.Subject, strings.Join(p.Roles, ", "), why)
+		if len(p.Explains) > 0 {
+			s += "; rooms in trouble because of it: " + strings.Join(p.Explains, ", ")
 		}
-		return fmt.Sprintf("server %s (%s): %s; the rooms it carries are affected", p.Subject, strings.Join(p.Roles, ", "), strings.Join(why, "; "))
-	case correlate.CauseRoom:
-		return fmt.Sprintf("room/application %s: degraded from every probe location (%s) while its servers are healthy", p.Subject, strings.Join(p.Locations, ", "))
-	case correlate.CauseNetwork:
-		return fmt.Sprintf("network path to %s: rooms seen degraded only from probes at %s and fine from elsewhere", p.Subject, p.Subject)
+		return s
+	case vocab.CauseUplink:
+		return fmt.Sprintf("uplink of %s (the hosting site's own line): %s", p.Subject, why)
+	case vocab.CauseRoom:
+		return fmt.Sprintf("room/application %s: %s", p.Subject, why)
+	case vocab.CauseNetwork:
+		return fmt.Sprintf("network path to %s (the viewers' side): %s", p.Subject, why)
 	}
 	return p.Summary
 }

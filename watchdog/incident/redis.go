@@ -20,7 +20,7 @@ import (
 // probes and the watchdog share; these are the incident store's own.
 const (
 	keyIncident = "incident:"    // + id: hash {doc, state, version}
-	keyFP       = "incident:fp:" // + fingerprint: the incident id
+	keyFP       = "incident:fp:" // + cause key: the id of its active incident
 	keySeq      = "incident:seq" // counter behind the ids
 	keyAll      = "incidents"    // sorted set: id by opened_at (ms)
 	keyActive   = "incidents:active"
@@ -43,10 +43,10 @@ const maxRetries = 20
 
 // RedisStore keeps incidents in Redis: each a hash holding its JSON, state
 // and version; sorted sets of every incident by opening time and of active
-// ones by deadline; a key per problem fingerprint naming its incident, set
-// only if absent, which is what makes two watchdogs share one incident; and
-// a stream (plus a pub/sub channel of the same name) of events. Every change
-// is a Lua script: compare the version, write, index, publish, at once.
+// ones by deadline; a key per cause key naming its active incident, which is
+// what makes two watchdogs share one incident; and a stream (plus a pub/sub
+// channel of the same name) of events. Every change is a Lua script:
+// compare the version, write, index, publish, at once.
 type RedisStore struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -65,14 +65,18 @@ func (s *RedisStore) Policy() config.IncidentPolicy { return s.policy }
 
 func (s *RedisStore) key(name string) string { return s.prefix + name }
 
-// openScript opens an incident for a fingerprint unless it has one.
+// openScript opens an incident for a cause key unless the key names an
+// active incident already.
 //
 // KEYS: fp, seq, all, active, events. ARGV: doc (with the id placeholder),
 // opened_at ms, deadline ms, id prefix, incident key prefix, event JSON (with
 // placeholder), events MAXLEN, channel.
 var openScript = redis.NewScript(`
 local existing = redis.call('GET', KEYS[1])
-if existing then return {0, existing} end
+if existing then
+  local st = redis.call('HGET', ARGV[5] .. existing, 'state')
+  if st == 'open' or st == 'acknowledged' or st == 'mitigated' then return {0, existing} end
+end
 local n = redis.call('INCR', KEYS[2])
 local id = ARGV[4] .. string.format('%06d', n)
 local doc = string.gsub(ARGV[1], '@@ID@@', id)
@@ -87,11 +91,12 @@ return {1, id}
 `)
 
 // commitScript writes a changed incident if its version is still the one
-// read, keeps the indexes and fingerprint keys, and publishes the event.
+// read, keeps the indexes and the cause-key pointers, and publishes the
+// event.
 //
-// KEYS: incident, active, events, fingerprint keys… ARGV: version read, doc,
-// state, id, active score ("" leaves the active set), fingerprint op (keep,
-// expire, persist, set, del), ttl ms, event JSON, MAXLEN, channel.
+// KEYS: incident, active, events, fp of the key before, fp of the key
+// after. ARGV: version read, doc, state, id, active score ("" leaves the
+// active set), event JSON, MAXLEN, channel.
 var commitScript = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], 'version')
 if not v then return redis.error_reply('NOTFOUND') end
@@ -104,140 +109,45 @@ if ARGV[5] == '' then
 else
   redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
 end
-local op = ARGV[6]
-for i = 4, #KEYS do
-  local cur = redis.call('GET', KEYS[i])
-  if op == 'set' and (not cur) then
-    redis.call('SET', KEYS[i], ARGV[4])
-  elseif cur == ARGV[4] then
-    if op == 'expire' then redis.call('PEXPIRE', KEYS[i], ARGV[7])
-    elseif op == 'persist' or op == 'set' then redis.call('PERSIST', KEYS[i])
-    elseif op == 'del' then redis.call('DEL', KEYS[i]) end
-  end
+if KEYS[4] ~= KEYS[5] or ARGV[5] == '' then
+  if redis.call('GET', KEYS[4]) == ARGV[4] then redis.call('DEL', KEYS[4]) end
 end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', 'event', ARGV[8])
-redis.call('PUBLISH', ARGV[10], ARGV[8])
+if ARGV[5] ~= '' then redis.call('SET', KEYS[5], ARGV[4]) end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'event', ARGV[6])
+redis.call('PUBLISH', ARGV[8], ARGV[6])
 return nv
 `)
 
-// releaseScript deletes a fingerprint key if it still names the incident.
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
-
-// Observe implements Store.
-func (s *RedisStore) Observe(ctx context.Context, p correlate.Problem, now time.Time) (Incident, Outcome, error) {
-	fpKey := s.key(keyFP + p.Fingerprint)
-	for range maxRetries {
-		id, err := s.rdb.Get(ctx, fpKey).Result()
-		switch {
-		case errors.Is(err, redis.Nil):
-			if adopted, err := s.adopt(ctx, p); err != nil {
-				return Incident{}, Unchanged, err
-			} else if adopted {
-				continue
-			}
-			inc, opened, err := s.open(ctx, p, now)
-			if err != nil {
-				return Incident{}, Unchanged, err
-			}
-			if !opened {
-				continue // another watchdog opened it first: update that one
-			}
-			return inc, Opened, nil
-		case err != nil:
-			return Incident{}, Unchanged, fmt.Errorf("incident for %s: %w", p.Fingerprint, err)
-		}
-		inc, err := s.Get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			if err := s.release(ctx, p.Fingerprint, id); err != nil {
-				return Incident{}, Unchanged, err
-			}
-			continue
-		} else if err != nil {
-			return Incident{}, Unchanged, err
-		}
-		out, outcome := Update(inc, p, now, s.policy)
-		switch outcome {
-		case Unchanged:
-			return inc, Unchanged, nil
-		case Expired:
-			if err := s.release(ctx, p.Fingerprint, id); err != nil {
-				return Incident{}, Unchanged, err
-			}
-			continue
-		}
-		kind := "updated"
-		if outcome == Reopened {
-			kind = "reopened"
-		}
-		if outcome == Figures {
-			outcome = Updated
-		}
-		saved, err := s.commit(ctx, inc, out, kind)
-		if errors.Is(err, ErrConflict) || errors.Is(err, ErrFrozen) {
-			continue
-		}
-		if err != nil {
-			return Incident{}, Unchanged, err
-		}
-		return saved, outcome, nil
-	}
-	return Incident{}, Unchanged, fmt.Errorf("incident for %s: %w after %d tries", p.Fingerprint, ErrConflict, maxRetries)
-}
-
-// adopt lets a server problem take over the oldest active incident of one
-// of its rooms (a room problem opened before the server was suspected): its
-// fingerprint is pointed at that incident, whose cause Update then refines.
-func (s *RedisStore) adopt(ctx context.Context, p correlate.Problem) (bool, error) {
-	if p.Cause != correlate.CauseServer {
-		return false, nil
-	}
-	active, err := s.Active(ctx)
-	if err != nil {
-		return false, err
-	}
-	slices.SortFunc(active, func(a, b Incident) int { return a.OpenedAt.Compare(b.OpenedAt) })
-	for _, inc := range active {
-		if inc.Cause != string(correlate.CauseRoom) || !slices.Contains(p.Rooms, inc.Subject) {
-			continue
-		}
-		ok, err := s.rdb.SetNX(ctx, s.key(keyFP+p.Fingerprint), inc.ID, 0).Result()
-		if err != nil {
-			return false, fmt.Errorf("adopt %s for %s: %w", inc.ID, p.Fingerprint, err)
-		}
-		return ok, nil
-	}
-	return false, nil
-}
-
-// open runs the open script; opened is false when the fingerprint already
-// had an incident.
-func (s *RedisStore) open(ctx context.Context, p correlate.Problem, now time.Time) (Incident, bool, error) {
-	inc := New(p, now, s.policy)
+// Open implements Store.
+func (s *RedisStore) Open(ctx context.Context, p correlate.Problem, now time.Time) (Incident, bool, error) {
+	inc := Open(p, now, s.policy)
 	inc.ID, inc.Version = placeholder, 1
 	doc, err := json.Marshal(inc)
 	if err != nil {
 		return Incident{}, false, fmt.Errorf("encode incident: %w", err)
 	}
-	ev, err := json.Marshal(eventOf(&inc, "opened"))
+	ev, err := json.Marshal(eventOf(&inc, EventOpened))
 	if err != nil {
 		return Incident{}, false, fmt.Errorf("encode event: %w", err)
 	}
-	keys := []string{s.key(keyFP + p.Fingerprint), s.key(keySeq), s.key(keyAll), s.key(keyActive), s.key(KeyEvents)}
+	keys := []string{s.key(keyFP + p.Key), s.key(keySeq), s.key(keyAll), s.key(keyActive), s.key(KeyEvents)}
 	res, err := openScript.Run(ctx, s.rdb, keys,
 		string(doc), inc.OpenedAt.UnixMilli(), inc.Deadline.UnixMilli(), idPrefix, s.key(keyIncident),
 		string(ev), s.maxLen, s.key(KeyEvents)).Slice()
 	if err != nil {
-		return Incident{}, false, fmt.Errorf("open incident for %s: %w", p.Fingerprint, err)
+		return Incident{}, false, fmt.Errorf("open incident for %s: %w", p.Key, err)
 	}
 	if len(res) != 2 {
-		return Incident{}, false, fmt.Errorf("open incident for %s: unexpected reply %v", p.Fingerprint, res)
+		return Incident{}, false, fmt.Errorf("open incident for %s: unexpected reply %v", p.Key, res)
 	}
 	n, _ := res[0].(int64)
-	inc.ID, _ = res[1].(string)
-	return inc, n == 1, nil
+	id, _ := res[1].(string)
+	if n != 1 {
+		existing, err := s.Get(ctx, id)
+		return existing, false, err
+	}
+	inc.ID = id
+	return inc, true, nil
 }
 
 // commit writes after (read as before) with the compare-and-set script.
@@ -255,25 +165,9 @@ func (s *RedisStore) commit(ctx context.Context, before, after Incident, kind st
 	if after.State.Active() {
 		score = strconv.FormatInt(after.Deadline.UnixMilli(), 10)
 	}
-	op, ttl := "keep", int64(0)
-	switch {
-	case after.State == StateSignedOff:
-		op = "del"
-	case after.State == StateResolved && s.policy.ReopenWithin <= 0:
-		op = "del"
-	case after.State == StateResolved:
-		op, ttl = "expire", s.policy.ReopenWithin.Milliseconds()
-	case before.State == StateResolved:
-		op = "set"
-	case len(after.Fingerprints) > len(before.Fingerprints):
-		op = "set"
-	}
-	keys := []string{s.key(keyIncident + after.ID), s.key(keyActive), s.key(KeyEvents)}
-	for _, fp := range after.Fingerprints {
-		keys = append(keys, s.key(keyFP+fp))
-	}
+	keys := []string{s.key(keyIncident + after.ID), s.key(keyActive), s.key(KeyEvents), s.key(keyFP + before.Key), s.key(keyFP + after.Key)}
 	err = commitScript.Run(ctx, s.rdb, keys,
-		before.Version, string(doc), string(after.State), after.ID, score, op, ttl,
+		before.Version, string(doc), string(after.State), after.ID, score,
 		string(ev), s.maxLen, s.key(KeyEvents)).Err()
 	switch {
 	case err == nil:
@@ -288,51 +182,29 @@ func (s *RedisStore) commit(ctx context.Context, before, after Incident, kind st
 	return Incident{}, fmt.Errorf("save %s: %w", after.ID, err)
 }
 
-func (s *RedisStore) release(ctx context.Context, fp, id string) error {
-	if err := releaseScript.Run(ctx, s.rdb, []string{s.key(keyFP + fp)}, id).Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("release %s: %w", fp, err)
-	}
-	return nil
-}
-
-// Act implements Store.
-func (s *RedisStore) Act(ctx context.Context, id string, a Action) (Incident, error) {
+// Change implements Store.
+func (s *RedisStore) Change(ctx context.Context, id, event string, fn func(Incident) (Incident, error)) (Incident, error) {
 	for range maxRetries {
 		inc, err := s.Get(ctx, id)
 		if err != nil {
 			return Incident{}, err
 		}
-		out, err := Apply(inc, a, s.policy)
+		out, err := fn(inc)
 		if err != nil {
 			return inc, err
 		}
-		saved, err := s.commit(ctx, inc, out, eventKind(a.Kind))
+		saved, err := s.commit(ctx, inc, out, event)
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
 		return saved, err
 	}
-	return Incident{}, fmt.Errorf("%s %s: %w after %d tries", a.Kind, id, ErrConflict, maxRetries)
+	return Incident{}, fmt.Errorf("%s %s: %w after %d tries", event, id, ErrConflict, maxRetries)
 }
 
-func eventKind(k ActionKind) string {
-	switch k {
-	case ActAcknowledge:
-		return "acknowledged"
-	case ActMitigate:
-		return "mitigated"
-	case ActResolve:
-		return "resolved"
-	case ActReopen:
-		return "reopened"
-	case ActSignOff:
-		return "signed_off"
-	case ActBreach:
-		return "breached"
-	case ActReclassify:
-		return "reclassified"
-	}
-	return string(k)
+// Act implements Store.
+func (s *RedisStore) Act(ctx context.Context, id string, a Action) (Incident, error) {
+	return s.Change(ctx, id, EventKind(a.Kind), func(inc Incident) (Incident, error) { return Apply(inc, a, s.policy) })
 }
 
 // Get implements Store.
@@ -359,8 +231,9 @@ func decode(id string, vals []any) (Incident, error) {
 	return inc, nil
 }
 
-// getMany reads incidents by id in one round trip, skipping missing ones.
-func (s *RedisStore) getMany(ctx context.Context, ids []string) ([]Incident, error) {
+// GetMany implements Store: it reads incidents by id in one round trip,
+// skipping missing ones.
+func (s *RedisStore) GetMany(ctx context.Context, ids []string) ([]Incident, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -399,7 +272,7 @@ func (s *RedisStore) List(ctx context.Context, f Filter) ([]Incident, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	incs, err := s.getMany(ctx, ids)
+	incs, err := s.GetMany(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -418,7 +291,7 @@ func (s *RedisStore) Active(ctx context.Context) ([]Incident, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list active incidents: %w", err)
 	}
-	incs, err := s.getMany(ctx, ids)
+	incs, err := s.GetMany(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -499,4 +372,3 @@ func (s *RedisStore) lastEventID(ctx context.Context) (string, error) {
 	return msgs[0].ID, nil
 }
 
-var _ Store = (*RedisStore)(nil)

@@ -4,18 +4,17 @@ import (
 	"slices"
 
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/internal/vocab"
 )
 
 // Facts are what class rules look at.
 type Facts struct {
-	Cause    string
-	Kinds    []string
+	Cause    vocab.Cause
+	Kinds    []vocab.Kind
 	Roles    []string
-	Severity string
+	Severity vocab.Severity
 	Rooms    int
 }
-
-func severityRank(s string) int { return slices.Index(config.Severities, s) }
 
 // Match reports whether a rule matches the facts: every field the rule sets
 // must match (a critical severity also matches a rule for degraded).
@@ -27,7 +26,7 @@ func Match(r config.ClassRule, f Facts) bool {
 		return false
 	case r.Role != "" && !slices.Contains(f.Roles, r.Role):
 		return false
-	case r.Severity != "" && severityRank(f.Severity) < severityRank(r.Severity):
+	case r.Severity != "" && f.Severity.Rank() < r.Severity.Rank():
 		return false
 	case f.Rooms < r.MinRooms:
 		return false
@@ -37,11 +36,11 @@ func Match(r config.ClassRule, f Facts) bool {
 
 // Classify returns the class of the first rule that matches, and the rule
 // in words; minor when none does.
-func Classify(rules []config.ClassRule, f Facts) (class, rule string) {
+func Classify(rules []config.ClassRule, f Facts) (class vocab.Class, rule string) {
 	for _, r := range rules {
 		if Match(r, f) {
 			return r.Class, r.String()
 		}
 	}
-	return config.ClassMinor, "no rule matched → minor"
+	return vocab.ClassMinor, "no rule matched → minor"
 }

@@ -1,0 +1,85 @@
+package correlate
+
+import (
+	"github.com/bidwatch/bidwatch/internal/vocab"
+	"github.com/bidwatch/bidwatch/watchdog/detect"
+)
+
+// stateRank orders sick servers for blame: down before saturated before
+// strained.
+func stateRank(s detect.ServerState) int {
+	switch s {
+	case detect.ServerDown:
+		return 3
+	case detect.ServerSaturated:
+		return 2
+	case detect.ServerStrained:
+		return 1
+	}
+	return 0
+}
+
+// blame returns the server a room's trouble is put on, or "": of the room's
+// servers with a problem of their own, the worst (down, saturated,
+// strained; the room's order breaks ties). Blame lasts while the server's
+// problem holds, and for trouble that began before it cleared (the room's
+// lingering symptoms), never for trouble that began after. A room that a
+// location sees fine is left to the network rule — unless the server is
+// down: then its rooms stay with it (inhibition).
+func (c *run) blame(room string, rv *roomView) string {
+	fine := len(rv.where(isOK)) > 0
+	onset := rv.onset()
+	best, bestRank := "", 0
+	for _, id := range c.t.RoomServers(room) {
+		sv, ok := c.ev.Servers[id]
+		if !ok || !sv.State.Sick() {
+			continue
+		}
+		if !sv.Holding() && onset.After(sv.ClearSince) {
+			continue
+		}
+		if fine && sv.State != detect.ServerDown {
+			continue
+		}
+		if r := stateRank(sv.State); r > bestRank {
+			best, bestRank = id, r
+		}
+	}
+	return best
+}
+
+// serverRule: a server with a problem of its own (down or saturated) is a
+// problem holding every room that depends on it; a strained one (a reading
+// beyond its limit, not yet for long enough) is one only while it explains
+// rooms in trouble. Rooms in trouble are explained by the server blame
+// picks.
+func (c *run) serverRule() {
+	explains := map[string][]string{}
+	for _, room := range c.sortedRooms() {
+		rv := c.rooms[room]
+		if len(rv.where(isBad)) == 0 {
+			continue
+		}
+		if s := c.blame(room, rv); s != "" {
+			explains[s] = append(explains[s], room)
+		}
+	}
+	for _, id := range sortedKeys(c.ev.Servers) {
+		sv := c.ev.Servers[id]
+		if !sv.State.Sick() || (sv.State == detect.ServerStrained && len(explains[id]) == 0) {
+			continue
+		}
+		b := c.get(vocab.CauseServer, id)
+		b.servers.add(id)
+		b.rooms.add(c.t.ServerRooms(id)...)
+		for _, f := range sv.Findings {
+			b.findings[f.ID()] = f
+		}
+		b.evidence = append(b.evidence, sv.Evidence...)
+		b.symptom(sv.Since, sv.ClearSince)
+		for _, room := range explains[id] {
+			c.addBad(b, room)
+			c.explained[room] = true
+		}
+	}
+}
