@@ -28,7 +28,10 @@ const maxMergeDepth = 8
 // list element is given its defaults before it is decoded.
 type defaulter interface{ setDefaults() }
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	nodeType     = reflect.TypeFor[yaml.Node]()
+)
 
 // decoder walks a node tree into a value and collects the problems it meets.
 type decoder struct {
@@ -47,6 +50,23 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	switch {
+	case v.Type() == nodeType:
+		// Kept as written, for a later decode against other defaults.
+		v.Set(reflect.ValueOf(*n))
+	case v.Kind() == reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), path)
+	case v.Kind() == reflect.Bool:
+		if d.scalar(n, line, path, "true or false") {
+			var b bool
+			if n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
+				d.errs.addLine(path, line, "cannot parse %s as true or false", quote(n.Value))
+				return
+			}
+			v.SetBool(b)
+		}
 	case v.Type() == durationType:
 		if d.scalar(n, line, path, "a duration") {
 			dur, err := time.ParseDuration(n.Value)
@@ -162,7 +182,7 @@ func (d *decoder) structure(n *yaml.Node, line int, v reflect.Value, path string
 			d.errs.addLine(joinPath(path, p.key), p.line, "unknown key")
 			continue
 		}
-		d.decode(p.val, v.Field(i), joinPath(path, p.key))
+		d.decode(p.val, v.FieldByIndex(i), joinPath(path, p.key))
 	}
 }
 

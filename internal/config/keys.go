@@ -95,22 +95,29 @@ func (d *decoder) mergeSources(m *yaml.Node, path string, depth int) []*yaml.Nod
 	return out
 }
 
-// yamlFields maps a struct's yaml keys to its field indexes.
-func yamlFields(t reflect.Type) map[string]int {
-	fields := make(map[string]int, t.NumField())
+// yamlFields maps a struct's yaml keys to its field indexes; the fields of
+// a struct field tagged ",inline" are the outer struct's own.
+func yamlFields(t reflect.Type) map[string][]int {
+	fields := make(map[string][]int, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if opts == "inline" && f.Type.Kind() == reflect.Struct {
+			for k, idx := range yamlFields(f.Type) {
+				fields[k] = append([]int{i}, idx...)
+			}
+			continue
+		}
 		switch name {
 		case "-":
 			continue
 		case "":
 			name = strings.ToLower(f.Name)
 		}
-		fields[name] = i
+		fields[name] = []int{i}
 	}
 	return fields
 }

@@ -59,6 +59,37 @@ func Parse(data []byte) (*Config, error) {
 	return c, nil
 }
 
+// Decode decodes one YAML document into v, a pointer to a struct with yaml
+// tags, the way Parse decodes a configuration: an unknown key, a duplicate
+// key or a value of the wrong type is a [*FieldError] naming its YAML path
+// and line, all reported together in one error that matches [ErrInvalid];
+// a key not written keeps what v holds. A yaml.Node field keeps its part
+// of the document as written. what says what the document should be, for
+// the error when it is empty or not a mapping ("a drill script"). Other
+// bidwatch files (drill scripts, scenario files) are read with it.
+func Decode(data []byte, v any, what string) error {
+	root, err := parseDocument(data, what)
+	if err != nil {
+		return errors.Join(err)
+	}
+	return DecodeNode(root, v, "")
+}
+
+// DecodeNode decodes n into v as Decode does; path is n's YAML path, put
+// before every problem's.
+func DecodeNode(n *yaml.Node, v any, path string) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("decode %s: want a non-nil pointer, got %T", path, v)
+	}
+	d := newDecoder()
+	d.decode(n, rv.Elem(), path)
+	if len(d.errs) > 0 {
+		return d.errs.err()
+	}
+	return nil
+}
+
 // typeErrorPaths returns the paths where a value could not be decoded.
 func (d *decoder) typeErrorPaths() map[string]bool {
 	paths := map[string]bool{}
@@ -85,14 +116,27 @@ func under(path string, paths map[string]bool) bool {
 	}
 }
 
-// parseNode parses the YAML text into the node of its one document's
-// content, reporting syntax errors, an empty document and a second one.
+// parseNode parses the YAML text of a configuration into the node of its
+// one document's content, reporting syntax errors, an empty document and a
+// second one.
 func parseNode(data []byte) (*yaml.Node, error) {
+	return parseDocument(data, "")
+}
+
+// parseDocument parses one YAML document that must be a mapping; what says
+// what it should be ("" for a configuration).
+func parseDocument(data []byte, what string) (*yaml.Node, error) {
+	empty := "no configuration (the document is empty)"
+	want := "want a mapping of city, sub_centers, servers, rooms and probe, got "
+	if what != "" {
+		empty = "the document is empty: want " + what
+		want = "want " + what + " (a mapping), got "
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &FieldError{Msg: "no configuration (the document is empty)"}
+			return nil, &FieldError{Msg: empty}
 		}
 		return nil, syntaxError(err)
 	}
@@ -105,11 +149,11 @@ func parseNode(data []byte) (*yaml.Node, error) {
 		return nil, &FieldError{Line: extra.Content[0].Line, Msg: "a second YAML document; want one"}
 	}
 	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
-		return nil, &FieldError{Msg: "no configuration (the document is empty)"}
+		return nil, &FieldError{Msg: empty}
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, &FieldError{Line: root.Line, Msg: "want a mapping of city, sub_centers, servers, rooms and probe, got " + describe(root)}
+		return nil, &FieldError{Line: root.Line, Msg: want + describe(root)}
 	}
 	return root, nil
 }

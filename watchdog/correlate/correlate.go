@@ -9,14 +9,25 @@ import (
 	"github.com/bidwatch/bidwatch/watchdog/detect"
 )
 
-// Correlate returns the problems the evidence shows now, sorted by key. It
-// is a pure function of the topology and the evidence: the same evidence
-// gives the same problems, whatever came before.
+// Result is what correlation concludes: the problems, and how every room
+// looks overall.
+type Result struct {
+	// Problems are sorted by key.
+	Problems []Problem
+	// Rooms holds each room seen lately: bad (degraded or down) when some
+	// location sees it in trouble, ok when none does and some sees it fine,
+	// unknown otherwise. A room missing is unknown.
+	Rooms map[string]vocab.View
+}
+
+// Correlate returns the problems the evidence shows now. It is a pure
+// function of the topology and the evidence: the same evidence gives the
+// same problems, whatever came before.
 //
 // The rules run in order, each explaining rooms the earlier ones left:
 // probe-local, server, uplink, network path, room; then silent probes and
 // maintenance windows.
-func Correlate(t *Topology, ev detect.Evidence) []Problem {
+func Correlate(t *Topology, ev detect.Evidence) Result {
 	rooms, local := probeLocal(&ev)
 	c := &run{t: t, ev: &ev, rooms: rooms, problems: map[string]*builder{}, explained: map[string]bool{}}
 	c.serverRule()
@@ -40,7 +51,22 @@ func Correlate(t *Topology, ev detect.Evidence) []Problem {
 		mute(t, &p, ev.At)
 		out = append(out, p)
 	}
-	return out
+	views := make(map[string]vocab.View, len(rooms))
+	for id, rv := range rooms {
+		v := vocab.ViewUnknown
+		for _, lv := range rv.locs {
+			switch {
+			case lv.view == vocab.ViewDown:
+				v = vocab.ViewDown
+			case lv.view == vocab.ViewDegraded && v != vocab.ViewDown:
+				v = vocab.ViewDegraded
+			case lv.view == vocab.ViewOK && v == vocab.ViewUnknown:
+				v = vocab.ViewOK
+			}
+		}
+		views[id] = v
+	}
+	return Result{Problems: out, Rooms: views}
 }
 
 // run is one correlation's working state.

@@ -181,19 +181,7 @@ func (b *builder) finish(t *Topology) Problem {
 }
 
 func summary(p *Problem) string {
-	var what string
-	switch p.Cause {
-	case vocab.CauseServer:
-		what = "server " + p.Subject
-	case vocab.CauseUplink:
-		what = "uplink of " + p.Subject
-	case vocab.CauseRoom:
-		what = "room " + p.Subject
-	case vocab.CauseNetwork:
-		what = "network path to " + p.Subject
-	case vocab.CauseProbe:
-		what = "probe " + p.Subject
-	}
+	what := Describe(p)
 	kinds := strings.Join(vocab.Strings(p.Kinds), ", ")
 	if kinds == "" {
 		kinds = "strained"
@@ -205,4 +193,22 @@ func summary(p *Problem) string {
 		s += fmt.Sprintf("; rooms %s", strings.Join(p.Rooms, ", "))
 	}
 	return s
+}
+
+// Describe names a problem's cause in a few words: "server yz-media-1",
+// "network path to gy".
+func Describe(p *Problem) string {
+	switch p.Cause {
+	case vocab.CauseServer:
+		return "server " + p.Subject
+	case vocab.CauseUplink:
+		return "uplink of " + p.Subject
+	case vocab.CauseNetwork:
+		return "network path to " + p.Subject
+	case vocab.CauseRoom:
+		return "room " + p.Subject
+	case vocab.CauseProbe:
+		return "probe " + p.Subject
+	}
+	return p.Key
 }

@@ -67,6 +67,9 @@ var (
 	// ErrBadAction: the action itself is wrong: no actor, an empty note,
 	// an unknown class or kind.
 	ErrBadAction = errors.New("bad action")
+	// ErrNoChange: a change function found nothing to change; the store
+	// writes nothing.
+	ErrNoChange = errors.New("nothing to change")
 )
 
 // Actor is who the watchdog's own actions are recorded as.

@@ -377,3 +377,15 @@ func readingsLine(r map[string]float64) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// MarkUnobserved notes that an active incident's problem is out of sight
+// with nothing seen to end it; it stays open.
+func MarkUnobserved(inc Incident, now time.Time, text string) (Incident, error) {
+	if !inc.State.Active() || inc.Unobserved {
+		return inc, ErrNoChange
+	}
+	out := inc.clone()
+	out.Unobserved = true
+	out.log(now, Actor, "note", text)
+	return out, nil
+}
