@@ -30,6 +30,7 @@ type Result struct {
 func Correlate(t *Topology, ev detect.Evidence) Result {
 	rooms, local := probeLocal(&ev)
 	c := &run{t: t, ev: &ev, rooms: rooms, problems: map[string]*builder{}, explained: map[string]bool{}}
+	c.suspects()
 	c.serverRule()
 	c.uplinkRule()
 	c.networkRule()
@@ -77,6 +78,22 @@ type run struct {
 	problems map[string]*builder
 	// explained holds the rooms in trouble an earlier rule explained.
 	explained map[string]bool
+	// suspect holds the locations whose own path looks in trouble: they
+	// see some room in trouble that another location sees fine.
+	suspect map[string]bool
+}
+
+// suspects finds the locations whose own path looks in trouble.
+func (c *run) suspects() {
+	c.suspect = map[string]bool{}
+	for _, rv := range c.rooms {
+		if len(rv.where(isOK)) == 0 {
+			continue
+		}
+		for _, l := range rv.where(isBad) {
+			c.suspect[l] = true
+		}
+	}
 }
 
 func (c *run) get(cause vocab.Cause, subject string) *builder {
@@ -92,22 +109,30 @@ func (c *run) get(cause vocab.Cause, subject string) *builder {
 // sortedRooms returns the rooms with views, sorted, for a stable order.
 func (c *run) sortedRooms() []string { return slices.Sorted(maps.Keys(c.rooms)) }
 
-// onset is the earliest onset of a room's bad views.
+// onset is when the room's present trouble, as every location that sees
+// it in trouble sees it, began: the latest onset of its bad views. (A room
+// slow from gy for an hour because of gy's line, and from yz since a minute
+// ago, is in trouble of its own since a minute ago.)
 func (r *roomView) onset() time.Time {
 	var t time.Time
 	for _, v := range r.locs {
-		if v.view.Bad() && (t.IsZero() || v.onset.Before(t)) {
+		if v.view.Bad() && v.onset.After(t) {
 			t = v.onset
 		}
 	}
 	return t
 }
 
-// addBad adds every bad view of a room to a problem.
-func (c *run) addBad(b *builder, room string) {
+// addBad adds every bad view of a room to a problem. The times of views
+// from locations whose own path looks in trouble do not count when the
+// problem has times of its own (a server's health) or another location
+// sees the room in trouble: what they see is not this problem's alone.
+func (c *run) addBad(b *builder, room string, ownTimes bool) {
 	rv := c.rooms[room]
-	for _, l := range rv.where(isBad) {
-		b.view(room, rv.locs[l])
+	bad := rv.where(isBad)
+	clean := ownTimes || slices.ContainsFunc(bad, func(l string) bool { return !c.suspect[l] })
+	for _, l := range bad {
+		b.view(room, rv.locs[l], !clean || !c.suspect[l])
 	}
 }
 

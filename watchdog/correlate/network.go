@@ -88,7 +88,7 @@ func (c *run) uplinkRule() {
 		}
 		b := c.get(vocab.CauseUplink, site)
 		for _, room := range cands {
-			c.addBad(b, room)
+			c.addBad(b, room, false)
 		}
 		b.evidence = append(b.evidence, fmt.Sprintf("rooms of %s (%s) slow from %s, fine from %s's own probes",
 			site, strings.Join(cands, ", "), strings.Join(witnesses.sorted(), ", "), site))
@@ -131,7 +131,7 @@ func (c *run) networkRule() {
 		b := c.get(vocab.CauseNetwork, loc)
 		n := 0
 		for _, room := range paths[loc] {
-			b.view(room, c.rooms[room].locs[loc])
+			b.view(room, c.rooms[room].locs[loc], true)
 			n++
 		}
 		b.evidence = append(b.evidence, fmt.Sprintf("%d rooms slow from probes at %s only (%s)", n, loc, strings.Join(paths[loc], ", ")))

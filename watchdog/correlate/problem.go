@@ -48,6 +48,10 @@ type Problem struct {
 	// the last of its symptoms stopped (it still waits out clear_after).
 	Since      time.Time `json:"since"`
 	ClearSince time.Time `json:"clear_since,omitzero"`
+	// FadingSince, when set, is when the first of its symptoms stopped
+	// while others hold: if the problem goes away without ending (its
+	// rooms now explained otherwise), its own trouble ended about then.
+	FadingSince time.Time `json:"fading_since,omitzero"`
 	// Partial is true for a problem seen from only part of the locations
 	// (a network path, an uplink, a probe): it is believed only after it
 	// has held for correlate.settle.
@@ -84,9 +88,11 @@ type builder struct {
 	subs       set
 	findings   map[string]detect.Finding
 	evidence   []string
-	// holding is true once any symptom holds; clear the latest ClearSince.
+	// holding is true once any symptom holds; clear the latest ClearSince,
+	// fade the earliest.
 	holding bool
 	clear   time.Time
+	fade    time.Time
 }
 
 type set map[string]bool
@@ -123,13 +129,20 @@ func (b *builder) symptom(onset, clearSince time.Time) {
 	}
 	if clearSince.IsZero() {
 		b.holding = true
-	} else if clearSince.After(b.clear) {
+		return
+	}
+	if clearSince.After(b.clear) {
 		b.clear = clearSince
+	}
+	if b.fade.IsZero() || clearSince.Before(b.fade) {
+		b.fade = clearSince
 	}
 }
 
-// view adds one location's view of a room.
-func (b *builder) view(room string, v *locView) {
+// view adds one location's view of a room; its times count for the
+// problem's unless timed is false (the location's own path is in trouble,
+// so what it sees is not this problem's alone).
+func (b *builder) view(room string, v *locView, timed bool) {
 	b.rooms.add(room)
 	b.explains.add(room)
 	b.locs.add(v.location)
@@ -138,7 +151,9 @@ func (b *builder) view(room string, v *locView) {
 	for _, f := range v.findings {
 		b.findings[f.ID()] = f
 	}
-	b.symptom(v.onset, v.clearSince)
+	if timed {
+		b.symptom(v.onset, v.clearSince)
+	}
 }
 
 // finish fills a problem's lists, severity, times and summary.
@@ -174,6 +189,8 @@ func (b *builder) finish(t *Topology) Problem {
 	}
 	if !b.holding {
 		p.ClearSince = b.clear
+	} else {
+		p.FadingSince = b.fade
 	}
 	p.Evidence = b.evidence
 	p.Summary = summary(&p)

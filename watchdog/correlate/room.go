@@ -10,8 +10,9 @@ import (
 // roomRule: a room in trouble that no earlier rule explains — seen in
 // trouble from every location that sees it, its servers healthy — is its
 // own problem (the application). Servers of the room whose latest readings
-// predate its trouble are listed in AwaitingHealth: they are checked at
-// once, and the room is blamed only when they turn out healthy.
+// predate its trouble, or whose check just failed (down or not is about to
+// be decided), are listed in AwaitingHealth: they are checked at once, and
+// the room is blamed only when they turn out healthy.
 func (c *run) roomRule() {
 	for _, room := range c.sortedRooms() {
 		rv := c.rooms[room]
@@ -20,11 +21,11 @@ func (c *run) roomRule() {
 			continue
 		}
 		b := c.get(vocab.CauseRoom, room)
-		c.addBad(b, room)
+		c.addBad(b, room, false)
 		onset := rv.onset()
 		for _, id := range c.t.RoomServers(room) {
 			sv, ok := c.ev.Servers[id]
-			if ok && sv.Checks > 0 && sv.CheckedAt.Before(onset) {
+			if ok && sv.Checks > 0 && (sv.CheckedAt.Before(onset) || sv.Failing) {
 				b.p.AwaitingHealth = append(b.p.AwaitingHealth, id)
 			}
 		}

@@ -22,27 +22,34 @@ func stateRank(s detect.ServerState) int {
 // blame returns the server a room's trouble is put on, or "": of the room's
 // servers with a problem of their own, the worst (down, saturated,
 // strained; the room's order breaks ties). Blame lasts while the server's
-// problem holds, and for trouble that began before it cleared (the room's
-// lingering symptoms), never for trouble that began after. A room that a
-// location sees fine is left to the network rule — unless the server is
-// down: then its rooms stay with it (inhibition).
+// problem holds, and for trouble that began before it ended (the room's
+// lingering symptoms, even once the server is healthy again), never for
+// trouble that began after. A room that a location sees fine is left to the
+// network rule — unless the server is down: then its rooms stay with it
+// (inhibition).
 func (c *run) blame(room string, rv *roomView) string {
 	fine := len(rv.where(isOK)) > 0
 	onset := rv.onset()
 	best, bestRank := "", 0
 	for _, id := range c.t.RoomServers(room) {
 		sv, ok := c.ev.Servers[id]
-		if !ok || !sv.State.Sick() {
+		if !ok {
 			continue
 		}
-		if !sv.Holding() && onset.After(sv.ClearSince) {
+		rank := stateRank(sv.State)
+		switch {
+		case sv.Holding():
+		case sv.State.Sick() && !onset.After(sv.ClearSince):
+		case !sv.State.Sick() && sv.Last != nil && !sv.Last.Until.IsZero() && !onset.After(sv.Last.Until) && !fine:
+			rank = 1 // lingering: the least of reasons
+		default:
 			continue
 		}
 		if fine && sv.State != detect.ServerDown {
 			continue
 		}
-		if r := stateRank(sv.State); r > bestRank {
-			best, bestRank = id, r
+		if rank > bestRank {
+			best, bestRank = id, rank
 		}
 	}
 	return best
@@ -66,7 +73,8 @@ func (c *run) serverRule() {
 	}
 	for _, id := range sortedKeys(c.ev.Servers) {
 		sv := c.ev.Servers[id]
-		if !sv.State.Sick() || (sv.State == detect.ServerStrained && len(explains[id]) == 0) {
+		own := sv.State == detect.ServerSaturated || sv.State == detect.ServerDown
+		if !own && len(explains[id]) == 0 {
 			continue
 		}
 		b := c.get(vocab.CauseServer, id)
@@ -78,7 +86,7 @@ func (c *run) serverRule() {
 		b.evidence = append(b.evidence, sv.Evidence...)
 		b.symptom(sv.Since, sv.ClearSince)
 		for _, room := range explains[id] {
-			c.addBad(b, room)
+			c.addBad(b, room, true)
 			c.explained[room] = true
 		}
 	}

@@ -79,7 +79,7 @@ func probeLocal(ev *detect.Evidence) (map[string]*roomView, map[string]*builder)
 						b = newBuilder(vocab.CauseProbe, s.Probe)
 						local[s.Probe] = b
 					}
-					b.view(room, &locView{location: loc, findings: s.Findings, probes: []string{s.Probe}, transports: []string{transport}, onset: s.Onset, clearSince: s.ClearSince})
+					b.view(room, &locView{location: loc, findings: s.Findings, probes: []string{s.Probe}, transports: []string{transport}, onset: s.Onset, clearSince: s.ClearSince}, true)
 				}
 				if lv.view == vocab.ViewUnknown {
 					lv.view = vocab.ViewOK

@@ -38,6 +38,16 @@ type Engine struct {
 	intervals map[checkKey]time.Duration
 	// serverChecks counts each server's configured checks.
 	serverChecks map[string]int
+	// episodes are each server's latest spell of trouble.
+	episodes map[string]*Episode
+}
+
+// Episode is a server's spell of trouble: from Since until Until (zero
+// while it goes on). Rooms whose trouble began within it stay blamed on the
+// server while that trouble lingers, even after the server recovered.
+type Episode struct {
+	Since time.Time
+	Until time.Time
 }
 
 // condition is one detector's hysteresis state and its latest verdict.
@@ -95,6 +105,7 @@ func NewEngine(city *config.Config) *Engine {
 		probes:       map[string]*probeState{},
 		intervals:    map[checkKey]time.Duration{},
 		serverChecks: map[string]int{},
+		episodes:     map[string]*Episode{},
 	}
 	for _, s := range city.Servers {
 		e.servers = append(e.servers, s.ID)
@@ -289,8 +300,67 @@ func (e *Engine) Step(now time.Time) []Change {
 		}
 		step(&p.cond, Hysteresis{}, v, Finding{Kind: vocab.KindProbeSilent, Probe: id, Location: p.beat.Location})
 	}
+	e.trackEpisodes(now)
 	slices.SortFunc(out, func(a, b Change) int { return compareFindings(a.Finding, b.Finding) })
 	return out
+}
+
+// trackEpisodes updates each server's latest spell of trouble: it begins
+// with the first condition that holds (firing or not yet) and ends when
+// the last one stops holding.
+func (e *Engine) trackEpisodes(now time.Time) {
+	type spell struct {
+		since, clear time.Time
+		holding, sick bool
+	}
+	spells := map[string]*spell{}
+	note := func(server string, st State) {
+		if !st.Firing && !st.Pending() {
+			return
+		}
+		sp := spells[server]
+		if sp == nil {
+			sp = &spell{}
+			spells[server] = sp
+		}
+		sp.sick = true
+		if sp.since.IsZero() || st.Onset.Before(sp.since) {
+			sp.since = st.Onset
+		}
+		if st.Holding() {
+			sp.holding = true
+		} else if st.ClearSince.After(sp.clear) {
+			sp.clear = st.ClearSince
+		}
+	}
+	for k, c := range e.checks {
+		note(k.server, c.cond.st)
+	}
+	for k, r := range e.readings {
+		note(k.server, r.cond.st)
+	}
+	for id, sp := range spells {
+		ep := e.episodes[id]
+		if ep == nil || !ep.Until.IsZero() && sp.since.After(ep.Until) {
+			ep = &Episode{Since: sp.since}
+			e.episodes[id] = ep
+		}
+		ep.Until = time.Time{}
+		if !sp.holding {
+			ep.Until = sp.clear
+		}
+	}
+	for id, ep := range e.episodes {
+		if spells[id] != nil {
+			continue
+		}
+		if ep.Until.IsZero() {
+			ep.Until = now
+		}
+		if now.Sub(ep.Until) > time.Hour {
+			delete(e.episodes, id)
+		}
+	}
 }
 
 func (s *series) base() Finding {

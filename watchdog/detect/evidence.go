@@ -60,10 +60,17 @@ type ServerView struct {
 	// (zero if one never reported).
 	Checks    int
 	CheckedAt time.Time
+	// Failing: a check failed its latest run, not yet often enough to
+	// call the server down: its state is about to be decided.
+	Failing bool
 	// Evidence says why, a line per condition: "cpu_pct 97.0 above 90
-	// since 09:31:02Z (for 30s)".
+	// since 09:31:02Z".
 	Evidence []string
 	Findings []Finding
+	// Last is its latest spell of trouble (nil if none lately): rooms
+	// whose trouble began within it stay blamed on it while that trouble
+	// lingers.
+	Last *Episode
 }
 
 // Holding reports whether the server's problem holds now.
@@ -197,6 +204,9 @@ func (e *Engine) serverView(id string, now time.Time) ServerView {
 		}
 		if now.Sub(c.last) <= e.staleAfter(k) {
 			fresh = true
+			if c.failures > 0 && !c.cond.st.Firing {
+				v.Failing = true
+			}
 		}
 		if !c.cond.st.Firing {
 			continue
@@ -230,6 +240,10 @@ func (e *Engine) serverView(id string, now time.Time) ServerView {
 	}
 	if reported == e.serverChecks[id] {
 		v.CheckedAt = oldest
+	}
+	if ep := e.episodes[id]; ep != nil {
+		c := *ep
+		v.Last = &c
 	}
 	switch {
 	case v.State != ServerOK:

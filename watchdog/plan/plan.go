@@ -28,6 +28,11 @@ type Track struct {
 	Since   time.Time `json:"since,omitzero"`
 	// Incident is the key's latest incident.
 	Incident string `json:"incident,omitempty"`
+	// Fading is when the first of the problem's symptoms stopped while
+	// others held, as last seen: when the problem goes away without its
+	// symptoms ending (its rooms now explained by another cause), its
+	// incident is resolved as of then.
+	Fading time.Time `json:"fading,omitzero"`
 }
 
 // Book is the planner's memory: a Track per cause key. The leader keeps it
@@ -197,6 +202,7 @@ func (p *planner) track() {
 		if !t.Present {
 			t.Present, t.Since = true, p.now
 		}
+		t.Fading = p.present[k].FadingSince
 		if inc := p.activeByKey[k]; inc != nil {
 			t.Incident = inc.ID
 		}
@@ -278,6 +284,9 @@ func (p *planner) absent() {
 			}
 		default:
 			at := inc.LastSeen
+			if f := p.book[inc.Key].Fading; !f.IsZero() && f.Before(at) {
+				at = f
+			}
 			if at.IsZero() {
 				at = p.now
 			}
@@ -386,9 +395,6 @@ func (p *planner) appear() {
 		if !p.ready(pr) {
 			recheck = append(recheck, pr.AwaitingHealth...)
 			continue
-		}
-		if pr.Clearing() {
-			continue // its symptoms ended before it was believed: a blip
 		}
 		t := p.next[k]
 		if last := p.byID[t.Incident]; last != nil && !last.State.Active() && last.State != incident.StateMerged {

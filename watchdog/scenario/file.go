@@ -73,6 +73,9 @@ type Fault struct {
 	Room   string `yaml:"room"`
 	Probe  string `yaml:"probe"`
 
+	// Only, when set, limits the fault to these rooms (a path slow to one
+	// server's address only, say).
+	Only []string `yaml:"only"`
 	// Effect is what the participants suffer: for a path, an uplink, a
 	// room or a probe, written inline.
 	Effect `yaml:",inline"`
@@ -308,6 +311,11 @@ func (s *Scenario) checkFault(f *Fault, p string, add func(string, string, ...an
 	}
 	if f.Server == "" && f.Effect.zero() && !f.Silent {
 		add(p, "nothing happens: set rtt, cut, drop or stutter")
+	}
+	for i, r := range f.Only {
+		if _, ok := s.City.Room(r); !ok {
+			add(fmt.Sprintf("%s.only[%d]", p, i), "unknown room %q", r)
+		}
 	}
 	if f.At < 0 || f.For < 0 {
 		add(p, "at and for must not be negative")

@@ -41,11 +41,18 @@ type Check struct {
 	OK               bool
 }
 
+// Options tune a run.
+type Options struct {
+	// Debug adds every change of the problems seen to the trace.
+	Debug bool
+}
+
 // Run simulates the scenario and compares the incidents with what it
 // expects.
-func Run(ctx context.Context, s *Scenario) (*Outcome, error) {
+func Run(ctx context.Context, s *Scenario, opts Options) (*Outcome, error) {
 	began := time.Now()
 	x := newSim(s)
+	x.debug = opts.Debug
 	if err := x.run(ctx); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package scenario
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func TestScenarios(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			o, err := Run(ctx, s)
+			o, err := Run(ctx, s, Options{Debug: os.Getenv("SCENARIO_DEBUG") != ""})
 			if err != nil {
 				t.Fatalf("run: %v", err)
 			}

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/config"
@@ -53,6 +54,31 @@ type sim struct {
 	next     time.Time
 	lastBeat map[string]time.Time
 	down     map[string]bool
+	// debug traces every change in the problems seen.
+	debug     bool
+	lastProbs string
+}
+
+// debugTick traces the problems when they change.
+func (x *sim) debugTick(now time.Time, t *decide.Thought) {
+	var b strings.Builder
+	for _, p := range t.Correlation.Problems {
+		fmt.Fprintf(&b, " %s[%s", p.Key, strings.Join(p.Explains, ","))
+		if !p.ClearSince.IsZero() {
+			fmt.Fprintf(&b, " clear@%s", x.at(p.ClearSince))
+		}
+		if !p.FadingSince.IsZero() {
+			fmt.Fprintf(&b, " fade@%s", x.at(p.FadingSince))
+		}
+		if len(p.AwaitingHealth) > 0 {
+			fmt.Fprintf(&b, " await %s", strings.Join(p.AwaitingHealth, ","))
+		}
+		b.WriteString("]")
+	}
+	if b.String() != x.lastProbs {
+		x.lastProbs = b.String()
+		x.trace = append(x.trace, fmt.Sprintf("%s   problems:%s", x.at(now), b.String()))
+	}
 }
 
 func newSim(s *Scenario) *sim {
@@ -123,6 +149,9 @@ func (x *sim) run(ctx context.Context) error {
 			return err
 		}
 		t := x.brain.Think(now, incs)
+		if x.debug {
+			x.debugTick(now, &t)
+		}
 		for _, r := range x.exec.Execute(ctx, t.Actions, now) {
 			if r.Err != nil {
 				x.trace = append(x.trace, fmt.Sprintf("%s %s: %v", x.at(now), r.Action, r.Err))
@@ -180,6 +209,9 @@ func (x *sim) effect(faults []*Fault, p simProbe, room string) (e Effect, silent
 		e.Stutter = max(e.Stutter, o.Stutter)
 	}
 	for _, f := range faults {
+		if len(f.Only) > 0 && !slices.Contains(f.Only, room) {
+			continue
+		}
 		switch {
 		case f.Server != "" && f.Rooms != nil && slices.Contains(site.Servers, f.Server):
 			apply(f.Rooms)
