@@ -123,6 +123,29 @@ func (r *roomView) onset() time.Time {
 	return t
 }
 
+// clearSince is when the room's trouble stopped, or zero while it holds:
+// the latest time a bad view stopped holding — leaving out views from
+// locations whose own path looks in trouble when another location sees the
+// room in trouble too.
+func (c *run) clearSince(r *roomView) time.Time {
+	bad := r.where(isBad)
+	clean := slices.ContainsFunc(bad, func(l string) bool { return !c.suspect[l] })
+	var t time.Time
+	for _, l := range bad {
+		if clean && c.suspect[l] {
+			continue
+		}
+		cs := r.locs[l].clearSince
+		if cs.IsZero() {
+			return time.Time{}
+		}
+		if cs.After(t) {
+			t = cs
+		}
+	}
+	return t
+}
+
 // addBad adds every bad view of a room to a problem. The times of views
 // from locations whose own path looks in trouble do not count when the
 // problem has times of its own (a server's health) or another location

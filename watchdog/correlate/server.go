@@ -1,9 +1,17 @@
 package correlate
 
 import (
+	"time"
+
 	"github.com/bidwatch/bidwatch/internal/vocab"
 	"github.com/bidwatch/bidwatch/watchdog/detect"
 )
+
+// Linger is how long a room's trouble that began while its server was in
+// trouble, and still holds, stays blamed on the server after the server's
+// own trouble ended: the rooms' measures take a few seconds to show a
+// recovery. Trouble that holds on longer is the room's own.
+const Linger = 10 * time.Second
 
 // stateRank orders sick servers for blame: down before saturated before
 // strained.
@@ -30,6 +38,15 @@ func stateRank(s detect.ServerState) int {
 func (c *run) blame(room string, rv *roomView) string {
 	fine := len(rv.where(isOK)) > 0
 	onset := rv.onset()
+	// lingers: trouble that began before the server's ended, and ended
+	// (or holds on) no longer than Linger after it, stays with it.
+	end := c.ev.At
+	if t := c.clearSince(rv); !t.IsZero() {
+		end = t
+	}
+	lingers := func(ended time.Time) bool {
+		return !onset.After(ended) && end.Sub(ended) <= Linger
+	}
 	best, bestRank := "", 0
 	for _, id := range c.t.RoomServers(room) {
 		sv, ok := c.ev.Servers[id]
@@ -39,8 +56,8 @@ func (c *run) blame(room string, rv *roomView) string {
 		rank := stateRank(sv.State)
 		switch {
 		case sv.Holding():
-		case sv.State.Sick() && !onset.After(sv.ClearSince):
-		case !sv.State.Sick() && sv.Last != nil && !sv.Last.Until.IsZero() && !onset.After(sv.Last.Until) && !fine:
+		case sv.State.Sick() && lingers(sv.ClearSince):
+		case !sv.State.Sick() && sv.Last != nil && !sv.Last.Until.IsZero() && !fine && lingers(sv.Last.Until):
 			rank = 1 // lingering: the least of reasons
 		default:
 			continue
