@@ -99,16 +99,18 @@ func (w *Watchdog) read(ctx context.Context, out chan<- batch) {
 		case err != nil && strings.Contains(err.Error(), "NOGROUP"):
 			if err := w.ensureGroup(ctx); err != nil {
 				w.log.Warn("consumer group", "err", err)
-				sleep(ctx, backoff)
+				w.sleep(ctx, backoff)
 			}
 			continue
 		case err != nil:
 			w.log.Warn("read samples", "err", err)
-			sleep(ctx, backoff)
+			w.sleep(ctx, backoff)
 			backoff = min(2*backoff, 5*time.Second)
 			continue
 		}
 		backoff = 100 * time.Millisecond
+		// Entries are claimed on Redis's idle time: their reading is timed
+		// on the real clock.
 		readAt := time.Now()
 		for _, st := range res {
 			// Sent even when ctx ends: these entries are ours now.
@@ -120,13 +122,13 @@ func (w *Watchdog) read(ctx context.Context, out chan<- batch) {
 // claim takes over, every half claim_idle, the entries that have waited
 // unacknowledged longer than claim_idle: a dead replica's.
 func (w *Watchdog) claim(ctx context.Context) {
-	t := time.NewTicker(max(w.cfg.Consumer.ClaimIdle/2, 50*time.Millisecond))
+	t := w.clock.NewTicker(max(w.cfg.Consumer.ClaimIdle/2, 50*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.Chan():
 		}
 		start := "0-0"
 		for ctx.Err() == nil {
@@ -197,7 +199,7 @@ func (w *Watchdog) handle(ctx context.Context, msgs []redis.XMessage, readAt tim
 			return
 		}
 		w.log.Warn("flush samples", "err", err)
-		sleep(ctx, backoff)
+		w.sleep(ctx, backoff)
 		backoff = min(2*backoff, time.Second)
 	}
 }
@@ -301,11 +303,12 @@ func without(items []item, ids []string) []item {
 	return out
 }
 
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
+// sleep waits d on the watchdog's clock, or until ctx ends.
+func (w *Watchdog) sleep(ctx context.Context, d time.Duration) {
+	t := w.clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-t.C:
+	case <-t.Chan():
 	}
 }

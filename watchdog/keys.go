@@ -22,6 +22,9 @@ const (
 	// KeyProbeHealth is a hash of probe problems (probe-local faults, silent
 	// probes), field = probe id.
 	KeyProbeHealth = "probe-health"
+	// KeyBook is a hash of the planner's memory, field = cause key, value
+	// a JSON plan.Track: a new leader carries on from it.
+	KeyBook = "watchdog:book"
 )
 
 // fieldAggs is the aggregates stream's field.

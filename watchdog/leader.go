@@ -63,7 +63,7 @@ func (l *lease) release(ctx context.Context) error {
 // the TTL.
 func (w *Watchdog) lead(ctx context.Context, run func(ctx context.Context)) {
 	l := &lease{rdb: w.rdb, key: w.bus.Key(KeyLeader), id: w.opts.ID, ttl: w.cfg.Leader.LeaseTTL}
-	t := time.NewTicker(l.ttl / 3)
+	t := w.clock.NewTicker(l.ttl / 3)
 	defer t.Stop()
 	var (
 		stop context.CancelFunc
@@ -111,7 +111,7 @@ func (w *Watchdog) lead(ctx context.Context, run func(ctx context.Context)) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.Chan():
 		}
 	}
 }

@@ -65,7 +65,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"kind"}),
 		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "bidwatch_watchdog_stage_seconds",
-			Help:    "Time spent per stage: ingest (decode, reduce, flush a batch), detect, correlate, reconcile.",
+			Help:    "Time spent per stage: ingest (decode, reduce, flush a batch), think (detect, correlate, plan), act (carry the plan out on Redis).",
 			Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}, []string{"stage"}),
 		healthTotal: prometheus.NewCounterVec(prometheus.CounterOpts{

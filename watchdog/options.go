@@ -7,21 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
 )
 
-// Clock tells the time the watchdog's decisions use: findings, incidents,
-// deadlines. Tickers still run on real time.
-type Clock interface{ Now() time.Time }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
 
 // Options configure New. Config and Bus are required.
 type Options struct {
@@ -32,8 +25,11 @@ type Options struct {
 	// ID names this replica in the consumer group and the lease; default
 	// "<hostname>-<pid>-<random>".
 	ID string
-	// Clock defaults to the real one.
-	Clock Clock
+	// Clock is the watchdog's one clock: the decisions' time (findings,
+	// incidents, deadlines) and every ticker and timer. Default the real
+	// one. (Measured durations for metrics, and stream ids, which are
+	// Redis's time, use the real clock.)
+	Clock clockwork.Clock
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 	// Registry receives the watchdog's metrics; default a new registry,
@@ -63,7 +59,7 @@ func (o *Options) defaults() error {
 		o.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 	}
 	if o.Clock == nil {
-		o.Clock = realClock{}
+		o.Clock = clockwork.NewRealClock()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

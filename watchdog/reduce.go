@@ -26,10 +26,10 @@ func newReducer(downPct float64) *reducer {
 
 // add folds one Sample in.
 func (r *reducer) add(s *sample.Sample) {
-	k := aggKey{detect.SeriesKey{Room: s.Room, Probe: s.Probe}, s.WindowStart.UnixNano()}
+	k := aggKey{detect.SeriesKey{Room: s.Room, Probe: s.Probe, Transport: string(s.Transport)}, s.WindowStart.UnixNano()}
 	a := r.aggs[k]
 	if a == nil {
-		a = &detect.Agg{Room: s.Room, Probe: s.Probe, Location: s.Location, Session: s.Session, Window: s.WindowStart.UTC()}
+		a = &detect.Agg{Room: s.Room, Probe: s.Probe, Transport: string(s.Transport), Location: s.Location, Session: s.Session, Window: s.WindowStart.UTC()}
 		r.aggs[k] = a
 		r.order = append(r.order, k)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -26,7 +27,7 @@ type Watchdog struct {
 	cfg        config.Watchdog
 	bus        *bus.Bus
 	rdb        redis.UniversalClient
-	clock      Clock
+	clock      clockwork.Clock
 	log        *slog.Logger
 	m          *metrics
 	store      *incident.RedisStore
@@ -60,7 +61,7 @@ func New(opts Options) (*Watchdog, error) {
 	}
 	w.store = incident.NewRedisStore(w.rdb, opts.Bus.Prefix(), w.cfg.Incidents)
 	if !opts.NoHealth {
-		w.health, err = health.NewRunner(opts.Config, health.RunnerOptions{Client: opts.HTTPClient, Now: opts.Clock.Now, Logger: opts.Logger})
+		w.health, err = health.NewRunner(opts.Config, health.RunnerOptions{Client: opts.HTTPClient, Clock: opts.Clock, Logger: opts.Logger})
 		if err != nil {
 			return nil, err
 		}
@@ -93,7 +94,7 @@ func (w *Watchdog) Gatherer() prometheus.Gatherer { return w.opts.Registry }
 // and timers, until ctx ends. It returns nil then; it returns an error only
 // when the consumer group cannot be created at start.
 func (w *Watchdog) Run(ctx context.Context) error {
-	w.started = time.Now()
+	w.started = w.clock.Now()
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	err := w.ensureGroup(sctx)
 	cancel()
@@ -130,7 +131,7 @@ type ReplicaStatus struct {
 // on the way out.
 func (w *Watchdog) heartbeat(ctx context.Context) {
 	key := w.bus.Key(KeyReplicas)
-	t := time.NewTicker(5 * time.Second)
+	t := w.clock.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
 		data, _ := json.Marshal(ReplicaStatus{ID: w.opts.ID, Leader: w.Leader(), StartedAt: w.started, LastSeen: w.clock.Now()})
@@ -141,7 +142,7 @@ func (w *Watchdog) heartbeat(ctx context.Context) {
 			_ = w.rdb.HDel(dctx, key, w.opts.ID).Err()
 			cancel()
 			return
-		case <-t.C:
+		case <-t.Chan():
 		}
 	}
 }

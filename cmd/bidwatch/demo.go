@@ -21,6 +21,7 @@ import (
 	"github.com/bidwatch/bidwatch/probe"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
 	"github.com/bidwatch/bidwatch/watchdog"
+	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
 
 // demoLocations are the sub-centers the demo's probe agents run in. Each
@@ -270,7 +271,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 				continue
 			}
 			if ev.Kind != "updated" {
-				fmt.Fprintln(out, "  ● "+incidentEventLine(ev))
+				fmt.Fprintln(out, "  ● "+incident.EventLine(ev, time.Local))
 			}
 		case now := <-tick.C:
 			if len(drills) == 0 {

@@ -10,13 +10,13 @@ import (
 	"os/user"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/internal/vocab"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
 
@@ -171,8 +171,7 @@ By default it lists the incidents not yet resolved; --all lists every one,
 			if f.json {
 				return writeJSONRecords(cmd.OutOrStdout(), incs, now)
 			}
-			printIncidentTable(cmd.OutOrStdout(), incs, now)
-			return nil
+			return incident.WriteTable(cmd.OutOrStdout(), incs, now, time.Local)
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "list incidents in every state")
@@ -188,31 +187,6 @@ func joinStates() string {
 		s = append(s, string(st))
 	}
 	return strings.Join(s, ", ")
-}
-
-func printIncidentTable(out io.Writer, incs []incident.Incident, now time.Time) {
-	if len(incs) == 0 {
-		fmt.Fprintln(out, "no incidents")
-		return
-	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tCLASS\tCAUSE\tROOMS\tOPENED\tDEADLINE")
-	for _, inc := range incs {
-		deadline := inc.Deadline.Local().Format("01-02 15:04")
-		switch {
-		case inc.Breached:
-			deadline += " BREACHED"
-		case inc.State.Active():
-			deadline += fmt.Sprintf(" (%s left)", inc.Remaining(now).Round(time.Minute))
-		}
-		rooms := strings.Join(inc.Place.Rooms, ",")
-		if len(rooms) > 40 {
-			rooms = rooms[:37] + "..."
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", inc.ID, inc.State, inc.Class, inc.Cause, inc.Subject, rooms,
-			inc.OpenedAt.Local().Format("01-02 15:04:05"), deadline)
-	}
-	_ = tw.Flush()
 }
 
 func newIncidentsShowCmd(f *incidentsFlags, logger *slog.Logger) *cobra.Command {
@@ -233,84 +207,9 @@ func newIncidentsShowCmd(f *incidentsFlags, logger *slog.Logger) *cobra.Command 
 			if f.json {
 				return writeJSONRecords(cmd.OutOrStdout(), []incident.Incident{inc}, time.Now())
 			}
-			printIncident(cmd.OutOrStdout(), inc, time.Now())
-			return nil
+			return incident.WriteRecord(cmd.OutOrStdout(), inc, time.Now(), time.Local)
 		},
 	}
-}
-
-// printIncident prints the fault record in the contract's order: time,
-// place, phenomenon, cause, handling process, result, handling time.
-func printIncident(out io.Writer, inc incident.Incident, now time.Time) {
-	ts := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return t.Local().Format("2006-01-02 15:04:05")
-	}
-	p := func(label, format string, args ...any) {
-		fmt.Fprintf(out, "%-22s "+format+"\n", append([]any{label}, args...)...)
-	}
-	p("incident 故障", "%s  %s  class %s (%s)  severity %s", inc.ID, inc.State, inc.Class, inc.ClassRule, inc.Severity)
-	p("time 时间", "detected %s, opened %s", ts(inc.DetectedAt), ts(inc.OpenedAt))
-	deadline := ts(inc.Deadline)
-	if inc.Breached {
-		deadline += "  BREACHED"
-	} else if inc.State.Active() {
-		deadline += fmt.Sprintf("  (%s left)", inc.Remaining(now).Round(time.Second))
-	}
-	p("deadline 时限", "%s", deadline)
-	p("place 地点", "sub-centers %s; rooms %s; servers %s; seen from %s", joinOrDash(inc.Place.SubCenters), joinOrDash(inc.Place.Rooms), joinOrDash(inc.Place.Servers), joinOrDash(inc.Place.Locations))
-	ph := inc.Phenomenon
-	p("phenomenon 故障现象", "%s", ph.Summary)
-	var figs []string
-	add := func(cond bool, format string, args ...any) {
-		if cond {
-			figs = append(figs, fmt.Sprintf(format, args...))
-		}
-	}
-	add(ph.RTTP95MS > 0, "RTT p95 %.0f ms (max %.0f ms)", ph.RTTP95MS, ph.RTTMaxMS)
-	add(ph.StutterPct > 0, "stutter %.1f%% (%.1f s)", ph.StutterPct, ph.FreezeMS/1000)
-	add(ph.ParticipantsDown > 0, "%d participants down, %d dropouts", ph.ParticipantsDown, ph.Dropouts)
-	add(ph.HealthFailures > 0, "%d health checks failed in a row", ph.HealthFailures)
-	for k, v := range ph.Readings {
-		add(true, "%s %.1f", k, v)
-	}
-	add(len(ph.Errors) > 0, "errors: %s", strings.Join(ph.Errors, "; "))
-	if len(figs) > 0 {
-		p("", "%s", strings.Join(figs, "; "))
-	}
-	p("cause 故障原因", "%s", inc.CauseText)
-	if !inc.Paging {
-		p("paging", "off (maintenance window %s)", inc.MutedBy)
-	}
-	fmt.Fprintln(out, "handling process 处置过程:")
-	for _, e := range inc.Timeline {
-		fmt.Fprintf(out, "  %s  %-10s %-13s %s\n", ts(e.At), e.Actor, e.Kind, e.Text)
-	}
-	p("result 处置结果", "%s", dashIfEmpty(inc.Result))
-	handling := inc.HandlingTime(now).Round(time.Second).String()
-	if inc.ResolvedAt.IsZero() {
-		handling += " so far"
-	}
-	p("handling time 处置时长", "%s", handling)
-	if inc.State == incident.StateSignedOff {
-		p("signed off 签字认可", "%s by %s", ts(inc.SignedOffAt), inc.SignedOffBy)
-	}
-}
-
-func joinOrDash(ss []string) string {
-	if len(ss) == 0 {
-		return "-"
-	}
-	return strings.Join(ss, ", ")
-}
-
-func dashIfEmpty(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // newIncidentActionCmd builds ack, mitigate, note, resolve, signoff and
@@ -334,7 +233,7 @@ func newIncidentActionCmd(f *incidentsFlags, logger *slog.Logger, kind incident.
 			case incident.ActNote:
 				a.Text = strings.Join(args[1:], " ")
 			case incident.ActReclassify:
-				a.Class = args[1]
+				a.Class = vocab.Class(args[1])
 			}
 			if a.Actor == "" {
 				a.Actor = currentUser()

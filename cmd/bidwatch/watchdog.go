@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -148,39 +147,7 @@ func serveMetrics(ctx context.Context, addr string, w *watchdog.Watchdog, logger
 func printIncidentEvents(out io.Writer, events <-chan incident.Event) {
 	for ev := range events {
 		if ev.Kind != "updated" {
-			fmt.Fprintln(out, incidentEventLine(ev))
+			fmt.Fprintln(out, incident.EventLine(ev, time.Local))
 		}
 	}
-}
-
-// incidentEventLine renders an event for a terminal:
-//
-//	09:31:02 INC-000001 opened    partial  server yz-media-1  rooms yz-hall-1,yz-hall-2  deadline 11:31
-func incidentEventLine(ev incident.Event) string {
-	b := ev.Incident
-	line := fmt.Sprintf("%s %s %-12s %-7s %s %s", ev.At.Local().Format("15:04:05"), b.ID, ev.Kind, b.Class, b.Cause, b.Subject)
-	if len(b.Rooms) > 0 {
-		line += "  rooms " + strings.Join(b.Rooms, ",")
-	}
-	switch ev.Kind {
-	case "opened", "reopened", "reclassified":
-		line += "  deadline " + b.Deadline.Local().Format("01-02 15:04")
-		if !b.Paging {
-			line += "  (not paged: maintenance " + b.MutedBy + ")"
-		}
-	case "resolved":
-		line += fmt.Sprintf("  after %s", b.ResolvedAt.Sub(b.OpenedAt).Round(time.Second))
-	}
-	if ev.Kind != "opened" && ev.Actor != "" && ev.Actor != incident.Actor {
-		line += "  by " + ev.Actor
-	}
-	switch ev.Kind {
-	case "opened":
-		line += "  — " + b.Summary
-	case "note", "breached", "reopened", "resolved":
-		if ev.Text != "" {
-			line += "  — " + ev.Text
-		}
-	}
-	return line
 }

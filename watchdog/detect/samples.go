@@ -52,6 +52,16 @@ func (v Verdict) obs(firing bool) Obs {
 	return o
 }
 
+// windowP95 is the p95 of one window's RTTs, without changing them.
+func windowP95(rtt []float64) float64 {
+	var buf [16]float64
+	xs := buf[:0]
+	if len(rtt) > len(buf) {
+		xs = make([]float64, 0, len(rtt))
+	}
+	return Percentile(append(xs, rtt...), 95)
+}
+
 // within returns the Aggs whose window starts after the latest one's start
 // minus w (the latest w of data). aggs are sorted by window.
 func within(aggs []*Agg, w time.Duration) []*Agg {
@@ -78,7 +88,7 @@ func Latency(aggs []*Agg, r config.LatencyRule, recent time.Duration) Verdict {
 	for _, a := range in {
 		rtt = append(rtt, a.RTT...)
 		worst = max(worst, a.RTTMaxMS)
-		if len(a.RTT) > 0 && Percentile(append([]float64(nil), a.RTT...), 95) > limit {
+		if windowP95(a.RTT) > limit {
 			if v.Since.IsZero() {
 				v.Since = a.Window
 			}

@@ -6,8 +6,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/bidwatch/bidwatch/internal/config"
 )
@@ -18,12 +22,23 @@ type job struct {
 	name   string
 	check  config.HealthCheck
 	fn     CheckFunc
+	// now asks for a run at once (a recheck); it holds at most one.
+	now chan struct{}
+	// began is when its latest run began (unix ns).
+	began atomic.Int64
 }
 
-// Runner runs every health check of a city at its interval.
+// recheckGap is the least time between a check's runs that a recheck asks
+// for: rechecks are asked for at every evaluation while rooms wait for
+// their servers' health.
+const recheckGap = time.Second
+
+// Runner runs every health check of a city at its interval, and at once
+// when asked (Recheck).
 type Runner struct {
-	jobs   []job
+	jobs   []*job
 	env    Env
+	clock  clockwork.Clock
 	logger *slog.Logger
 }
 
@@ -32,8 +47,9 @@ type RunnerOptions struct {
 	// Client makes the HTTP requests; default a client that keeps
 	// connections alive and does not use a proxy.
 	Client *http.Client
-	// Now is the clock; default time.Now.
-	Now    func() time.Time
+	// Clock times the checks and stamps the readings; default the real
+	// clock.
+	Clock  clockwork.Clock
 	Logger *slog.Logger
 }
 
@@ -44,15 +60,16 @@ func NewRunner(city *config.Config, opts RunnerOptions) (*Runner, error) {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	kinds := Kinds()
 	r := &Runner{
-		env:    Env{Client: opts.Client, Dialer: &net.Dialer{}, Now: opts.Now},
+		env:    Env{Client: opts.Client, Dialer: &net.Dialer{}, Now: opts.Clock.Now},
+		clock:  opts.Clock,
 		logger: opts.Logger.With("component", "health"),
 	}
 	for _, s := range city.Servers {
@@ -61,7 +78,7 @@ func NewRunner(city *config.Config, opts RunnerOptions) (*Runner, error) {
 			if !ok {
 				return nil, fmt.Errorf("servers %s health[%d]: no collector for type %q", s.ID, i, c.Type)
 			}
-			r.jobs = append(r.jobs, job{server: s.ID, name: CheckName(c.Type, i), check: c, fn: fn})
+			r.jobs = append(r.jobs, &job{server: s.ID, name: CheckName(c.Type, i), check: c, fn: fn, now: make(chan struct{}, 1)})
 		}
 	}
 	return r, nil
@@ -85,8 +102,8 @@ func (r *Runner) Run(ctx context.Context, out func(Reading)) {
 	wg.Wait()
 }
 
-func (r *Runner) loop(ctx context.Context, j job, out func(Reading)) {
-	t := time.NewTicker(j.check.Interval)
+func (r *Runner) loop(ctx context.Context, j *job, out func(Reading)) {
+	t := r.clock.NewTicker(j.check.Interval)
 	defer t.Stop()
 	for {
 		rd := r.once(ctx, j)
@@ -97,16 +114,35 @@ func (r *Runner) loop(ctx context.Context, j job, out func(Reading)) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.Chan():
+		case <-j.now:
+			// A recheck: the next regular run keeps its time.
+		}
+	}
+}
+
+// Recheck asks for every check of these servers to run at once, unless it
+// ran less than a second ago (a request already waiting is not doubled).
+// It does not block.
+func (r *Runner) Recheck(servers []string) {
+	now := r.clock.Now().UnixNano()
+	for _, j := range r.jobs {
+		if !slices.Contains(servers, j.server) || now-j.began.Load() < int64(recheckGap) {
+			continue
+		}
+		select {
+		case j.now <- struct{}{}:
+		default:
 		}
 	}
 }
 
 // once runs one check now, bounded by its timeout.
-func (r *Runner) once(ctx context.Context, j job) Reading {
+func (r *Runner) once(ctx context.Context, j *job) Reading {
 	cctx, cancel := context.WithTimeout(ctx, j.check.Timeout)
 	defer cancel()
 	at := r.env.Now()
+	j.began.Store(at.UnixNano())
 	rd := j.fn(cctx, &r.env, &j.check)
 	rd.Server, rd.Check, rd.Kind, rd.At = j.server, j.name, j.check.Type, at
 	rd.Target = j.check.URL

@@ -256,8 +256,9 @@ func (x *sim) window(win, now time.Time) {
 					}
 				default:
 					a.ConnectedMS = float64(n) * 1000
+					seed := hash(p.id, room, tr) ^ uint64(win.Unix())*0x9e3779b97f4a7c15
 					for i := range n {
-						jitter := time.Duration(hash(p.id, room, tr, win.String(), fmt.Sprint(i))%10) * time.Millisecond
+						jitter := time.Duration((seed>>(8*i))%10) * time.Millisecond
 						rtt := ms(x.s.BaseRTT + e.RTT + jitter)
 						a.RTT = append(a.RTT, rtt)
 						a.RTTMaxMS = max(a.RTTMaxMS, rtt)
