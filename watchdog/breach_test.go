@@ -15,7 +15,7 @@ import (
 func TestDeadlineBreach(t *testing.T) {
 	b := openBus(t, redisURL(t))
 	city := fastCity(t, "")
-	clock := &fakeClock{}
+	clock := newFakeClock()
 	w := startWatchdog(t, Options{Config: city, Bus: b, NoHealth: true, Clock: clock})
 	events := w.Events(t.Context())
 	waitFor(t, 5*time.Second, "leadership", w.Leader)

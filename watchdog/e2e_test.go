@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/internal/vocab"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
@@ -70,7 +70,7 @@ func TestE2ESaturatedMediaServer(t *testing.T) {
 	if inc.Cause != "server" || inc.Subject != "yz-media-1" || strings.Join(inc.Place.Rooms, ",") != strings.Join(yzRooms, ",") {
 		t.Fatalf("incident: %s", describe(got))
 	}
-	if inc.Class != config.ClassPartial || !inc.Deadline.Equal(inc.OpenedAt.Add(2*time.Hour)) {
+	if inc.Class != vocab.ClassPartial || !inc.Deadline.Equal(inc.OpenedAt.Add(2*time.Hour)) {
 		t.Errorf("class %s deadline %s", inc.Class, inc.Deadline)
 	}
 	if inc.Phenomenon.RTTP95MS < 300 || !strings.Contains(inc.CauseText, "cpu_pct 97.0 above 90") || !slices.Contains(inc.Place.SubCenters, "yz") {

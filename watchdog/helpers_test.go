@@ -3,6 +3,7 @@ package watchdog
 import (
 	"context"
 	"fmt"
+	"github.com/jonboulle/clockwork"
 	"log/slog"
 	"os"
 	"strings"
@@ -154,11 +155,17 @@ func describe(incs []incident.Incident) string {
 	return strings.Join(out, "\n")
 }
 
-// fakeClock is the real time moved by an offset the test sets.
+// fakeClock is the real time moved by an offset the test sets: tickers and
+// timers run on real time, the decisions' now jumps.
 type fakeClock struct {
+	clockwork.Clock
 	mu     sync.Mutex
 	offset time.Duration
 }
+
+func newFakeClock() *fakeClock { return &fakeClock{Clock: clockwork.NewRealClock()} }
+
+func (c *fakeClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
 
 func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()

@@ -52,7 +52,18 @@ type leading struct {
 // leaderRun is what the leader runs while it holds the lease.
 func (w *Watchdog) leaderRun(ctx context.Context) {
 	book := w.loadBook(ctx)
-	l := &leading{w: w, brain: decide.New(w.city, w.clock.Now(), book), saved: book, probeHealth: map[string]bool{}, stale: true}
+	city := w.city
+	if w.health == nil {
+		// No health checks run here: the decisions must not wait for
+		// readings that will never come.
+		c := *city
+		c.Servers = slices.Clone(city.Servers)
+		for i := range c.Servers {
+			c.Servers[i].Health = nil
+		}
+		city = &c
+	}
+	l := &leading{w: w, brain: decide.New(city, w.clock.Now(), book), saved: book, probeHealth: map[string]bool{}, stale: true}
 	l.exec = &plan.Executor{Store: w.store, Policy: l.brain.Policy(), FiguresEvery: figuresEvery, Logger: w.log}
 	if w.health != nil {
 		l.exec.Recheck = w.health.Recheck

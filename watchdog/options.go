@@ -15,7 +15,6 @@ import (
 	"github.com/bidwatch/bidwatch/internal/config"
 )
 
-
 // Options configure New. Config and Bus are required.
 type Options struct {
 	// Config is the city, validated, with its watchdog section.

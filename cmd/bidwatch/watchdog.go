@@ -101,6 +101,7 @@ configuration error.`,
 	fl.BoolVar(&noHealth, "no-health", false, "run no health checks (another deployment checks the servers)")
 	fl.BoolVar(&quiet, "quiet", false, "do not print incidents as they change")
 	_ = cmd.MarkFlagRequired("config")
+	cmd.AddCommand(newWatchdogTestCmd(logger))
 	return cmd
 }
 

@@ -161,16 +161,19 @@ type Scenario struct {
 }
 
 // Load reads a scenario file. Every problem is reported with its YAML path.
-func Load(path string) (*Scenario, error) {
+// city, when not nil, is the topology to use instead of the file's `city:`
+// (`bidwatch watchdog test --config city.yaml`); it is not changed.
+func Load(path string, city *config.Config) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read scenario: %w", err)
 	}
-	return Parse(data, filepath.Dir(path), path)
+	return Parse(data, filepath.Dir(path), path, city)
 }
 
-// Parse reads a scenario; dir is where a relative city file is looked up.
-func Parse(data []byte, dir, name string) (*Scenario, error) {
+// Parse reads a scenario; dir is where a relative city file is looked up,
+// name what to call it; city, when not nil, replaces the file's `city:`.
+func Parse(data []byte, dir, name string, city *config.Config) (*Scenario, error) {
 	s := &Scenario{Path: name}
 	s.File = File{City: "demo", Tick: time.Second, Participants: 2, BaseRTT: 20 * time.Millisecond, HealthLatency: 50 * time.Millisecond,
 		Start: "2026-12-01T09:00:00+08:00"}
@@ -187,8 +190,12 @@ func Parse(data []byte, dir, name string) (*Scenario, error) {
 	add := func(path, format string, args ...any) {
 		errs = append(errs, &config.FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
-	switch s.File.City {
-	case "demo":
+	switch {
+	case city != nil:
+		c := *city
+		c.Watchdog.Maintain = slices.Clone(city.Watchdog.Maintain)
+		s.City = &c
+	case s.File.City == "demo":
 		s.City = config.DemoCity()
 	default:
 		c, err := config.Load(filepath.Join(dir, s.File.City))

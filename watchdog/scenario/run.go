@@ -189,7 +189,12 @@ func (o *Outcome) Report(w io.Writer, verbose bool) {
 	if !o.Pass {
 		verdict = "FAIL"
 	}
-	fmt.Fprintf(w, "%s  %s — %s (%d incidents; %s simulated in %s)\n", verdict, s.Path, s.Name, countIncidents(o.Incidents), s.Duration, o.Elapsed.Round(time.Millisecond))
+	n := countIncidents(o.Incidents)
+	noun := "incidents"
+	if n == 1 {
+		noun = "incident"
+	}
+	fmt.Fprintf(w, "%s  %s — %s (%d %s; %s simulated in %s)\n", verdict, s.Path, s.Name, n, noun, s.Duration, o.Elapsed.Round(time.Millisecond))
 	if o.Pass && !verbose {
 		return
 	}

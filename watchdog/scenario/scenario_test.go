@@ -19,7 +19,7 @@ func TestScenarios(t *testing.T) {
 	began := time.Now()
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			s, err := Load(f)
+			s, err := Load(f, nil)
 			if err != nil {
 				t.Fatalf("load: %v", err)
 			}
