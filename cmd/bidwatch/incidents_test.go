@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/internal/vocab"
 	"github.com/bidwatch/bidwatch/watchdog/correlate"
 	"github.com/bidwatch/bidwatch/watchdog/detect"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
@@ -30,12 +31,12 @@ func TestIncidentsWorkflow(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	store := incident.NewRedisStore(rdb, "bidwatch:", config.DefaultWatchdog().Incidents)
 	now := time.Now()
-	inc, _, err := store.Observe(context.Background(), correlate.Problem{
-		Fingerprint: "room:yz-hall-1", Cause: correlate.CauseRoom, Subject: "yz-hall-1",
-		SubCenters: []string{"yz"}, Rooms: []string{"yz-hall-1"}, Locations: []string{"yz", "gy"},
-		Findings: []detect.Finding{{Kind: detect.KindDropout, Severity: detect.SeverityCritical, Room: "yz-hall-1",
+	inc, _, err := store.Open(context.Background(), correlate.Problem{
+		Key: "room:yz-hall-1", Cause: vocab.CauseRoom, Subject: "yz-hall-1",
+		SubCenters: []string{"yz"}, Rooms: []string{"yz-hall-1"}, Explains: []string{"yz-hall-1"}, Locations: []string{"yz", "gy"},
+		Findings: []detect.Finding{{Kind: vocab.KindDropout, Severity: vocab.SeverityCritical, Room: "yz-hall-1",
 			Onset: now.Add(-2 * time.Second), FiredAt: now, Text: "3 bidders dropped"}},
-		Kinds: []string{string(detect.KindDropout)}, Severity: detect.SeverityCritical, Since: now.Add(-2 * time.Second), Page: true,
+		Kinds: []vocab.Kind{vocab.KindDropout}, Severity: vocab.SeverityCritical, Since: now.Add(-2 * time.Second), Page: true,
 	}, now)
 	if err != nil {
 		t.Fatal(err)
