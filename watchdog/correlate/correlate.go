@@ -28,8 +28,8 @@ type Result struct {
 // probe-local, server, uplink, network path, room; then silent probes and
 // maintenance windows.
 func Correlate(t *Topology, ev detect.Evidence) Result {
-	rooms, local := probeLocal(&ev)
-	c := &run{t: t, ev: &ev, rooms: rooms, problems: map[string]*builder{}, explained: map[string]bool{}}
+	rooms, local := probeLocal(&ev, len(t.roomSite))
+	c := &run{t: t, ev: &ev, rooms: rooms, order: slices.Sorted(maps.Keys(rooms)), problems: map[string]*builder{}, explained: map[string]bool{}}
 	c.suspects()
 	c.serverRule()
 	c.uplinkRule()
@@ -72,12 +72,15 @@ func Correlate(t *Topology, ev detect.Evidence) Result {
 
 // run is one correlation's working state.
 type run struct {
-	t        *Topology
-	ev       *detect.Evidence
-	rooms    map[string]*roomView
+	t     *Topology
+	ev    *detect.Evidence
+	rooms map[string]*roomView
+	// order is the rooms with views, sorted, for a stable order.
+	order    []string
 	problems map[string]*builder
 	// explained holds the rooms in trouble an earlier rule explained.
 	explained map[string]bool
+	locs      []string
 	// suspect holds the locations whose own path looks in trouble: they
 	// see some room in trouble that another location sees fine.
 	suspect map[string]bool
@@ -87,10 +90,10 @@ type run struct {
 func (c *run) suspects() {
 	c.suspect = map[string]bool{}
 	for _, rv := range c.rooms {
-		if len(rv.where(isOK)) == 0 {
+		if len(rv.ok) == 0 {
 			continue
 		}
-		for _, l := range rv.where(isBad) {
+		for _, l := range rv.bad {
 			c.suspect[l] = true
 		}
 	}
@@ -105,9 +108,6 @@ func (c *run) get(cause vocab.Cause, subject string) *builder {
 	}
 	return b
 }
-
-// sortedRooms returns the rooms with views, sorted, for a stable order.
-func (c *run) sortedRooms() []string { return slices.Sorted(maps.Keys(c.rooms)) }
 
 // onset is when the room's present trouble, as every location that sees
 // it in trouble sees it, began: the latest onset of its bad views. (A room
@@ -128,7 +128,7 @@ func (r *roomView) onset() time.Time {
 // locations whose own path looks in trouble when another location sees the
 // room in trouble too.
 func (c *run) clearSince(r *roomView) time.Time {
-	bad := r.where(isBad)
+	bad := r.bad
 	clean := slices.ContainsFunc(bad, func(l string) bool { return !c.suspect[l] })
 	var t time.Time
 	for _, l := range bad {
@@ -152,7 +152,7 @@ func (c *run) clearSince(r *roomView) time.Time {
 // sees the room in trouble: what they see is not this problem's alone.
 func (c *run) addBad(b *builder, room string, ownTimes bool) {
 	rv := c.rooms[room]
-	bad := rv.where(isBad)
+	bad := rv.bad
 	clean := ownTimes || slices.ContainsFunc(bad, func(l string) bool { return !c.suspect[l] })
 	for _, l := range bad {
 		b.view(room, rv.locs[l], !clean || !c.suspect[l])
@@ -161,11 +161,14 @@ func (c *run) addBad(b *builder, room string, ownTimes bool) {
 
 // locations returns every location that has a view of some room, sorted.
 func (c *run) locations() []string {
-	locs := set{}
-	for _, rv := range c.rooms {
-		for l := range rv.locs {
-			locs.add(l)
+	if c.locs == nil {
+		locs := set{}
+		for _, rv := range c.rooms {
+			for l := range rv.locs {
+				locs.add(l)
+			}
 		}
+		c.locs = locs.sorted()
 	}
-	return locs.sorted()
+	return c.locs
 }

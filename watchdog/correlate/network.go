@@ -7,25 +7,18 @@ import (
 	"github.com/bidwatch/bidwatch/internal/vocab"
 )
 
-// netRooms returns the rooms, not yet explained, that location loc sees in
-// trouble while another location sees them fine: the signature of loc's
-// own network path.
-func (c *run) netRooms(loc string) []string {
-	var out []string
-	for _, room := range c.sortedRooms() {
+// netRooms returns, per location, the rooms not yet explained that it sees
+// in trouble while another location sees them fine, sorted: the signature
+// of the location's own network path.
+func (c *run) netRooms() map[string][]string {
+	out := map[string][]string{}
+	for _, room := range c.order {
 		rv := c.rooms[room]
-		if c.explained[room] {
+		if c.explained[room] || len(rv.ok) == 0 {
 			continue
 		}
-		v := rv.locs[loc]
-		if v == nil || !v.view.Bad() {
-			continue
-		}
-		for l, o := range rv.locs {
-			if l != loc && o.view == vocab.ViewOK {
-				out = append(out, room)
-				break
-			}
+		for _, l := range rv.bad {
+			out[l] = append(out[l], room)
 		}
 	}
 	return out
@@ -39,13 +32,14 @@ func (c *run) netRooms(loc string) []string {
 // path is enough.
 func (c *run) uplinkRule() {
 	locs := c.locations()
+	var net map[string][]string
 	for _, site := range locs {
 		if !c.t.IsSite(site) {
 			continue
 		}
 		var cands []string
 		witnesses := set{}
-		for _, room := range c.sortedRooms() {
+		for _, room := range c.order {
 			if c.explained[room] || c.t.Site(room) != site {
 				continue
 			}
@@ -54,7 +48,7 @@ func (c *run) uplinkRule() {
 			if own == nil || own.view != vocab.ViewOK {
 				continue
 			}
-			bad, fineElsewhere := rv.where(isBad), false
+			bad, fineElsewhere := rv.bad, false
 			for l, v := range rv.locs {
 				if l != site && v.view == vocab.ViewOK {
 					fineElsewhere = true
@@ -69,10 +63,13 @@ func (c *run) uplinkRule() {
 		if len(cands) == 0 {
 			continue
 		}
+		if net == nil {
+			net = c.netRooms()
+		}
 		healthy := false
 		for _, l := range witnesses.sorted() {
 			suspect := false
-			for _, r := range c.netRooms(l) {
+			for _, r := range net[l] {
 				if c.t.Site(r) != site {
 					suspect = true
 					break
@@ -107,17 +104,18 @@ func (c *run) uplinkRule() {
 // own path, not several rooms failing at once.
 func (c *run) networkRule() {
 	paths := map[string][]string{}
+	net := c.netRooms()
 	for _, loc := range c.locations() {
-		clear := c.netRooms(loc)
+		clear := net[loc]
 		var ambiguous []string
 		sites := set{}
-		for _, room := range c.sortedRooms() {
+		for _, room := range c.order {
 			rv := c.rooms[room]
 			v := rv.locs[loc]
 			if c.explained[room] || v == nil || !v.view.Bad() {
 				continue
 			}
-			if len(rv.where(isBad)) == 1 && len(rv.where(isOK)) == 0 {
+			if len(rv.bad) == 1 && len(rv.ok) == 0 {
 				ambiguous = append(ambiguous, room)
 				sites.add(c.t.Site(room))
 			}

@@ -86,7 +86,7 @@ type builder struct {
 	locs       set
 	transports set
 	subs       set
-	findings   map[string]detect.Finding
+	findings   map[detect.Key]*detect.Finding
 	evidence   []string
 	// holding is true once any symptom holds; clear the latest ClearSince,
 	// fade the earliest.
@@ -117,7 +117,7 @@ func newBuilder(cause vocab.Cause, subject string) *builder {
 		locs:       set{},
 		transports: set{},
 		subs:       set{},
-		findings:   map[string]detect.Finding{},
+		findings:   map[detect.Key]*detect.Finding{},
 	}
 }
 
@@ -149,7 +149,7 @@ func (b *builder) view(room string, v *locView, timed bool) {
 	b.probes.add(v.probes...)
 	b.transports.add(v.transports...)
 	for _, f := range v.findings {
-		b.findings[f.ID()] = f
+		b.findings[f.Key()] = f
 	}
 	if timed {
 		b.symptom(v.onset, v.clearSince)
@@ -177,9 +177,9 @@ func (b *builder) finish(t *Topology) Problem {
 	p.Probes, p.Locations, p.Transports = b.probes.sorted(), b.locs.sorted(), b.transports.sorted()
 	p.SubCenters = b.subs.sorted()
 	kinds := map[vocab.Kind]bool{}
-	for _, id := range slices.Sorted(maps.Keys(b.findings)) {
-		f := b.findings[id]
-		p.Findings = append(p.Findings, f)
+	for _, k := range slices.SortedFunc(maps.Keys(b.findings), detect.CompareKeys) {
+		f := b.findings[k]
+		p.Findings = append(p.Findings, *f)
 		kinds[f.Kind] = true
 		p.Severity = vocab.Worse(p.Severity, f.Severity)
 	}

@@ -14,9 +14,9 @@ import (
 // be decided), are listed in AwaitingHealth: they are checked at once, and
 // the room is blamed only when they turn out healthy.
 func (c *run) roomRule() {
-	for _, room := range c.sortedRooms() {
+	for _, room := range c.order {
 		rv := c.rooms[room]
-		bad := rv.where(isBad)
+		bad := rv.bad
 		if len(bad) == 0 || c.explained[room] {
 			continue
 		}
@@ -42,7 +42,7 @@ func (c *run) silentRule() {
 			continue
 		}
 		b := c.get(vocab.CauseProbe, id)
-		b.findings[p.Finding.ID()] = *p.Finding
+		b.findings[p.Finding.Key()] = p.Finding
 		b.locs.add(p.Location)
 		b.symptom(p.Finding.Onset, p.Finding.ClearSince)
 	}

@@ -36,7 +36,7 @@ func stateRank(s detect.ServerState) int {
 // network rule — unless the server is down: then its rooms stay with it
 // (inhibition).
 func (c *run) blame(room string, rv *roomView) string {
-	fine := len(rv.where(isOK)) > 0
+	fine := len(rv.ok) > 0
 	onset := rv.onset()
 	// lingers: trouble that began before the server's ended, and ended
 	// (or holds on) no longer than Linger after it, stays with it.
@@ -79,9 +79,9 @@ func (c *run) blame(room string, rv *roomView) string {
 // picks.
 func (c *run) serverRule() {
 	explains := map[string][]string{}
-	for _, room := range c.sortedRooms() {
+	for _, room := range c.order {
 		rv := c.rooms[room]
-		if len(rv.where(isBad)) == 0 {
+		if len(rv.bad) == 0 {
 			continue
 		}
 		if s := c.blame(room, rv); s != "" {
@@ -97,8 +97,8 @@ func (c *run) serverRule() {
 		b := c.get(vocab.CauseServer, id)
 		b.servers.add(id)
 		b.rooms.add(c.t.ServerRooms(id)...)
-		for _, f := range sv.Findings {
-			b.findings[f.ID()] = f
+		for i := range sv.Findings {
+			b.findings[sv.Findings[i].Key()] = &sv.Findings[i]
 		}
 		b.evidence = append(b.evidence, sv.Evidence...)
 		b.symptom(sv.Since, sv.ClearSince)

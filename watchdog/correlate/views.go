@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/vocab"
@@ -16,7 +17,7 @@ type locView struct {
 	// see trouble; ok when no transport does and some see it fine; else
 	// unknown.
 	view       vocab.View
-	findings   []detect.Finding
+	findings   []*detect.Finding
 	probes     []string
 	transports []string
 	onset      time.Time
@@ -29,67 +30,90 @@ type locView struct {
 type roomView struct {
 	room string
 	locs map[string]*locView
+	// bad and ok are the locations that see the room in trouble and fine,
+	// sorted.
+	bad, ok []string
 }
-
-// where returns the locations whose view passes pred, sorted.
-func (r *roomView) where(pred func(vocab.View) bool) []string {
-	var out []string
-	for l, v := range r.locs {
-		if pred(v.view) {
-			out = append(out, l)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-func isBad(v vocab.View) bool { return v.Bad() }
-func isOK(v vocab.View) bool  { return v == vocab.ViewOK }
 
 // probeLocal is the first rule: within one location, one transport, a
 // probe that sees a room in trouble while a neighbour sees it fine has a
 // problem of its own (probe-local: recorded, never paged), and the location
 // sees the room fine. It returns every location's view of every room, and
 // the probe-local problems.
-func probeLocal(ev *detect.Evidence) (map[string]*roomView, map[string]*builder) {
-	rooms := map[string]*roomView{}
+func probeLocal(ev *detect.Evidence, nrooms int) (map[string]*roomView, map[string]*builder) {
+	rooms := make(map[string]*roomView, nrooms)
+	nlocs := 0
+	{
+		locs := map[string]bool{}
+		for _, p := range ev.Probes {
+			locs[p.Location] = true
+		}
+		nlocs = len(locs)
+	}
 	local := map[string]*builder{}
-	type tally struct {
-		bad, ok []*detect.SeriesView
+	silent := map[string]bool{}
+	for id, p := range ev.Probes {
+		if p.Silent {
+			silent[id] = true
+		}
 	}
 	// Series are sorted by room, transport, probe: one group per (room,
 	// transport), tallied per location.
-	flush := func(room, transport string, group map[string]*tally) {
+	var group []*detect.SeriesView
+	flush := func() {
+		if len(group) == 0 {
+			return
+		}
+		room, transport := group[0].Room, group[0].Transport
 		rv := rooms[room]
 		if rv == nil {
-			rv = &roomView{room: room, locs: map[string]*locView{}}
+			rv = &roomView{room: room, locs: make(map[string]*locView, nlocs)}
 			rooms[room] = rv
 		}
-		for loc, t := range group {
+		slices.SortStableFunc(group, func(a, b *detect.SeriesView) int { return strings.Compare(a.Location, b.Location) })
+		for i := 0; i < len(group); {
+			j := i
+			nbad, nok := 0, 0
+			for ; j < len(group) && group[j].Location == group[i].Location; j++ {
+				switch {
+				case group[j].View.Bad():
+					nbad++
+				case group[j].View == vocab.ViewOK:
+					nok++
+				}
+			}
+			at := group[i:j]
+			i = j
+			loc := at[0].Location
 			lv := rv.locs[loc]
 			if lv == nil {
 				lv = &locView{location: loc, view: vocab.ViewUnknown}
 				rv.locs[loc] = lv
 			}
 			switch {
-			case len(t.bad) > 0 && len(t.ok) > 0:
-				for _, s := range t.bad {
+			case nbad > 0 && nok > 0:
+				for _, s := range at {
+					if !s.View.Bad() {
+						continue
+					}
 					b := local[s.Probe]
 					if b == nil {
 						b = newBuilder(vocab.CauseProbe, s.Probe)
 						local[s.Probe] = b
 					}
-					b.view(room, &locView{location: loc, findings: s.Findings, probes: []string{s.Probe}, transports: []string{transport}, onset: s.Onset, clearSince: s.ClearSince}, true)
+					b.view(room, &locView{location: loc, findings: pointers(s.Findings), probes: []string{s.Probe}, transports: []string{transport}, onset: s.Onset, clearSince: s.ClearSince}, true)
 				}
 				if lv.view == vocab.ViewUnknown {
 					lv.view = vocab.ViewOK
 				}
-			case len(t.bad) > 0:
-				for _, s := range t.bad {
+			case nbad > 0:
+				for _, s := range at {
 					if s.View == vocab.ViewDown || !lv.view.Bad() {
 						lv.view = s.View
 					}
-					lv.findings = append(lv.findings, s.Findings...)
+					for i := range s.Findings {
+						lv.findings = append(lv.findings, &s.Findings[i])
+					}
 					lv.probes = append(lv.probes, s.Probe)
 					if lv.onset.IsZero() || s.Onset.Before(lv.onset) {
 						lv.onset = s.Onset
@@ -101,48 +125,50 @@ func probeLocal(ev *detect.Evidence) (map[string]*roomView, map[string]*builder)
 					}
 				}
 				lv.transports = append(lv.transports, transport)
-			case len(t.ok) > 0 && lv.view == vocab.ViewUnknown:
+			case nok > 0 && lv.view == vocab.ViewUnknown:
 				lv.view = vocab.ViewOK
 			}
 		}
+		group = group[:0]
 	}
-	var room, transport string
-	group := map[string]*tally{}
 	for i := range ev.Series {
 		s := &ev.Series[i]
-		if s.Room != room || s.Transport != transport {
-			if room != "" {
-				flush(room, transport, group)
-			}
-			room, transport = s.Room, s.Transport
-			group = map[string]*tally{}
+		if len(group) > 0 && (s.Room != group[0].Room || s.Transport != group[0].Transport) {
+			flush()
 		}
-		if p, ok := ev.Probes[s.Probe]; ok && p.Silent {
+		if silent[s.Probe] {
 			continue
 		}
-		t := group[s.Location]
-		if t == nil {
-			t = &tally{}
-			group[s.Location] = t
-		}
-		switch {
-		case s.View.Bad():
-			t.bad = append(t.bad, s)
-		case s.View == vocab.ViewOK:
-			t.ok = append(t.ok, s)
-		}
+		group = append(group, s)
 	}
-	if room != "" {
-		flush(room, transport, group)
-	}
+	flush()
 	for _, rv := range rooms {
-		for _, lv := range rv.locs {
-			if lv.view.Bad() && !lv.holding {
-				lv.clearSince = lv.clear
+		for l, lv := range rv.locs {
+			switch {
+			case lv.view.Bad():
+				rv.bad = append(rv.bad, l)
+				if !lv.holding {
+					lv.clearSince = lv.clear
+				}
+			case lv.view == vocab.ViewOK:
+				rv.ok = append(rv.ok, l)
 			}
-			slices.Sort(lv.probes)
-			lv.probes = slices.Compact(lv.probes)
+			if len(lv.probes) > 1 {
+				slices.Sort(lv.probes)
+				lv.probes = slices.Compact(lv.probes)
+			}
 		}
+		slices.Sort(rv.bad)
+		slices.Sort(rv.ok)
 	}
 	return rooms, local
+}
+
+// pointers points at each finding of a list.
+func pointers(fs []detect.Finding) []*detect.Finding {
+	out := make([]*detect.Finding, len(fs))
+	for i := range fs {
+		out[i] = &fs[i]
+	}
+	return out
 }

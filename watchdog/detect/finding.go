@@ -43,6 +43,24 @@ func (f *Finding) ID() string {
 	return strings.Join(parts, "/")
 }
 
+// Key is the finding's identity as a comparable value: what ID says,
+// without building a string.
+type Key struct {
+	Kind                                          vocab.Kind
+	Room, Probe, Transport, Server, Check, Reading string
+}
+
+// Key returns the finding's identity.
+func (f *Finding) Key() Key {
+	return Key{f.Kind, f.Room, f.Probe, f.Transport, f.Server, f.Check, f.Reading}
+}
+
+// CompareKeys orders findings' identities: by kind, then as their IDs sort.
+func CompareKeys(a, b Key) int {
+	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Room, b.Room), cmp.Compare(a.Probe, b.Probe),
+		cmp.Compare(a.Transport, b.Transport), cmp.Compare(a.Server, b.Server), cmp.Compare(a.Check, b.Check), cmp.Compare(a.Reading, b.Reading))
+}
+
 // Holding reports whether the finding's condition holds now (it is not in
 // its clear phase).
 func (f *Finding) Holding() bool { return f.ClearSince.IsZero() }
@@ -54,5 +72,5 @@ type Change struct {
 }
 
 func compareFindings(a, b Finding) int {
-	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID(), b.ID()))
+	return CompareKeys(a.Key(), b.Key())
 }

@@ -178,18 +178,24 @@ func fold(inc *Incident, p *correlate.Problem, now time.Time) (material, figures
 		inc.Severity = p.Severity
 		changed = true
 	}
-	for _, f := range p.Findings {
+	known := make(map[string]bool, len(inc.Findings))
+	for _, id := range inc.Findings {
+		known[id] = true
+	}
+	var fresh []*detect.Finding
+	for i := range p.Findings {
+		f := &p.Findings[i]
 		id := f.ID()
-		if !slices.Contains(inc.Findings, id) {
+		if !known[id] {
+			known[id] = true
 			inc.Findings = append(inc.Findings, id)
-			at := f.FiredAt
-			if at.IsZero() || at.After(now) {
-				at = now
-			}
-			inc.log(at, Actor, "detected", findingText(&f))
+			fresh = append(fresh, f)
 			changed = true
 		}
-		figures = worst(&inc.Phenomenon, &f) || figures
+		figures = worst(&inc.Phenomenon, f) || figures
+	}
+	for _, e := range detected(fresh, now) {
+		inc.log(e.At, Actor, "detected", e.Text)
 	}
 	if inc.Phenomenon.Summary != p.Summary && p.Summary != "" {
 		inc.Phenomenon.Summary = p.Summary
@@ -256,12 +262,26 @@ func refresh(inc *Incident, p *correlate.Problem, now time.Time, policy config.I
 // union adds src's strings missing from dst and sorts dst; it reports
 // whether it added any.
 func union[T ~string](dst *[]T, src []T) bool {
+	if len(src) == 0 {
+		return false
+	}
+	var have map[T]bool
+	if len(*dst) > 8 {
+		have = make(map[T]bool, len(*dst))
+		for _, s := range *dst {
+			have[s] = true
+		}
+	}
 	added := false
 	for _, s := range src {
-		if !slices.Contains(*dst, s) {
-			*dst = append(*dst, s)
-			added = true
+		if have != nil && have[s] || have == nil && slices.Contains(*dst, s) {
+			continue
 		}
+		*dst = append(*dst, s)
+		if have != nil {
+			have[s] = true
+		}
+		added = true
 	}
 	if added {
 		slices.Sort(*dst)
@@ -328,6 +348,75 @@ func worstOf(ph, o *Phenomenon) bool {
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
+
+// maxListed bounds the rooms a timeline entry names.
+const maxListed = 6
+
+// detected turns new findings into timeline entries: one per finding, or,
+// for many at once, one per kind and place seen from — a network fault
+// seen in 500 rooms is one line, not 500.
+func detected(fs []*detect.Finding, now time.Time) []Entry {
+	type group struct {
+		first *detect.Finding
+		at    time.Time
+		rooms []string
+		n     int
+	}
+	at := func(f *detect.Finding) time.Time {
+		if f.FiredAt.IsZero() || f.FiredAt.After(now) {
+			return now
+		}
+		return f.FiredAt
+	}
+	if len(fs) <= maxListed {
+		out := make([]Entry, len(fs))
+		for i, f := range fs {
+			out[i] = Entry{At: at(f), Text: findingText(f)}
+		}
+		return out
+	}
+	groups := map[string]*group{}
+	var order []string
+	for _, f := range fs {
+		k := string(f.Kind) + "|" + f.Location + "|" + f.Server + "|" + string(f.Severity)
+		g := groups[k]
+		if g == nil {
+			g = &group{first: f, at: at(f)}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.n++
+		if t := at(f); t.Before(g.at) {
+			g.at = t
+		}
+		if f.Room != "" && !slices.Contains(g.rooms, f.Room) {
+			g.rooms = append(g.rooms, f.Room)
+		}
+	}
+	out := make([]Entry, 0, len(order))
+	for _, k := range order {
+		g := groups[k]
+		f := g.first
+		if g.n == 1 {
+			out = append(out, Entry{At: g.at, Text: findingText(f)})
+			continue
+		}
+		slices.Sort(g.rooms)
+		where := "from probes at " + f.Location
+		if f.Room == "" {
+			where = "at " + f.Server + f.Probe
+		}
+		listed := g.rooms
+		more := ""
+		if len(listed) > maxListed {
+			more = fmt.Sprintf(" … (+%d more)", len(listed)-maxListed)
+			listed = listed[:maxListed]
+		}
+		out = append(out, Entry{At: g.at, Text: fmt.Sprintf("%s %s %s: %d findings, rooms %s%s; e.g. %s",
+			f.Severity, f.Kind, where, g.n, strings.Join(listed, ", "), more, f.Text)})
+	}
+	return out
+}
 
 func findingText(f *detect.Finding) string {
 	where := ""
