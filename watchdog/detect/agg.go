@@ -18,12 +18,12 @@ type SeriesKey struct {
 // same series and window, made by different watchdog replicas from the
 // Samples each read, merge into one.
 type Agg struct {
-	Room     string `json:"room"`
-	Probe    string `json:"probe"`
+	Room  string `json:"room"`
+	Probe string `json:"probe"`
 	// Transport is the participants' transport: ws or webrtc.
 	Transport string `json:"transport,omitempty"`
 	Location  string `json:"location,omitempty"`
-	Session  string `json:"session,omitempty"`
+	Session   string `json:"session,omitempty"`
 	// Window is the start of the samples' window; End the latest end of
 	// one of them.
 	Window time.Time `json:"window"`

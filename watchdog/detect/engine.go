@@ -310,7 +310,7 @@ func (e *Engine) Step(now time.Time) []Change {
 // the last one stops holding.
 func (e *Engine) trackEpisodes(now time.Time) {
 	type spell struct {
-		since, clear time.Time
+		since, clear  time.Time
 		holding, sick bool
 	}
 	spells := map[string]*spell{}

@@ -46,7 +46,7 @@ func (f *Finding) ID() string {
 // Key is the finding's identity as a comparable value: what ID says,
 // without building a string.
 type Key struct {
-	Kind                                          vocab.Kind
+	Kind                                           vocab.Kind
 	Room, Probe, Transport, Server, Check, Reading string
 }
 

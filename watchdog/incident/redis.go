@@ -371,4 +371,3 @@ func (s *RedisStore) lastEventID(ctx context.Context) (string, error) {
 	}
 	return msgs[0].ID, nil
 }
-

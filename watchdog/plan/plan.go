@@ -180,7 +180,9 @@ func (p *planner) index() {
 			p.active = append(p.active, inc)
 		}
 	}
-	slices.SortFunc(p.active, func(a, b *incident.Incident) int { return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(p.active, func(a, b *incident.Incident) int {
+		return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID))
+	})
 	for _, inc := range p.active {
 		if _, dup := p.activeByKey[inc.Key]; !dup {
 			p.activeByKey[inc.Key] = inc
