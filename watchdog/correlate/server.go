@@ -101,7 +101,12 @@ func (c *run) serverRule() {
 			b.findings[sv.Findings[i].Key()] = &sv.Findings[i]
 		}
 		b.evidence = append(b.evidence, sv.Evidence...)
-		b.symptom(sv.Since, sv.ClearSince)
+		switch {
+		case sv.State.Sick():
+			b.symptom(sv.Since, sv.ClearSince)
+		case sv.Last != nil:
+			b.symptom(sv.Last.Since, sv.Last.Until) // healthy again: its rooms linger
+		}
 		for _, room := range explains[id] {
 			c.addBad(b, room, true)
 			c.explained[room] = true

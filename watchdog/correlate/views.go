@@ -108,6 +108,9 @@ func probeLocal(ev *detect.Evidence, nrooms int) (map[string]*roomView, map[stri
 				}
 			case nbad > 0:
 				for _, s := range at {
+					if !s.View.Bad() {
+						continue // a neighbour that does not know is no witness
+					}
 					if s.View == vocab.ViewDown || !lv.view.Bad() {
 						lv.view = s.View
 					}
