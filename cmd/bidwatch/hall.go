@@ -25,6 +25,7 @@ func newHallCmd(logger *slog.Logger) *cobra.Command {
 		token   string
 		file    string
 		noMedia bool
+		paths   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "hall",
@@ -41,9 +42,17 @@ The protocol and the admin API are in docs/hall-protocol.md.
 
 Without --config it hosts room-1 … room-4 on one server "hall"; with
 --config it hosts the config's rooms on its servers, so a probe and a
-watchdog using the same config can be drilled end to end.`,
+watchdog using the same config can be drilled end to end.
+
+--path LOCATION=HOST:PORT (repeatable) serves a network path from that
+location: a relay to the hall that the admin API can delay or cut
+(/admin/paths/{location}). A probe agent started with --via HOST:PORT
+reaches the hall through it, so one sub-center can see the hall slow
+while the others see it fine.`,
 		Example: `  bidwatch hall
   bidwatch hall --listen 127.0.0.1:7400 --config configs/demo.yaml
+  bidwatch hall --config configs/demo.yaml --path yz=127.0.0.1:7401 --path gy=127.0.0.1:7402
+  curl -X POST -d '{"delay_ms":700}' http://127.0.0.1:7400/admin/paths/gy
   curl -X POST -d '{"latency_ms":400,"jitter_ms":100}' http://127.0.0.1:7400/admin/rooms/room-1/fault`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -61,7 +70,11 @@ watchdog using the same config can be drilled end to end.`,
 			if period <= 0 {
 				return &exitError{code: 3, err: fmt.Errorf("--period %s: must be positive", period)}
 			}
-			return runHall(cmd.Context(), cmd.OutOrStdout(), listen, opts)
+			pf, err := parsePathFlags(paths)
+			if err != nil {
+				return &exitError{code: 3, err: err}
+			}
+			return runHall(cmd.Context(), cmd.OutOrStdout(), hallRun{listen: listen, opts: opts, paths: pf})
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7400", "address to serve the hall on")
@@ -69,7 +82,27 @@ watchdog using the same config can be drilled end to end.`,
 	cmd.Flags().StringVar(&token, "token", "", `require "Authorization: Bearer TOKEN" on the event streams`)
 	cmd.Flags().StringVar(&file, "config", "", "host the rooms and servers of this bidwatch config file")
 	cmd.Flags().BoolVar(&noMedia, "no-media", false, "serve no WebRTC media (WHEP/WHIP); media is served on 127.0.0.1 only")
+	cmd.Flags().StringArrayVar(&paths, "path", nil, "serve a network path from a location, LOCATION=HOST:PORT (port 0: a free one); repeatable")
 	return cmd
+}
+
+// pathFlag is one --path LOCATION=HOST:PORT.
+type pathFlag struct{ location, listen string }
+
+// parsePathFlags splits the --path flags; the hall checks the locations.
+func parsePathFlags(flags []string) ([]pathFlag, error) {
+	var out []pathFlag
+	for _, f := range flags {
+		loc, listen, ok := strings.Cut(f, "=")
+		if !ok || listen == "" {
+			return nil, fmt.Errorf("--path %s: want LOCATION=HOST:PORT, like gy=127.0.0.1:7402", f)
+		}
+		if _, _, err := net.SplitHostPort(listen); err != nil {
+			return nil, fmt.Errorf("--path %s: %q is not HOST:PORT", f, listen)
+		}
+		out = append(out, pathFlag{location: loc, listen: listen})
+	}
+	return out, nil
 }
 
 // hallRooms sets the hall's rooms and servers from a bidwatch config.
@@ -82,27 +115,40 @@ func hallRooms(opts *hall.Options, c *config.Config) {
 	}
 }
 
+// hallRun is what `bidwatch hall` serves.
+type hallRun struct {
+	listen string
+	opts   hall.Options
+	paths  []pathFlag
+}
+
 // runHall serves the hall until ctx ends, then shuts it down cleanly.
-func runHall(ctx context.Context, out io.Writer, listen string, opts hall.Options) error {
-	h, err := hall.New(opts)
+func runHall(ctx context.Context, out io.Writer, r hallRun) error {
+	h, err := hall.New(r.opts)
 	if err != nil {
 		return &exitError{code: 3, err: err}
 	}
 	defer h.Close()
-	ln, err := net.Listen("tcp", listen)
+	ln, err := net.Listen("tcp", r.listen)
 	if err != nil {
-		return &exitError{code: 3, err: fmt.Errorf("--listen %s: %w", listen, err)}
+		return &exitError{code: 3, err: fmt.Errorf("--listen %s: %w", r.listen, err)}
+	}
+	for _, p := range r.paths {
+		if _, err := h.AddPath(p.location, p.listen, ln.Addr().String()); err != nil {
+			ln.Close()
+			return &exitError{code: 3, err: fmt.Errorf("--path %s=%s: %w", p.location, p.listen, err)}
+		}
 	}
 	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	printHall(out, ln.Addr().String(), h, opts.Token != "")
+	printHall(out, ln.Addr().String(), h, r.opts.Token != "")
 
 	select {
 	case <-ctx.Done():
 	case err := <-served:
-		return &exitError{code: 2, err: fmt.Errorf("serve %s: %w", listen, err)}
+		return &exitError{code: 2, err: fmt.Errorf("serve %s: %w", r.listen, err)}
 	}
 	fmt.Fprintln(out, "hall: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -142,7 +188,14 @@ func printHall(out io.Writer, addr string, h *hall.Hall, token bool) {
 		}
 		fmt.Fprintf(out, "  %-20s hosts %s%s\n", s.ID(), strings.Join(s.Rooms(), ", "), note)
 	}
+	if paths := h.Paths(); len(paths) > 0 {
+		fmt.Fprintln(out, "network paths: agents there use bidwatch probe --via ADDR")
+		for _, p := range paths {
+			fmt.Fprintf(out, "  %-20s %s\n", p.Location(), p.Addr())
+		}
+	}
 	fmt.Fprintln(out, "admin API (docs/hall-protocol.md):")
 	fmt.Fprintf(out, "  rooms and faults     %s/admin/rooms   %s/admin/rooms/{room}/fault   %s/admin/faults\n", base, base, base)
 	fmt.Fprintf(out, "  servers and health   %s/admin/servers %s/admin/servers/{id}/health\n", base, base)
+	fmt.Fprintf(out, "  network paths        %s/admin/paths   %s/admin/paths/{location}\n", base, base)
 }
