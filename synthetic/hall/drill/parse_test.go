@@ -2,6 +2,7 @@ package drill
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,11 @@ func TestParseInvalid(t *testing.T) {
 		file string
 		want []string
 	}{
+		{"invalid-docs-example.yaml", []string{
+			`drills[0].faults[0].cpu (line 9): unknown key (a server fault takes server, cpu_pct, mem_pct, db_conns_pct, disk_pct, down or rooms_fault)`,
+			`drills[1].hold (line 12): cannot parse "60" as a duration (like 90s or 1m30s)`,
+			`drills[1].expect[0].relapse (line 17): no earlier drill expects network "gy": a relapse reopens an earlier drill's incident`,
+		}},
 		{"invalid-drill.yaml", []string{
 			`drills[0].name (line 2): required: what goes wrong, in words for the people drilled`,
 			`drills[0].hold (line 2): required: how long the faults hold, like 60s`,
@@ -215,6 +221,22 @@ func TestCheckInvalid(t *testing.T) {
 		`drills[0].faults[0].path (line 2): no network path from "gy" (the hall has none)`,
 		`drills[0].expect[0].subject (line 2): no network path from "by" (the hall has none)`,
 	})
+}
+
+// TestDocsExample keeps the error example in docs/hall-protocol.md true.
+func TestDocsExample(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/hall-protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load("testdata/invalid-docs-example.yaml")
+	if err == nil {
+		t.Fatal("invalid-docs-example.yaml is valid")
+	}
+	want := "$ bidwatch hall --drill drills.yaml\nbidwatch: --drill drills.yaml:\n" + err.Error() + "\n```"
+	if !strings.Contains(string(doc), want) {
+		t.Errorf("docs/hall-protocol.md does not show what invalid-docs-example.yaml gives:\n%s", want)
+	}
 }
 
 // checkProblems checks that err joins exactly the FieldErrors want, in order.
