@@ -209,7 +209,11 @@ func runHall(ctx context.Context, stdout io.Writer, r hallRun) error {
 	}
 	target := drill.HallTarget{Hall: h}
 	if r.drill != nil {
-		top, _ := target.Topology(ctx)
+		top, err := target.Topology(ctx)
+		if err != nil {
+			ln.Close()
+			return &exitError{code: 1, err: fmt.Errorf("drill: %w", err)}
+		}
 		top.SubCenters = r.subCenters
 		if err := r.drill.Check(top); err != nil {
 			ln.Close()
@@ -238,10 +242,10 @@ func runHall(ctx context.Context, stdout io.Writer, r hallRun) error {
 			}
 			return &exitError{code: 2, err: fmt.Errorf("serve %s: %w", r.listen, err)}
 		case err := <-drilled:
-			if err != nil {
+			r.drill = nil // finished; the hall goes on serving
+			if err != nil && ctx.Err() == nil {
 				return &exitError{code: 1, err: fmt.Errorf("drill: %w", err)}
 			}
-			r.drill = nil // finished; the hall goes on serving
 		}
 	}
 	if r.drill != nil {

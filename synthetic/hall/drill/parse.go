@@ -59,21 +59,26 @@ func Parse(data []byte) (*Script, error) {
 	return s, nil
 }
 
-// setDefaults fills what an expectation leaves out: it should open while
-// its drill holds and resolve within its pause.
+// setDefaults fills what the expectations leave out.
 func (s *Script) setDefaults() {
 	for i := range s.Drills {
 		d := &s.Drills[i]
 		for j := range d.Expect {
-			e := &d.Expect[j]
-			if e.OpenWithin == 0 {
-				e.OpenWithin = d.Hold
-			}
-			if e.ResolveWithin == 0 {
-				e.ResolveWithin = d.Pause
-			}
+			d.Expect[j] = d.withDefaults(d.Expect[j])
 		}
 	}
+}
+
+// withDefaults is e with what it leaves out filled from the drill: it
+// should open while the drill holds and resolve within its pause.
+func (d Drill) withDefaults(e Expect) Expect {
+	if e.OpenWithin == 0 {
+		e.OpenWithin = d.Hold
+	}
+	if e.ResolveWithin == 0 {
+		e.ResolveWithin = d.Pause
+	}
+	return e
 }
 
 // typeErrorPaths returns the paths where a value could not be decoded.

@@ -124,3 +124,22 @@ func TestSteps(t *testing.T) {
 		t.Errorf("steps() = %v, want %v", got, want)
 	}
 }
+
+// TestCheckBuiltInGo: a script written in Go, not parsed, has no lines
+// and leaves the expectations' times to their defaults.
+func TestCheckBuiltInGo(t *testing.T) {
+	top := Topology{Rooms: []string{"r1"}, Servers: map[string][]string{"web-1": {"r1"}}}
+	s := &Script{Drills: []Drill{{
+		Name: "r1 lags", Hold: time.Minute, Pause: time.Minute,
+		Faults: []Fault{{Room: "r1", RoomFault: hall.Fault{LatencyMS: 600}}},
+		Expect: []Expect{{Cause: CauseRoom, Subject: "r1"}},
+	}}}
+	if err := s.Check(top); err != nil {
+		t.Fatal(err)
+	}
+	s.Drills[0].Pause = 0
+	s.Drills[0].Faults = append(s.Drills[0].Faults, Fault{Server: "web-9", Health: hall.Health{Down: true}})
+	checkProblems(t, s.Check(top), []string{`drills[0].expect[0].resolve_within: required: the drill has no pause to default it to`})
+	s.Drills[0].Pause = time.Minute
+	checkProblems(t, s.Check(top), []string{`drills[0].faults[1].server: unknown server "web-9"`})
+}

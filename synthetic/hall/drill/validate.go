@@ -88,6 +88,7 @@ func (s *Script) validateDrill(p *problems, i int) {
 	for j, e := range d.Expect {
 		epath := indexPath(at("expect"), j)
 		s.validateExpect(p, i, epath, e)
+		e = d.withDefaults(e)
 		if e.Cause == "" || e.Subject == "" {
 			continue
 		}
@@ -208,15 +209,16 @@ func (s *Script) validateExpect(p *problems, i int, path string, e Expect) {
 			seen[id] = k
 		}
 	}
-	// Zero is what a default from a zero hold or pause leaves; the hold
-	// is required, a pause is not.
+	// Zero takes the drill's hold or pause; the hold is required, a
+	// pause is not.
 	if e.OpenWithin < 0 || e.OpenWithin > maxTime {
 		duration(p, at("open_within"), e.OpenWithin)
 	}
+	d := s.Drills[i]
 	switch {
 	case e.ResolveWithin < 0 || e.ResolveWithin > maxTime:
 		duration(p, at("resolve_within"), e.ResolveWithin)
-	case e.ResolveWithin == 0 && !s.bad[joinPath(indexPath("drills", i), "pause")]:
+	case d.withDefaults(e).ResolveWithin == 0 && !s.bad[joinPath(indexPath("drills", i), "pause")]:
 		p.add(at("resolve_within"), "required: the drill has no pause to default it to")
 	}
 	if e.Relapse && e.Cause != "" && e.Subject != "" && !s.expectedBefore(i, e.Key()) {
