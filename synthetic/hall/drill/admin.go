@@ -24,6 +24,7 @@ type AdminClient struct {
 	// BaseURL is the hall's, like "http://127.0.0.1:7400".
 	BaseURL string
 	// Client makes the requests; nil means one with DefaultAdminTimeout.
+	// A request without a deadline or a client timeout gets that one.
 	Client *http.Client
 }
 
@@ -102,6 +103,11 @@ func (c AdminClient) do(ctx context.Context, method, path string, body, out any)
 	client := c.Client
 	if client == nil {
 		client = &http.Client{Timeout: DefaultAdminTimeout}
+	}
+	if _, ok := ctx.Deadline(); !ok && client.Timeout == 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultAdminTimeout)
+		defer cancel()
 	}
 	var rd io.Reader
 	if body != nil {
