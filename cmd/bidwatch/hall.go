@@ -242,9 +242,9 @@ func runHall(ctx context.Context, stdout io.Writer, r hallRun) error {
 			}
 			return &exitError{code: 2, err: fmt.Errorf("serve %s: %w", r.listen, err)}
 		case err := <-drilled:
-			r.drill = nil // finished; the hall goes on serving
+			r.drill = nil // over; the hall goes on serving
 			if err != nil && ctx.Err() == nil {
-				return &exitError{code: 1, err: fmt.Errorf("drill: %w", err)}
+				fmt.Fprintf(out, "drill %s stopped: %v\n", r.drillFile, err)
 			}
 		}
 	}
@@ -252,8 +252,8 @@ func runHall(ctx context.Context, stdout io.Writer, r hallRun) error {
 		<-drilled // its faults are cleared
 	}
 	fmt.Fprintln(out, "hall: shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
 	// Close first: hijacked WebSocket connections are not the http.Server's
 	// to wait for, and Close sends them 1001 going away.
 	_ = h.Close()
