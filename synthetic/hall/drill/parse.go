@@ -45,11 +45,12 @@ func Parse(data []byte) (*Script, error) {
 	found := &problems{lines: s.lines}
 	s.bad = typeErrorPaths(errs.list)
 	s.validate(found)
+	holders := ancestors(s.bad)
 	for _, e := range found.list {
 		// A value that could not be decoded was left at its zero; what
 		// validation says about it, about what is under it, or about
 		// what holds it ("sets nothing") would only repeat the problem.
-		if !under(e.Path, s.bad) && !above(e.Path, s.bad) {
+		if !under(e.Path, s.bad) && !holders[e.Path] {
 			errs.list = append(errs.list, e)
 		}
 	}
@@ -106,14 +107,20 @@ func under(path string, paths map[string]bool) bool {
 	}
 }
 
-// above reports whether a path in paths is under path.
-func above(path string, paths map[string]bool) bool {
+// ancestors returns every path above one of paths.
+func ancestors(paths map[string]bool) map[string]bool {
+	out := map[string]bool{}
 	for p := range paths {
-		if len(p) > len(path) && strings.HasPrefix(p, path) && (p[len(path)] == '.' || p[len(path)] == '[') {
-			return true
+		for {
+			i := strings.LastIndexAny(p, ".[")
+			if i < 0 || out[p[:i]] {
+				break
+			}
+			p = p[:i]
+			out[p] = true
 		}
 	}
-	return false
+	return out
 }
 
 // parseNode parses the YAML text into the node of its one document's
