@@ -75,6 +75,11 @@ func TestDemo(t *testing.T) {
 	if k0, k1 := s.Drills[4].Expect[0].Key(), s.Drills[5].Expect[0].Key(); k0 != "network:gy" || k1 != "server:yzg-media-1" {
 		t.Errorf("overlapping pair expects %s and %s", k0, k1)
 	}
+	// gy's path was congested in the second drill already: its incident
+	// reopens within the watchdog's reopen_within (30 min by default).
+	if !s.Drills[4].Expect[0].Relapse || s.Drills[1].Expect[0].Key() != "network:gy" || spans[4].Start-spans[1].End > 30*time.Minute {
+		t.Errorf("the pair's path drill is not a relapse of the second drill")
+	}
 	// The relapse repeats the first drill's fault and expects its incident.
 	last := s.Drills[6]
 	if !last.Expect[0].Relapse || last.Expect[0].Key() != s.Drills[0].Expect[0].Key() || !reflect.DeepEqual(last.Faults, s.Drills[0].Faults) {
