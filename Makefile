@@ -47,6 +47,7 @@ lint:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime 30s ./synthetic/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./internal/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./synthetic/hall/drill/
 
 ## demo: the synthetic hall with a live check while scripted faults come and go.
 demo: build

@@ -20,6 +20,7 @@ import (
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/probe"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
+	"github.com/bidwatch/bidwatch/synthetic/hall/drill"
 	"github.com/bidwatch/bidwatch/watchdog"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
@@ -28,59 +29,6 @@ import (
 // reaches the hall through its own network path, so a drill can hurt one
 // location's path only.
 var demoLocations = []string{"yz", "gy"}
-
-// drill is one step of the demo's fault script: it starts, holds, and is
-// cleared, with a pause before the next.
-type drill struct {
-	name  string
-	start func(d *demoCity) error
-	stop  func(d *demoCity)
-	// repeat, when set, starts it again this often while it holds.
-	repeat time.Duration
-	hold   time.Duration
-	pause  time.Duration
-}
-
-func demoDrills() []drill {
-	return []drill{
-		{
-			name: "media server jd-media-1 saturated: CPU 97 %, its rooms lag 600 ms",
-			start: func(d *demoCity) error {
-				cpu := 97.0
-				if err := d.hall.Server("jd-media-1").SetHealth(hall.Health{CPUPct: &cpu}); err != nil {
-					return err
-				}
-				return d.eachRoomOf("jd-media-1", func(r *hall.Room) error { return r.SetFault(hall.Fault{LatencyMS: 600, JitterMS: 100}) })
-			},
-			stop: func(d *demoCity) {
-				d.hall.Server("jd-media-1").ClearHealth()
-				_ = d.eachRoomOf("jd-media-1", func(r *hall.Room) error { r.ClearFault(); return nil })
-			},
-			hold: 60 * time.Second, pause: 30 * time.Second,
-		},
-		{
-			name:  "network path to gy congested: +700 ms from 高邮 only",
-			start: func(d *demoCity) error { d.paths["gy"].SetDelay(700 * time.Millisecond); return nil },
-			stop:  func(d *demoCity) { d.paths["gy"].SetDelay(0) },
-			hold:  60 * time.Second, pause: 30 * time.Second,
-		},
-		{
-			name:   "gateway of yz-hall-1 drops every bidder, every 5 s",
-			start:  func(d *demoCity) error { return d.hall.Room("yz-hall-1").SetFault(hall.Fault{Drop: true}) },
-			stop:   func(*demoCity) {},
-			repeat: 5 * time.Second,
-			hold:   15 * time.Second, pause: 45 * time.Second,
-		},
-		{
-			name: "database server by-db-1 down: health checks fail",
-			start: func(d *demoCity) error {
-				return d.hall.Server("by-db-1").SetHealth(hall.Health{Down: true})
-			},
-			stop: func(d *demoCity) { d.hall.Server("by-db-1").ClearHealth() },
-			hold: 45 * time.Second, pause: 30 * time.Second,
-		},
-	}
-}
 
 func newDemoCmd(logger *slog.Logger) *cobra.Command {
 	var (
@@ -95,11 +43,12 @@ func newDemoCmd(logger *slog.Logger) *cobra.Command {
 a synthetic city's bid-opening hall (configs/demo.yaml: the center and four
 sub-centers, their rooms and servers), a schedule of bid openings starting
 now, probe agents in two sub-centers (each reaching the hall over its own
-network path), the watchdog, and an embedded Redis between them. A drill
-script then saturates a media server, congests one sub-center's network
-path, makes a gateway drop its bidders and takes a database down, one after
-the other; incidents are printed as they open and resolve, with their cause,
-SLA class and deadline.
+network path, served by the hall), the watchdog, and an embedded Redis
+between them. A drill script (configs/drill-demo.yaml) then saturates a
+media server, congests one sub-center's network path, makes a gateway drop
+its bidders, takes a database down, congests a path while a media server is
+saturated, and saturates the first media server again; incidents are
+printed as they open and resolve, with their cause, SLA class and deadline.
 
 Nothing is persisted: the embedded Redis lives as long as the demo. While it
 runs, other commands can reach it at the address it prints.`,
@@ -114,7 +63,11 @@ runs, other commands can reach it at the address it prints.`,
 			if perRoom < 1 {
 				return &exitError{code: 3, err: fmt.Errorf("--participants %d: must be at least 1", perRoom)}
 			}
-			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{listen: listen, perRoom: perRoom, drills: demoDrills()})
+			script, err := drill.Demo()
+			if err != nil {
+				return err
+			}
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{listen: listen, perRoom: perRoom, script: script})
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7400", "address of the synthetic hall")
@@ -126,30 +79,12 @@ runs, other commands can reach it at the address it prints.`,
 type demoOptions struct {
 	listen  string
 	perRoom int
-	drills  []drill
-	start   time.Duration // before the first drill; default 20 s
+	script  *drill.Script // nil: no drills
 }
 
-// demoCity is what the drills act on.
-type demoCity struct {
-	cfg   *config.Config
-	hall  *hall.Hall
-	paths map[string]*hall.Path
-}
-
-func (d *demoCity) eachRoomOf(server string, fn func(*hall.Room) error) error {
-	for _, r := range d.cfg.RoomsUsing(server) {
-		if err := fn(d.hall.Room(r.ID)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOptions) error {
-	if o.start == 0 {
-		o.start = 20 * time.Second
-	}
+func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoOptions) error {
+	// Incidents and drills are printed from two goroutines.
+	out := &lockedWriter{w: stdout}
 	// The drill's own lines and the incidents say what happens; of the
 	// components' logs only errors are shown (a dropout is a warning, and
 	// the drills make plenty).
@@ -204,17 +139,18 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		return err
 	}
 
-	city := &demoCity{cfg: cfg, hall: h, paths: map[string]*hall.Path{}}
 	var agents []*probe.Agent
+	var paths []string
 	for _, loc := range demoLocations {
-		p, err := hall.NewPath(hallAddr)
+		p, err := h.AddPath(loc, "", hallAddr)
 		if err != nil {
 			return err
 		}
-		defer p.Close()
-		city.paths[loc] = p
-		rooms := append([]config.Room(nil), cfg.Rooms...)
-		retarget(rooms, nil, hallAddr, p.Addr())
+		paths = append(paths, loc+" "+p.Addr())
+		rooms, err := viaRooms(cfg.Rooms, p.Addr())
+		if err != nil {
+			return err
+		}
 		a, err := probe.New(probe.Options{
 			ID: loc + "@demo", Location: loc, Version: Version, Bus: b,
 			Rooms: rooms, Probe: cfg.Probe,
@@ -245,18 +181,25 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	fmt.Fprintf(out, "  hall      http://%s  %d rooms on %d servers; admin API /admin/rooms, /admin/servers\n", hallAddr, len(cfg.Rooms), len(cfg.Servers))
 	fmt.Fprintf(out, "  redis     embedded at redis://%s  (in-process, gone when the demo stops)\n", b.Addr())
 	fmt.Fprintf(out, "  probes    %s: %d bidders per room each, over their own network path\n", strings.Join(demoLocations, ", "), o.perRoom)
+	fmt.Fprintf(out, "  paths     %s; admin API /admin/paths\n", strings.Join(paths, ", "))
 	fmt.Fprintf(out, "  schedule  %d bid openings starting now\n", len(cfg.Rooms))
 	fmt.Fprintf(out, "  try       bidwatch incidents list --redis redis://%s\n", b.Addr())
 	fmt.Fprintf(out, "            bidwatch check ws://%s/rooms/yz-hall-1/events\n\n", hallAddr)
 
-	drills := o.drills
-	next, step, active := time.Now().Add(o.start), 0, false
-	var again time.Time // the next repeat of a repeating drill
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
+	drilled := make(chan error, 1)
+	if o.script != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			drilled <- runDrill(ctx, out, drill.HallTarget{Hall: h}, o.script, logger)
+		}()
+	}
 	for {
 		select {
 		case <-ctx.Done():
+			if o.script != nil {
+				<-drilled // its faults are cleared
+			}
 			fmt.Fprintln(out, "\ndemo stopped")
 			return nil
 		case err := <-served:
@@ -265,6 +208,11 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}
+		case err := <-drilled:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			o.script = nil // done: the demo goes on without drills
 		case ev, ok := <-events:
 			if !ok {
 				events = nil
@@ -273,31 +221,6 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			if ev.Kind != "updated" {
 				fmt.Fprintln(out, "  ● "+incident.EventLine(ev, time.Local))
 			}
-		case now := <-tick.C:
-			if len(drills) == 0 {
-				continue
-			}
-			d := drills[step%len(drills)]
-			if active && d.repeat > 0 && !now.Before(again) && now.Before(next) {
-				if err := d.start(city); err != nil {
-					fmt.Fprintf(out, "  could not repeat the drill: %v\n", err)
-				}
-				again = now.Add(d.repeat)
-			}
-			if now.Before(next) {
-				continue
-			}
-			if !active {
-				fmt.Fprintf(out, "%s ▶ DRILL %s (for %s)\n", now.Format("15:04:05"), d.name, d.hold)
-				if err := d.start(city); err != nil {
-					fmt.Fprintf(out, "  could not start the drill: %v\n", err)
-				}
-				active, next, again = true, now.Add(d.hold), now.Add(d.repeat)
-				continue
-			}
-			d.stop(city)
-			fmt.Fprintf(out, "%s ■ DRILL over: %s — the watchdog should resolve it\n", now.Format("15:04:05"), strings.SplitN(d.name, ":", 2)[0])
-			active, next, step = false, now.Add(d.pause), step+1
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
+	"github.com/bidwatch/bidwatch/synthetic/hall/drill"
 )
 
 // TestDemoPipeline runs the demo with one drill, a gateway dropping every
@@ -23,18 +24,22 @@ func TestDemoPipeline(t *testing.T) {
 	var out syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	drop := drill{
-		name:   "drop yz-hall-1",
-		start:  func(d *demoCity) error { return d.hall.Room("yz-hall-1").SetFault(hall.Fault{Drop: true}) },
-		stop:   func(*demoCity) {},
-		repeat: time.Second,
-		hold:   3 * time.Second,
-		pause:  time.Hour,
+	script, err := drill.Parse([]byte(`
+start: 4s
+drills:
+  - name: drop yz-hall-1
+    hold: 3s
+    repeat: 1s
+    pause: 1h
+    faults: [{room: yz-hall-1, drop: true}]
+`))
+	if err != nil {
+		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
 		done <- runDemo(ctx, &out, slog.New(slog.DiscardHandler), demoOptions{
-			listen: "127.0.0.1:0", perRoom: 1, drills: []drill{drop}, start: 4 * time.Second,
+			listen: "127.0.0.1:0", perRoom: 1, script: script,
 		})
 	}()
 	deadline := time.After(30 * time.Second)
@@ -57,7 +62,7 @@ func TestDemoPipeline(t *testing.T) {
 		t.Fatal("demo did not stop within 15 s")
 	}
 	text := out.String()
-	for _, want := range []string{"embedded at redis://127.0.0.1:", "bid openings starting now", "▶ DRILL drop yz-hall-1", "yz-hall-1", "demo stopped"} {
+	for _, want := range []string{"embedded at redis://127.0.0.1:", "bid openings starting now", "paths     yz 127.0.0.1:", ", gy 127.0.0.1:", "▶ DRILL drop yz-hall-1 (for 3s)", "■ DRILL ", "yz-hall-1", "demo stopped"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,8 +24,8 @@ import (
 
 // probeFlags are the flags of `bidwatch probe` that override the config.
 type probeFlags struct {
-	config, location, redis, id, schedule, feed, metrics, spool string
-	participants                                                map[string]int
+	config, location, redis, id, schedule, feed, metrics, spool, via string
+	participants                                                     map[string]int
 }
 
 // newProbeCmd is `bidwatch probe`: the probe agent, and `probe now`.
@@ -50,10 +53,15 @@ heartbeats to Redis (hash bidwatch:probes). SIGINT or SIGTERM stop it
 gracefully: participants leave, the spool is flushed (agent.flush_timeout),
 what is left stays on disk for the next start.
 
+--via HOST:PORT connects to every room through that address instead of the
+host:port in the room's URLs (events, WHEP, WHIP): in a drill, the address
+of this location's network path (bidwatch hall --path LOCATION=HOST:PORT).
+
 Exit status: 0 after a clean stop, 1 on a runtime failure, 3 on a usage or
 configuration error. docs/probe.md has the details.`,
 		Example: `  bidwatch probe --config configs/example-city.yaml --location jd --redis redis://10.0.0.5:6379
   bidwatch probe --config city.yaml --location jd --schedule schedule.yaml --metrics 127.0.0.1:9410
+  bidwatch probe --config configs/demo.yaml --location gy --via 127.0.0.1:7402 --redis redis://127.0.0.1:6379
   bidwatch probe now jd-hall-1 --for 10m --config city.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -90,6 +98,7 @@ configuration error. docs/probe.md has the details.`,
 	fl.StringVar(&f.feed, "feed", "", "URL of the trading system's JSON schedule feed (overrides schedule.feed_url)")
 	fl.StringVar(&f.metrics, "metrics", "", `address for Prometheus /metrics (overrides agent.metrics_listen; "" for none)`)
 	fl.StringVar(&f.spool, "spool", "", "spool directory (overrides agent.spool_dir)")
+	fl.StringVar(&f.via, "via", "", "reach every room through this HOST:PORT instead of the one in its URLs (a drill's network path)")
 	fl.StringToIntVar(&f.participants, "participants", nil, "participants per room by transport, like ws=2,webrtc=1 (overrides agent.participants_per_room)")
 	_ = cmd.MarkFlagRequired("config")
 	_ = cmd.MarkFlagRequired("location")
@@ -151,13 +160,20 @@ func probeOptions(cmd *cobra.Command, c *config.Config, f probeFlags, logger *sl
 		}
 		a.SpoolDir = filepath.Join(dir, "bidwatch", "spool", unsafeChars.ReplaceAllString(id, "_"))
 	}
+	rooms := c.Rooms
+	if changed("via") {
+		var err error
+		if rooms, err = viaRooms(rooms, f.via); err != nil {
+			return agentOptions{}, fmt.Errorf("--via %s: %w", f.via, err)
+		}
+	}
 	var feedHeader http.Header
 	if tok := s.FeedToken.Reveal(); tok != "" {
 		feedHeader = http.Header{"Authorization": {"Bearer " + tok}}
 	}
 	o.Options = probe.Options{
 		ID: id, Location: f.location, Version: Version,
-		Rooms: c.Rooms, Probe: c.Probe,
+		Rooms: rooms, Probe: c.Probe,
 		Participants: a.ParticipantsPerRoom,
 		ScheduleFile: s.File, FeedURL: s.FeedURL, FeedInterval: s.FeedInterval, FeedHeader: feedHeader,
 		Lead: noneIfZero(a.Lead), Tail: noneIfZero(a.Tail),
@@ -167,6 +183,32 @@ func probeOptions(cmd *cobra.Command, c *config.Config, f probeFlags, logger *sl
 		Logger: logger,
 	}
 	return o, nil
+}
+
+// viaRooms returns a copy of rooms whose events, WHEP and WHIP URLs point
+// at via (host:port) instead of their own host and port: the way a probe
+// at one location reaches the hall through that location's network path.
+func viaRooms(rooms []config.Room, via string) ([]config.Room, error) {
+	host, port, err := net.SplitHostPort(via)
+	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+		return nil, errors.New("want HOST:PORT, like 127.0.0.1:7402")
+	}
+	out := append([]config.Room(nil), rooms...)
+	for i := range out {
+		r := &out[i]
+		for _, u := range []*string{&r.EventsURL, &r.WHEPURL, &r.WHIPURL} {
+			if *u == "" {
+				continue
+			}
+			pu, err := url.Parse(*u)
+			if err != nil {
+				return nil, fmt.Errorf("room %s: %w", r.ID, err)
+			}
+			pu.Host = via
+			*u = pu.String()
+		}
+	}
+	return out, nil
 }
 
 // unsafeChars are replaced in a probe id used as a directory name.

@@ -31,6 +31,15 @@ type serverInfo struct {
 	Health Health   `json:"health"`
 }
 
+// pathInfo is a network path as GET /admin/paths lists it.
+type pathInfo struct {
+	Location string  `json:"location"`
+	Addr     string  `json:"addr"`
+	DelayMS  float64 `json:"delay_ms"`
+	Cut      bool    `json:"cut"`
+	Conns    int     `json:"conns"`
+}
+
 // adminRoutes adds the admin API to mux (docs/hall-protocol.md).
 func (h *Hall) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/rooms", func(w http.ResponseWriter, _ *http.Request) {
@@ -95,6 +104,51 @@ func (h *Hall) adminRoutes(mux *http.ServeMux) {
 		s.ClearHealth()
 		writeJSON(w, http.StatusOK, s.Health())
 	}))
+
+	mux.HandleFunc("GET /admin/paths", func(w http.ResponseWriter, _ *http.Request) {
+		paths := h.Paths()
+		infos := make([]pathInfo, len(paths))
+		for i, p := range paths {
+			infos[i] = p.info()
+		}
+		writeJSON(w, http.StatusOK, infos)
+	})
+	mux.HandleFunc("GET /admin/paths/{location}", h.withPath(func(p *Path, w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, p.info())
+	}))
+	mux.HandleFunc("POST /admin/paths/{location}", h.withPath(func(p *Path, w http.ResponseWriter, req *http.Request) {
+		var f PathFault
+		if !decodeBody(w, req, &f, "path fault") {
+			return
+		}
+		if err := p.SetFault(f); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, p.info())
+	}))
+	mux.HandleFunc("DELETE /admin/paths/{location}", h.withPath(func(p *Path, w http.ResponseWriter, _ *http.Request) {
+		p.ClearFault()
+		writeJSON(w, http.StatusOK, p.info())
+	}))
+}
+
+// info describes the path for GET /admin/paths.
+func (p *Path) info() pathInfo {
+	f := p.Fault()
+	return pathInfo{Location: p.location, Addr: p.Addr(), DelayMS: f.DelayMS, Cut: f.Cut, Conns: p.Conns()}
+}
+
+// withPath resolves {location} to a path or answers 404.
+func (h *Hall) withPath(fn func(*Path, http.ResponseWriter, *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		p := h.Path(req.PathValue("location"))
+		if p == nil {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("unknown path %q", req.PathValue("location")))
+			return
+		}
+		fn(p, w, req)
+	}
 }
 
 // roomInfos lists every room.

@@ -21,6 +21,11 @@
 // memory, database connections, disk) can be pushed up or the server marked
 // down ([Server.SetHealth]), so the watchdog's correlation can be drilled.
 //
+// Network paths ([Hall.AddPath]) are relays to the hall, one per place a
+// probe watches from, whose delay can be raised and which can be cut through
+// the same admin API, so the hall can be slow from one sub-center only.
+// Package drill plays scripts of such faults on a timeline.
+//
 // The hall is built to hold 10,000 concurrent participants on a small
 // machine: one ticker per room fans a pre-framed event out to its
 // connections, each connection has a reader and a writer goroutine and no

@@ -42,6 +42,11 @@ type Hall struct {
 	closed    bool
 	conns     sync.WaitGroup // connection readers (each owns its writer)
 	closeOnce sync.Once
+
+	pathMu      sync.Mutex // guards paths, pathByLoc and pathsClosed
+	paths       []*Path
+	pathByLoc   map[string]*Path
+	pathsClosed bool
 }
 
 // New builds a hall from opts and starts its rooms' event loops. It returns
@@ -52,12 +57,13 @@ func New(opts Options) (*Hall, error) {
 		return nil, err
 	}
 	h := &Hall{
-		opts:     opts,
-		log:      opts.Logger.With("component", "hall"),
-		epoch:    time.Now(),
-		roomByID: make(map[string]*Room, len(opts.Rooms)),
-		srvByID:  make(map[string]*Server, len(opts.Servers)),
-		stop:     make(chan struct{}),
+		opts:      opts,
+		log:       opts.Logger.With("component", "hall"),
+		epoch:     time.Now(),
+		roomByID:  make(map[string]*Room, len(opts.Rooms)),
+		srvByID:   make(map[string]*Server, len(opts.Servers)),
+		stop:      make(chan struct{}),
+		pathByLoc: map[string]*Path{},
 		upgrader: websocket.Upgrader{
 			// Small buffers and a shared write-buffer pool keep an idle
 			// connection at a few KiB; events are pre-framed, so the
@@ -152,9 +158,10 @@ func (h *Hall) ClearFaultAll() {
 }
 
 // Close stops every room, closes every connection (with close code 1001,
-// cut after a few seconds if the peer does not answer) and waits until all
-// of the hall's goroutines have ended. It does not close the listener:
-// shut the http.Server down too. Close is idempotent.
+// cut after a few seconds if the peer does not answer), then its network
+// paths, and waits until all of the hall's goroutines have ended. It does
+// not close the listener: shut the http.Server down too. Close is
+// idempotent.
 func (h *Hall) Close() error {
 	h.closeOnce.Do(func() {
 		h.mu.Lock()
@@ -181,6 +188,8 @@ func (h *Hall) Close() error {
 		if h.media != nil {
 			h.media.Close()
 		}
+		// Last, so the close frames above reach participants on a path.
+		h.closePaths()
 		h.log.Info("hall closed")
 	})
 	return nil
