@@ -213,7 +213,9 @@ func (l *leading) evaluate(ctx context.Context) {
 		w.m.findings.WithLabelValues(string(k)).Set(float64(counts[k]))
 	}
 	t = time.Now()
-	for _, r := range l.exec.Execute(ctx, thought.Actions, now) {
+	results := l.exec.Execute(ctx, thought.Actions, now)
+	l.brain.Done(results)
+	for _, r := range results {
 		l.log(r)
 		if r.Done && r.Action.Kind != plan.Recheck {
 			l.stale = true

@@ -63,6 +63,10 @@ func (b *Brain) Book() plan.Book { return b.book }
 // ones.
 func (b *Brain) Needs() []string { return b.book.Needs() }
 
+// Done tells the planner what carrying out its last actions did (which
+// incident each opened or kept).
+func (b *Brain) Done(results []plan.Result) { b.book.Bind(results) }
+
 // Thought is one evaluation: what changed, what is seen, what to do.
 type Thought struct {
 	Changes     []detect.Change

@@ -35,7 +35,7 @@ func (s *MemStore) Open(_ context.Context, p correlate.Problem, now time.Time) (
 	defer s.mu.Unlock()
 	for _, inc := range s.incs {
 		if inc.Key == p.Key && inc.State.Active() {
-			return inc, false, nil
+			return inc.clone(), false, nil
 		}
 	}
 	s.seq++
@@ -43,7 +43,7 @@ func (s *MemStore) Open(_ context.Context, p correlate.Problem, now time.Time) (
 	inc.ID, inc.Version = fmt.Sprintf("%s%06d", idPrefix, s.seq), 1
 	s.incs[inc.ID] = inc
 	s.events = append(s.events, eventOf(&inc, EventOpened))
-	return inc, true, nil
+	return inc.clone(), true, nil
 }
 
 // Change implements Store.
@@ -55,16 +55,16 @@ func (s *MemStore) Change(_ context.Context, id, event string, fn func(Incident)
 		return Incident{}, fmt.Errorf("%s: %w", id, ErrNotFound)
 	}
 	if inc.State == StateSignedOff {
-		return inc, fmt.Errorf("%s: %w", id, ErrFrozen)
+		return inc.clone(), fmt.Errorf("%s: %w", id, ErrFrozen)
 	}
 	out, err := fn(inc.clone())
 	if err != nil {
-		return inc, err
+		return inc.clone(), err
 	}
 	out.Version = inc.Version + 1
 	s.incs[id] = out
 	s.events = append(s.events, eventOf(&out, event))
-	return out, nil
+	return out.clone(), nil
 }
 
 // Act implements Store.

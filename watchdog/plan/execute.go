@@ -143,9 +143,15 @@ func (x *Executor) merge(ctx context.Context, a Action, now time.Time) Result {
 		return r
 	}
 	r.Incident, r.Err = x.Store.Change(ctx, a.Incident, incident.EventMerged, func(c incident.Incident) (incident.Incident, error) {
+		if c.State == incident.StateMerged && c.MergedInto == a.Into {
+			return c, incident.ErrNoChange // merged already
+		}
 		out, _, err := incident.Merge(c, parent, now, a.Text)
 		return out, err
 	})
 	r.Done = r.Err == nil
+	if errors.Is(r.Err, incident.ErrNoChange) {
+		r.Err = nil
+	}
 	return r
 }

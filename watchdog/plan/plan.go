@@ -125,6 +125,24 @@ type Input struct {
 	Incidents []incident.Incident
 }
 
+// Bind records in the book which incident carrying out an action made
+// or kept for its problem's key (an incident just opened, reopened or
+// retargeted), so the next plan knows it even if a person resolves it
+// before it is seen active.
+func (b Book) Bind(results []Result) {
+	for _, r := range results {
+		if r.Err != nil || r.Incident.ID == "" || r.Action.Problem == nil {
+			continue
+		}
+		switch r.Action.Kind {
+		case Open, Reopen, Retarget:
+			t := b[r.Action.Problem.Key]
+			t.Incident = r.Incident.ID
+			b[r.Action.Problem.Key] = t
+		}
+	}
+}
+
 // Needs returns the incidents Plan needs besides the active ones: those the
 // book names.
 func (b Book) Needs() []string {

@@ -152,7 +152,9 @@ func (x *sim) run(ctx context.Context) error {
 		if x.debug {
 			x.debugTick(now, &t)
 		}
-		for _, r := range x.exec.Execute(ctx, t.Actions, now) {
+		results := x.exec.Execute(ctx, t.Actions, now)
+		x.brain.Done(results)
+		for _, r := range results {
 			if r.Err != nil {
 				x.trace = append(x.trace, fmt.Sprintf("%s %s: %v", x.at(now), r.Action, r.Err))
 			} else if r.Done && r.Action.Kind != plan.Update && r.Action.Kind != plan.Recheck {
