@@ -186,13 +186,19 @@ type Incident struct {
 	Breached   bool      `json:"breached"`
 	BreachedAt time.Time `json:"breached_at,omitzero"`
 	Reopens    int       `json:"reopens,omitempty"`
+	// ReopenedAt is when a relapse last reopened it; PriorHandling the
+	// handling time of its spells before that.
+	ReopenedAt    time.Time     `json:"reopened_at,omitzero"`
+	PriorHandling time.Duration `json:"prior_handling_ns,omitempty"`
 	// Version counts the stored changes; updates are compare-and-set on it.
 	Version int64 `json:"version"`
 }
 
 // HandlingTime is how long the incident took to resolve (处置时长), or has
-// taken so far when it is not resolved; zero for a merged record (its time
-// counts in the incident it was merged into).
+// taken so far when it is not resolved: from opening to resolution, and for
+// an incident a relapse reopened, the sum of its spells (the quiet time in
+// between does not count); zero for a merged record (its time counts in the
+// incident it was merged into).
 func (inc *Incident) HandlingTime(now time.Time) time.Duration {
 	if inc.State == StateMerged {
 		return 0
@@ -201,7 +207,16 @@ func (inc *Incident) HandlingTime(now time.Time) time.Duration {
 	if end.IsZero() {
 		end = now
 	}
-	return max(end.Sub(inc.OpenedAt), 0)
+	return inc.PriorHandling + max(end.Sub(inc.spellStart()), 0)
+}
+
+// spellStart is when its current spell began: its opening, or its latest
+// reopening.
+func (inc *Incident) spellStart() time.Time {
+	if !inc.ReopenedAt.IsZero() {
+		return inc.ReopenedAt
+	}
+	return inc.OpenedAt
 }
 
 // Remaining is the time left to the deadline (negative once past); zero for

@@ -81,7 +81,7 @@ func Apply(inc Incident, a Action, policy config.IncidentPolicy) (Incident, erro
 		if !a.ResolvedAt.IsZero() && a.ResolvedAt.Before(at) {
 			at = a.ResolvedAt
 		}
-		at = maxTime(at, out.OpenedAt)
+		at = maxTime(at, out.spellStart())
 		out.State, out.ResolvedAt, out.ClearingSince = StateResolved, at, time.Time{}
 		if a.Text != "" {
 			out.Result = a.Text
@@ -95,7 +95,8 @@ func Apply(inc Incident, a Action, policy config.IncidentPolicy) (Incident, erro
 		if out.State != StateResolved {
 			return refuse("it is " + string(out.State))
 		}
-		out.State, out.ResolvedAt, out.Result = StateOpen, time.Time{}, ""
+		out.PriorHandling += out.ResolvedAt.Sub(out.spellStart())
+		out.State, out.ResolvedAt, out.Result, out.ReopenedAt = StateOpen, time.Time{}, "", a.At
 		out.AcknowledgedAt, out.MitigatedAt, out.ClearingSince = time.Time{}, time.Time{}, time.Time{}
 		out.Reopens++
 		out.log(a.At, a.Actor, "reopened", orDefault(a.Text, "reopened"))

@@ -393,3 +393,36 @@ func TestApplyWholeLife(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlingTimeOfARelapse: an incident a relapse reopened is handled for
+// the sum of its spells; the quiet time between them does not count, nor
+// does the deadline move.
+func TestHandlingTimeOfARelapse(t *testing.T) {
+	pol := policy()
+	inc := Incident{ID: "INC-000001", State: StateOpen, Class: vocab.ClassPartial, OpenedAt: t0, Deadline: t0.Add(2 * time.Hour)}
+	step := func(a Action) {
+		t.Helper()
+		var err error
+		if inc, err = Apply(inc, a, pol); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(Action{Kind: ActResolve, Actor: Actor, At: t0.Add(2 * time.Minute), ResolvedAt: t0.Add(90 * time.Second)})
+	if got := inc.HandlingTime(t0.Add(time.Hour)); got != 90*time.Second {
+		t.Fatalf("first spell: %s", got)
+	}
+	step(Action{Kind: ActReopen, Actor: Actor, At: t0.Add(10 * time.Minute)})
+	if got := inc.HandlingTime(t0.Add(11 * time.Minute)); got != 150*time.Second {
+		t.Fatalf("during the relapse: %s, want 2m30s", got)
+	}
+	step(Action{Kind: ActResolve, Actor: Actor, At: t0.Add(13 * time.Minute), ResolvedAt: t0.Add(12 * time.Minute)})
+	if got := inc.HandlingTime(t0.Add(time.Hour)); got != 210*time.Second || !inc.Deadline.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("both spells: %s (deadline %s), want 3m30s", got, inc.Deadline)
+	}
+	// A resolution as of a time before the relapse is taken as the relapse.
+	step(Action{Kind: ActReopen, Actor: Actor, At: t0.Add(20 * time.Minute)})
+	step(Action{Kind: ActResolve, Actor: Actor, At: t0.Add(21 * time.Minute), ResolvedAt: t0.Add(5 * time.Minute)})
+	if !inc.ResolvedAt.Equal(t0.Add(20*time.Minute)) || inc.HandlingTime(t0.Add(time.Hour)) != 210*time.Second {
+		t.Fatalf("resolved %s, handling %s", inc.ResolvedAt, inc.HandlingTime(t0.Add(time.Hour)))
+	}
+}

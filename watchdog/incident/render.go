@@ -132,7 +132,7 @@ func EventLine(ev Event, loc *time.Location) string {
 			line += "  (not paged: maintenance " + b.MutedBy + ")"
 		}
 	case EventResolved:
-		line += fmt.Sprintf("  after %s", max(b.ResolvedAt.Sub(b.OpenedAt), 0).Round(time.Second))
+		line += fmt.Sprintf("  after %s", b.Handling.Round(time.Second))
 	case EventMerged:
 		line += "  into " + b.MergedInto
 	}

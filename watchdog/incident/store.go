@@ -95,6 +95,8 @@ type Brief struct {
 	ResolvedAt time.Time      `json:"resolved_at,omitzero"`
 	Deadline   time.Time      `json:"deadline"`
 	Breached   bool           `json:"breached"`
+	// Handling is its handling time as of the event (处置时长).
+	Handling time.Duration `json:"handling_ns"`
 }
 
 // Brief returns the incident in a few fields.
@@ -105,6 +107,7 @@ func (inc *Incident) Brief() Brief {
 		SubCenters: inc.Place.SubCenters, Rooms: inc.Place.Rooms, Servers: inc.Place.Servers,
 		Paging: inc.Paging, MutedBy: inc.MutedBy, MergedInto: inc.MergedInto,
 		DetectedAt: inc.DetectedAt, OpenedAt: inc.OpenedAt, ResolvedAt: inc.ResolvedAt, Deadline: inc.Deadline, Breached: inc.Breached,
+		Handling: inc.HandlingTime(inc.ResolvedAt),
 	}
 }
 
