@@ -33,6 +33,8 @@ bench: build
 	$(GO) test -run '^$$' -bench 'AgentCPU' -benchtime 1x ./probe/
 	$(GO) test -run '^$$' -bench 'Ingest' -benchtime 200000x ./watchdog/
 	$(GO) test -run '^$$' -bench 'FaultToIncident' -benchtime 20x -timeout 20m ./watchdog/
+	$(GO) test -run '^$$' -bench 'CorrelatePlan' -benchmem ./watchdog/decide/
+	$(GO) test -run '^$$' -bench 'FaultToIncident' -benchtime 1x ./watchdog/scenario/
 	$(GO) run ./bench/wsload -bidwatch $(BIN) -n $(BENCH_N)
 
 ## lint: formatting, go.mod/go.sum tidy, vet, and staticcheck from the Go
@@ -48,6 +50,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime 30s ./synthetic/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./internal/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./synthetic/hall/drill/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./watchdog/scenario/
 
 ## demo: the synthetic hall with a live check while scripted faults come and go.
 demo: build

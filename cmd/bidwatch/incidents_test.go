@@ -34,7 +34,7 @@ func TestIncidentsWorkflow(t *testing.T) {
 	inc, _, err := store.Open(context.Background(), correlate.Problem{
 		Key: "room:yz-hall-1", Cause: vocab.CauseRoom, Subject: "yz-hall-1",
 		SubCenters: []string{"yz"}, Rooms: []string{"yz-hall-1"}, Explains: []string{"yz-hall-1"}, Locations: []string{"yz", "gy"},
-		Findings: []detect.Finding{{Kind: vocab.KindDropout, Severity: vocab.SeverityCritical, Room: "yz-hall-1",
+		Findings: []*detect.Finding{{Kind: vocab.KindDropout, Severity: vocab.SeverityCritical, Room: "yz-hall-1",
 			Onset: now.Add(-2 * time.Second), FiredAt: now, Text: "3 bidders dropped"}},
 		Kinds: []vocab.Kind{vocab.KindDropout}, Severity: vocab.SeverityCritical, Since: now.Add(-2 * time.Second), Page: true,
 	}, now)

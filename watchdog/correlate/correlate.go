@@ -28,8 +28,8 @@ type Result struct {
 // probe-local, server, uplink, network path, room; then silent probes and
 // maintenance windows.
 func Correlate(t *Topology, ev detect.Evidence) Result {
-	rooms, local := probeLocal(&ev, len(t.roomSite))
-	c := &run{t: t, ev: &ev, rooms: rooms, order: slices.Sorted(maps.Keys(rooms)), problems: map[string]*builder{}, explained: map[string]bool{}}
+	rooms, local, locs := probeLocal(&ev, len(t.roomSite))
+	c := &run{t: t, ev: &ev, rooms: rooms, locs: locs, order: slices.Sorted(maps.Keys(rooms)), problems: map[string]*builder{}, explained: map[string]bool{}}
 	c.suspects()
 	c.serverRule()
 	c.uplinkRule()
@@ -135,7 +135,7 @@ func (c *run) clearSince(r *roomView) time.Time {
 		if clean && c.suspect[l] {
 			continue
 		}
-		cs := r.locs[l].clearSince
+		cs := r.at(l).clearSince
 		if cs.IsZero() {
 			return time.Time{}
 		}
@@ -155,20 +155,9 @@ func (c *run) addBad(b *builder, room string, ownTimes bool) {
 	bad := rv.bad
 	clean := ownTimes || slices.ContainsFunc(bad, func(l string) bool { return !c.suspect[l] })
 	for _, l := range bad {
-		b.view(room, rv.locs[l], !clean || !c.suspect[l])
+		b.view(room, rv.at(l), !clean || !c.suspect[l])
 	}
 }
 
 // locations returns every location that has a view of some room, sorted.
-func (c *run) locations() []string {
-	if c.locs == nil {
-		locs := set{}
-		for _, rv := range c.rooms {
-			for l := range rv.locs {
-				locs.add(l)
-			}
-		}
-		c.locs = locs.sorted()
-	}
-	return c.locs
-}
+func (c *run) locations() []string { return c.locs }

@@ -39,18 +39,18 @@ func (c *run) uplinkRule() {
 		}
 		var cands []string
 		witnesses := set{}
-		for _, room := range c.order {
-			if c.explained[room] || c.t.Site(room) != site {
+		for _, room := range c.t.siteRooms[site] {
+			rv := c.rooms[room]
+			if rv == nil || c.explained[room] {
 				continue
 			}
-			rv := c.rooms[room]
-			own := rv.locs[site]
+			own := rv.at(site)
 			if own == nil || own.view != vocab.ViewOK {
 				continue
 			}
 			bad, fineElsewhere := rv.bad, false
-			for l, v := range rv.locs {
-				if l != site && v.view == vocab.ViewOK {
+			for _, v := range rv.locs {
+				if v.location != site && v.view == vocab.ViewOK {
 					fineElsewhere = true
 				}
 			}
@@ -111,7 +111,7 @@ func (c *run) networkRule() {
 		sites := set{}
 		for _, room := range c.order {
 			rv := c.rooms[room]
-			v := rv.locs[loc]
+			v := rv.at(loc)
 			if c.explained[room] || v == nil || !v.view.Bad() {
 				continue
 			}
@@ -129,7 +129,7 @@ func (c *run) networkRule() {
 		b := c.get(vocab.CauseNetwork, loc)
 		n := 0
 		for _, room := range paths[loc] {
-			b.view(room, c.rooms[room].locs[loc], true)
+			b.view(room, c.rooms[room].at(loc), true)
 			n++
 		}
 		b.evidence = append(b.evidence, fmt.Sprintf("%d rooms slow from probes at %s only (%s)", n, loc, strings.Join(paths[loc], ", ")))

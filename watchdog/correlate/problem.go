@@ -37,8 +37,9 @@ type Problem struct {
 	Locations  []string `json:"locations,omitempty"`
 	Probes     []string `json:"probes,omitempty"`
 	Transports []string `json:"transports,omitempty"`
-	// Findings are the findings behind it; Kinds their kinds.
-	Findings []detect.Finding `json:"findings,omitempty"`
+	// Findings are the findings behind it (shared with the evidence: not
+	// to be changed); Kinds their kinds.
+	Findings []*detect.Finding `json:"findings,omitempty"`
 	Kinds    []vocab.Kind     `json:"kinds,omitempty"`
 	// Evidence says in words why this cause: a server's readings, what
 	// each location sees.
@@ -179,7 +180,7 @@ func (b *builder) finish(t *Topology) Problem {
 	kinds := map[vocab.Kind]bool{}
 	for _, k := range slices.SortedFunc(maps.Keys(b.findings), detect.CompareKeys) {
 		f := b.findings[k]
-		p.Findings = append(p.Findings, *f)
+		p.Findings = append(p.Findings, f)
 		kinds[f.Kind] = true
 		p.Severity = vocab.Worse(p.Severity, f.Severity)
 	}

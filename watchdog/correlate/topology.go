@@ -17,6 +17,7 @@ type Topology struct {
 	serverSite  map[string]string
 	serverRole  map[string]string
 	sites       map[string]bool
+	siteRooms   map[string][]string
 	maintain    []config.MaintenanceSpec
 }
 
@@ -31,6 +32,7 @@ func NewTopology(city *config.Config) *Topology {
 		serverSite:  map[string]string{},
 		serverRole:  map[string]string{},
 		sites:       map[string]bool{},
+		siteRooms:   map[string][]string{},
 		maintain:    city.Watchdog.Maintain,
 	}
 	for _, sc := range city.SubCenters {
@@ -43,12 +45,16 @@ func NewTopology(city *config.Config) *Topology {
 	for _, r := range city.Rooms {
 		t.roomSite[r.ID] = r.SubCenter
 		t.roomServers[r.ID] = slices.Clone(r.Servers)
+		t.siteRooms[r.SubCenter] = append(t.siteRooms[r.SubCenter], r.ID)
 		for _, s := range r.Servers {
 			t.serverRooms[s] = append(t.serverRooms[s], r.ID)
 		}
 	}
 	for s := range t.serverRooms {
 		slices.Sort(t.serverRooms[s])
+	}
+	for s := range t.siteRooms {
+		slices.Sort(t.siteRooms[s])
 	}
 	return t
 }

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -29,10 +30,21 @@ type locView struct {
 // roomView is every location's view of one room.
 type roomView struct {
 	room string
-	locs map[string]*locView
+	// locs are the locations' views, a few: found by a linear search.
+	locs []*locView
 	// bad and ok are the locations that see the room in trouble and fine,
 	// sorted.
 	bad, ok []string
+}
+
+// at returns a location's view of the room, or nil.
+func (r *roomView) at(loc string) *locView {
+	for _, v := range r.locs {
+		if v.location == loc {
+			return v
+		}
+	}
+	return nil
 }
 
 // probeLocal is the first rule: within one location, one transport, a
@@ -40,7 +52,8 @@ type roomView struct {
 // problem of its own (probe-local: recorded, never paged), and the location
 // sees the room fine. It returns every location's view of every room, and
 // the probe-local problems.
-func probeLocal(ev *detect.Evidence, nrooms int) (map[string]*roomView, map[string]*builder) {
+func probeLocal(ev *detect.Evidence, nrooms int) (map[string]*roomView, map[string]*builder, []string) {
+	locations := map[string]bool{}
 	rooms := make(map[string]*roomView, nrooms)
 	nlocs := 0
 	{
@@ -67,7 +80,7 @@ func probeLocal(ev *detect.Evidence, nrooms int) (map[string]*roomView, map[stri
 		room, transport := group[0].Room, group[0].Transport
 		rv := rooms[room]
 		if rv == nil {
-			rv = &roomView{room: room, locs: make(map[string]*locView, nlocs)}
+			rv = &roomView{room: room, locs: make([]*locView, 0, nlocs)}
 			rooms[room] = rv
 		}
 		slices.SortStableFunc(group, func(a, b *detect.SeriesView) int { return strings.Compare(a.Location, b.Location) })
@@ -85,10 +98,11 @@ func probeLocal(ev *detect.Evidence, nrooms int) (map[string]*roomView, map[stri
 			at := group[i:j]
 			i = j
 			loc := at[0].Location
-			lv := rv.locs[loc]
+			locations[loc] = true
+			lv := rv.at(loc)
 			if lv == nil {
 				lv = &locView{location: loc, view: vocab.ViewUnknown}
-				rv.locs[loc] = lv
+				rv.locs = append(rv.locs, lv)
 			}
 			switch {
 			case nbad > 0 && nok > 0:
@@ -146,7 +160,8 @@ func probeLocal(ev *detect.Evidence, nrooms int) (map[string]*roomView, map[stri
 	}
 	flush()
 	for _, rv := range rooms {
-		for l, lv := range rv.locs {
+		for _, lv := range rv.locs {
+			l := lv.location
 			switch {
 			case lv.view.Bad():
 				rv.bad = append(rv.bad, l)
@@ -164,7 +179,7 @@ func probeLocal(ev *detect.Evidence, nrooms int) (map[string]*roomView, map[stri
 		slices.Sort(rv.bad)
 		slices.Sort(rv.ok)
 	}
-	return rooms, local
+	return rooms, local, slices.Sorted(maps.Keys(locations))
 }
 
 // pointers points at each finding of a list.

@@ -56,7 +56,7 @@ func problem(cause vocab.Cause, subject string, rooms []string, fs ...detect.Fin
 		p.Servers, p.Roles = []string{subject}, []string{"media"}
 	}
 	for _, f := range fs {
-		p.Findings = append(p.Findings, f)
+		p.Findings = append(p.Findings, ref(f))
 		if !slices.Contains(p.Kinds, f.Kind) {
 			p.Kinds = append(p.Kinds, f.Kind)
 		}
@@ -153,3 +153,6 @@ func count(tl []Entry, kind string) int {
 	}
 	return n
 }
+
+// ref points at a copy of f.
+func ref(f detect.Finding) *detect.Finding { return &f }

@@ -183,8 +183,7 @@ func fold(inc *Incident, p *correlate.Problem, now time.Time) (material, figures
 		known[id] = true
 	}
 	var fresh []*detect.Finding
-	for i := range p.Findings {
-		f := &p.Findings[i]
+	for _, f := range p.Findings {
 		id := f.ID()
 		if !known[id] {
 			known[id] = true

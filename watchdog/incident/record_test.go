@@ -158,7 +158,7 @@ func TestTimelineOrder(t *testing.T) {
 		}, []string{"detected@-30s", "opened@1m0s"}},
 		{"muted, with findings before and at the opening", func() Incident {
 			p := muted
-			p.Findings = append(slices.Clone(p.Findings), latency(hall2, 380, now))
+			p.Findings = append(slices.Clone(p.Findings), ref(latency(hall2, 380, now)))
 			return Open(p, now, policy())
 		}, []string{"detected@0s", "opened@1m0s", "muted@1m0s", "detected@1m0s"}},
 		{"a finding fired in the future is logged when seen", func() Incident {
@@ -195,7 +195,11 @@ func TestObserve(t *testing.T) {
 	base := roomProblem(hall1, 420)
 	with := func(f func(p *correlate.Problem)) correlate.Problem {
 		p := base
-		p.Findings, p.Kinds, p.Rooms, p.Explains = slices.Clone(p.Findings), slices.Clone(p.Kinds), slices.Clone(p.Rooms), slices.Clone(p.Explains)
+		p.Kinds, p.Rooms, p.Explains = slices.Clone(p.Kinds), slices.Clone(p.Rooms), slices.Clone(p.Explains)
+		p.Findings = nil
+		for _, f := range base.Findings {
+			p.Findings = append(p.Findings, ref(*f))
+		}
 		f(&p)
 		return p
 	}
@@ -236,7 +240,7 @@ func TestObserve(t *testing.T) {
 			}
 		}},
 		{"a new finding", nil, with(func(p *correlate.Problem) {
-			p.Findings = append(p.Findings, dropout(hall1, 4, t0.Add(50*time.Second)))
+			p.Findings = append(p.Findings, ref(dropout(hall1, 4, t0.Add(50*time.Second))))
 			p.Kinds, p.Severity = []vocab.Kind{vocab.KindDropout, vocab.KindLatency}, vocab.SeverityCritical
 		}), now, Updated, func(t *testing.T, before, got Incident) {
 			if len(got.Findings) != 2 || !slices.Equal(got.Kinds, []vocab.Kind{vocab.KindDropout, vocab.KindLatency}) || got.Phenomenon.ParticipantsDown != 4 {
@@ -254,7 +258,7 @@ func TestObserve(t *testing.T) {
 		}},
 		{"a new room", nil, with(func(p *correlate.Problem) {
 			p.Rooms, p.Explains = []string{hall2, hall1}, []string{hall1, hall2}
-			p.Findings = append(p.Findings, latency(hall2, 380, t0))
+			p.Findings = append(p.Findings, ref(latency(hall2, 380, t0)))
 		}), now, Updated, func(t *testing.T, before, got Incident) {
 			if !slices.Equal(got.Place.Rooms, []string{hall1, hall2}) || !slices.Equal(got.Explains, []string{hall1, hall2}) {
 				t.Errorf("rooms %q explains %q", got.Place.Rooms, got.Explains)
@@ -296,7 +300,7 @@ func TestObserve(t *testing.T) {
 			}
 		}},
 		{"the class goes up on its own", nil, with(func(p *correlate.Problem) {
-			p.Findings = append(p.Findings, serverDown(media1, 2, now))
+			p.Findings = append(p.Findings, ref(serverDown(media1, 2, now)))
 			p.Kinds = []vocab.Kind{vocab.KindLatency, vocab.KindServerDown}
 		}), now, Updated, func(t *testing.T, before, got Incident) {
 			if got.Class != vocab.ClassOutage || got.ClassRule != "finding=server_down → outage" || !got.Deadline.Equal(t0.Add(4*time.Hour)) {
@@ -306,7 +310,7 @@ func TestObserve(t *testing.T) {
 		{"the class never goes down on its own", func(t *testing.T) Incident {
 			return must(t, opened("INC-000001", base, t0), Action{Kind: ActReclassify, Actor: "张工", At: t0.Add(time.Second), Class: vocab.ClassMajor})
 		}, with(func(p *correlate.Problem) {
-			p.Findings = append(p.Findings, dropout(hall1, 4, now))
+			p.Findings = append(p.Findings, ref(dropout(hall1, 4, now)))
 			p.Kinds, p.Severity = []vocab.Kind{vocab.KindDropout, vocab.KindLatency}, vocab.SeverityCritical
 		}), now, Updated, func(t *testing.T, before, got Incident) {
 			if got.Class != vocab.ClassMajor || got.ClassRule != "set by 张工" || !got.Deadline.Equal(t0.Add(24*time.Hour)) || count(got.Timeline, "reclassified") != 1 {
@@ -334,7 +338,7 @@ func TestObserve(t *testing.T) {
 		}},
 		{"a resolved incident is not observed", func(t *testing.T) Incident {
 			return must(t, opened("INC-000001", base, t0), Action{Kind: ActResolve, Actor: "张工", At: t0.Add(time.Second)})
-		}, with(func(p *correlate.Problem) { p.Findings = append(p.Findings, dropout(hall1, 4, now)) }), now, Unchanged, func(t *testing.T, before, got Incident) {
+		}, with(func(p *correlate.Problem) { p.Findings = append(p.Findings, ref(dropout(hall1, 4, now))) }), now, Unchanged, func(t *testing.T, before, got Incident) {
 			unchanged(t, "observing a resolved incident", before, got)
 		}},
 	}

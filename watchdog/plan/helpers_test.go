@@ -46,12 +46,12 @@ func problem(cause vocab.Cause, subject string, rooms ...string) correlate.Probl
 		Rooms: slices.Clone(rooms), Explains: slices.Clone(rooms), Locations: []string{"yz"}, Probes: []string{"yz-p1"},
 		Severity: vocab.SeverityDegraded, Since: t0, Page: cause.Incident()}
 	for _, r := range rooms {
-		p.Findings = append(p.Findings, latency(r, 420))
+		p.Findings = append(p.Findings, ref(latency(r, 420)))
 	}
 	p.Kinds = []vocab.Kind{vocab.KindLatency}
 	if cause == vocab.CauseServer {
 		p.Servers, p.Roles = []string{subject}, []string{"media"}
-		p.Findings = append(p.Findings, detect.Finding{Kind: vocab.KindSaturation, Severity: vocab.SeverityDegraded, Server: subject, Reading: "cpu_pct",
+		p.Findings = append(p.Findings, &detect.Finding{Kind: vocab.KindSaturation, Severity: vocab.SeverityDegraded, Server: subject, Reading: "cpu_pct",
 			Onset: t0, FiredAt: t0, Figures: detect.Figures{Value: 97, Limit: 90}, Text: "cpu_pct above 90"})
 		p.Kinds = append(p.Kinds, vocab.KindSaturation)
 	}
@@ -83,10 +83,10 @@ func awaiting(p correlate.Problem, servers ...string) correlate.Problem {
 
 // worse is the problem with worse figures only.
 func worse(p correlate.Problem, p95 float64) correlate.Problem {
-	p.Findings = slices.Clone(p.Findings)
-	for i := range p.Findings {
-		if p.Findings[i].Kind == vocab.KindLatency {
-			p.Findings[i].Figures.RTTP95MS = p95
+	p.Findings = deepFindings(p.Findings)
+	for _, f := range p.Findings {
+		if f.Kind == vocab.KindLatency {
+			f.Figures.RTTP95MS = p95
 		}
 	}
 	return p
@@ -94,7 +94,7 @@ func worse(p correlate.Problem, p95 float64) correlate.Problem {
 
 // dropped is the problem with a new finding: participants dropped.
 func dropped(p correlate.Problem) correlate.Problem {
-	p.Findings = append(slices.Clone(p.Findings), detect.Finding{Kind: vocab.KindDropout, Severity: vocab.SeverityCritical, Room: p.Explains[0], Probe: "yz-p1",
+	p.Findings = append(slices.Clone(p.Findings), &detect.Finding{Kind: vocab.KindDropout, Severity: vocab.SeverityCritical, Room: p.Explains[0], Probe: "yz-p1",
 		Onset: t0, FiredAt: t0, Figures: detect.Figures{Down: 3, Dropouts: 3}, Text: "participants dropped"})
 	p.Kinds = append(slices.Clone(p.Kinds), vocab.KindDropout)
 	slices.Sort(p.Kinds)
@@ -205,6 +205,18 @@ func bookLines(b Book) []string {
 			inc = "-"
 		}
 		out = append(out, fmt.Sprintf("%s present=%v since=%s incident=%s fading=%s", k, tr.Present, since, inc, fade))
+	}
+	return out
+}
+
+// ref points at a copy of f.
+func ref(f detect.Finding) *detect.Finding { return &f }
+
+// deepFindings copies the findings themselves, so a test can change them.
+func deepFindings(fs []*detect.Finding) []*detect.Finding {
+	out := make([]*detect.Finding, len(fs))
+	for i, f := range fs {
+		out[i] = ref(*f)
 	}
 	return out
 }
