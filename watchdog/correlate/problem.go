@@ -40,7 +40,7 @@ type Problem struct {
 	// Findings are the findings behind it (shared with the evidence: not
 	// to be changed); Kinds their kinds.
 	Findings []*detect.Finding `json:"findings,omitempty"`
-	Kinds    []vocab.Kind     `json:"kinds,omitempty"`
+	Kinds    []vocab.Kind      `json:"kinds,omitempty"`
 	// Evidence says in words why this cause: a server's readings, what
 	// each location sees.
 	Evidence []string       `json:"evidence,omitempty"`

@@ -204,9 +204,13 @@ func TestEventLine(t *testing.T) {
 			head + "acknowledged " + subject + "  by 张工"},
 		{"a note", Event{Kind: EventNote, At: at, Actor: "张工", Text: "bidders told to refresh", Incident: b},
 			head + "note         " + subject + "  by 张工  — bidders told to refresh"},
-		{"resolved by a person", Event{Kind: EventResolved, At: at, Actor: "张工", Text: "gateway restarted", Incident: with(func(b *Brief) { b.State, b.ResolvedAt, b.Handling = StateResolved, t0.Add(10*time.Minute), 10*time.Minute })},
+		{"resolved by a person", Event{Kind: EventResolved, At: at, Actor: "张工", Text: "gateway restarted", Incident: with(func(b *Brief) {
+			b.State, b.ResolvedAt, b.Handling = StateResolved, t0.Add(10*time.Minute), 10*time.Minute
+		})},
 			head + "resolved     " + subject + "  after 10m0s  by 张工  — gateway restarted"},
-		{"resolved by the watchdog", Event{Kind: EventResolved, At: at, Actor: Actor, Text: "recovered", Incident: with(func(b *Brief) { b.State, b.ResolvedAt, b.Handling = StateResolved, t0.Add(90*time.Second), 90*time.Second })},
+		{"resolved by the watchdog", Event{Kind: EventResolved, At: at, Actor: Actor, Text: "recovered", Incident: with(func(b *Brief) {
+			b.State, b.ResolvedAt, b.Handling = StateResolved, t0.Add(90*time.Second), 90*time.Second
+		})},
 			head + "resolved     " + subject + "  after 1m30s  — recovered"},
 		{"reopened", Event{Kind: EventReopened, At: at, Actor: Actor, Text: "relapse 5m0s after it was resolved", Incident: b},
 			head + "reopened     " + subject + "  deadline 11-02 19:30  — relapse 5m0s after it was resolved"},
