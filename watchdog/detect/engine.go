@@ -276,7 +276,7 @@ func (e *Engine) Step(now time.Time) []Change {
 			v.Text = fmt.Sprintf("%s check failed %d times in a row: %s", c.kind, c.failures, c.lastErr)
 		}
 		if c.failures >= d.ServerDown.Failures && !stale {
-			v.Holds, v.Recent, v.Severity = true, true, vocab.SeverityCritical
+			v.Holds, v.Recent, v.Fresh, v.Severity = true, true, true, vocab.SeverityCritical
 		}
 		step(&c.cond, Hysteresis{ClearAfter: d.ServerDown.ClearAfter}, v, Finding{Kind: vocab.KindServerDown, Server: k.server, Check: k.check})
 	}
@@ -284,7 +284,7 @@ func (e *Engine) Step(now time.Time) []Change {
 		v := Verdict{Figures: Figures{Value: r.value, Limit: r.rule.Limit}}
 		stale := now.Sub(r.at) > e.staleAfter(checkKey{k.server, r.check})
 		if r.rule.Breached(r.value) && !stale {
-			v.Holds, v.Recent, v.Severity = true, true, vocab.SeverityDegraded
+			v.Holds, v.Recent, v.Fresh, v.Severity = true, true, true, vocab.SeverityDegraded
 			v.Text = fmt.Sprintf("%s %.1f %s %g", k.reading, r.value, r.rule.Op, r.rule.Limit)
 		}
 		step(&r.cond, hyst(r.rule.Hyst()), v, Finding{Kind: vocab.KindSaturation, Server: k.server, Reading: k.reading})
@@ -295,7 +295,7 @@ func (e *Engine) Step(now time.Time) []Change {
 	for id, p := range e.probes {
 		v := Verdict{}
 		if e.silent(p.beat, now) {
-			v = Verdict{Holds: true, Recent: true, Since: p.beat.LastSeen, Severity: vocab.SeverityDegraded,
+			v = Verdict{Holds: true, Recent: true, Fresh: true, Since: p.beat.LastSeen, Severity: vocab.SeverityDegraded,
 				Text: fmt.Sprintf("probe %s silent: last heartbeat %s", id, p.beat.LastSeen.UTC().Format(time.RFC3339))}
 		}
 		step(&p.cond, Hysteresis{}, v, Finding{Kind: vocab.KindProbeSilent, Probe: id, Location: p.beat.Location})

@@ -504,3 +504,26 @@ func TestEngineProbeSilent(t *testing.T) {
 		t.Errorf("silent probe c, gone from the heartbeats: %+v, want still silent", pv)
 	}
 }
+
+// TestEngineClearedFindingDoesNotFireOnOldData: with clear_after shorter
+// than the latency window, a finding that cleared sees its window still
+// full of the ended fault's slow samples; it fires again only on fresh
+// trouble, not on those.
+func TestEngineClearedFindingDoesNotFireOnOldData(t *testing.T) {
+	e := newEngine(func(d *config.Detect) { d.Latency.ClearAfter = time.Second })
+	slow := func(a *Agg) { a.RTT, a.RTTMaxMS = []float64{600, 600}, 600 }
+	var log []string
+	for i := range 30 {
+		var edit func(*Agg)
+		if (i >= 2 && i < 8) || i == 20 {
+			edit = slow
+		}
+		for _, s := range transitions(tick(e, i, win(key, i, edit))) {
+			log = append(log, fmt.Sprintf("%d %s", i, s))
+		}
+	}
+	want := []string{"2 fired latency/r/p/ws", "9 cleared latency/r/p/ws", "20 fired latency/r/p/ws", "22 cleared latency/r/p/ws"}
+	if !slices.Equal(log, want) {
+		t.Fatalf("transitions\n got %q\nwant %q", log, want)
+	}
+}

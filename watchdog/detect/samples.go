@@ -34,6 +34,10 @@ type Verdict struct {
 	// detect.recent) — what keeps a firing finding from clearing, so it
 	// clears when the symptoms end, not a whole window later.
 	Recent bool
+	// Fresh: a bad window ended within the last detect.recent. A finding
+	// fires only on fresh trouble: a window still full of an ended fault's
+	// slow samples does not fire it again once it has cleared.
+	Fresh bool
 	// Since is the start of the first bad window in the rule's window;
 	// Until the end of the last one.
 	Since, Until time.Time
@@ -45,11 +49,17 @@ type Verdict struct {
 // obs is the verdict as the hysteresis takes it: while firing, the recent
 // data decides.
 func (v Verdict) obs(firing bool) Obs {
-	o := Obs{Holds: v.Holds, Since: v.Since, Until: v.Until}
+	o := Obs{Holds: v.Holds && v.Fresh, Since: v.Since, Until: v.Until}
 	if firing {
 		o.Holds = v.Recent
 	}
 	return o
+}
+
+// fresh reports whether a bad window ended within recent of the latest
+// data's end.
+func fresh(until time.Time, aggs []*Agg, recent time.Duration) bool {
+	return !until.IsZero() && len(aggs) > 0 && !until.Before(aggs[len(aggs)-1].End.Add(-recent))
 }
 
 // windowP95 is the p95 of one window's RTTs, without changing them.
@@ -104,6 +114,7 @@ func Latency(aggs []*Agg, r config.LatencyRule, recent time.Duration) Verdict {
 		last = append(last, a.RTT...)
 	}
 	v.Recent = len(last) > 0 && Percentile(last, 95) > limit
+	v.Fresh = fresh(v.Until, aggs, recent)
 	v.Figures = Figures{RTTP95MS: p95, RTTMaxMS: worst, Limit: limit}
 	switch {
 	case p95 > ms(r.Critical):
@@ -153,6 +164,7 @@ func Stutter(aggs []*Agg, r config.StutterRule, recent time.Duration) Verdict {
 	}
 	rp, _, _ := share(within(aggs, recent), recent)
 	v.Recent = rp > r.Pct
+	v.Fresh = fresh(v.Until, aggs, recent)
 	v.Figures = Figures{StutterPct: pct, FreezeMS: freeze, Limit: r.Pct}
 	if pct > r.Pct {
 		v.Holds, v.Severity = true, vocab.SeverityDegraded
@@ -182,7 +194,7 @@ func Dropout(aggs []*Agg, latched *Agg) Verdict {
 		}
 		a = latched
 	}
-	v := Verdict{Holds: true, Recent: true, Since: a.Window, Until: a.End, Severity: vocab.SeverityCritical,
+	v := Verdict{Holds: true, Recent: true, Fresh: true, Since: a.Window, Until: a.End, Severity: vocab.SeverityCritical,
 		Figures: Figures{Participants: a.Samples, Down: a.Down, Dropouts: a.Dropouts, OutageMS: a.OutageMS, Error: a.Error}}
 	v.Text = fmt.Sprintf("%d of %d participants down, %d dropouts", a.Down, a.Samples, a.Dropouts)
 	if a.Error != "" {
