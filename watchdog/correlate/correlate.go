@@ -152,10 +152,11 @@ func (c *run) clearSince(r *roomView) time.Time {
 // sees the room in trouble: what they see is not this problem's alone.
 func (c *run) addBad(b *builder, room string, ownTimes bool) {
 	rv := c.rooms[room]
-	bad := rv.bad
-	clean := ownTimes || slices.ContainsFunc(bad, func(l string) bool { return !c.suspect[l] })
-	for _, l := range bad {
-		b.view(room, rv.at(l), !clean || !c.suspect[l])
+	clean := ownTimes || slices.ContainsFunc(rv.bad, func(l string) bool { return !c.suspect[l] })
+	for _, v := range rv.locs {
+		if v.view.Bad() {
+			b.view(room, v, !clean || !c.suspect[v.location])
+		}
 	}
 }
 

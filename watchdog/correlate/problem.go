@@ -87,8 +87,11 @@ type builder struct {
 	locs       set
 	transports set
 	subs       set
-	findings   map[detect.Key]*detect.Finding
-	evidence   []string
+	// findings are kept in the order added (the evidence's order, which
+	// is sorted), each once.
+	findings []*detect.Finding
+	seen     map[*detect.Finding]bool
+	evidence []string
 	// holding is true once any symptom holds; clear the latest ClearSince,
 	// fade the earliest.
 	holding bool
@@ -118,7 +121,15 @@ func newBuilder(cause vocab.Cause, subject string) *builder {
 		locs:       set{},
 		transports: set{},
 		subs:       set{},
-		findings:   map[detect.Key]*detect.Finding{},
+		seen:       map[*detect.Finding]bool{},
+	}
+}
+
+// finding adds a finding, once.
+func (b *builder) finding(f *detect.Finding) {
+	if !b.seen[f] {
+		b.seen[f] = true
+		b.findings = append(b.findings, f)
 	}
 }
 
@@ -150,7 +161,7 @@ func (b *builder) view(room string, v *locView, timed bool) {
 	b.probes.add(v.probes...)
 	b.transports.add(v.transports...)
 	for _, f := range v.findings {
-		b.findings[f.Key()] = f
+		b.finding(f)
 	}
 	if timed {
 		b.symptom(v.onset, v.clearSince)
@@ -178,9 +189,8 @@ func (b *builder) finish(t *Topology) Problem {
 	p.Probes, p.Locations, p.Transports = b.probes.sorted(), b.locs.sorted(), b.transports.sorted()
 	p.SubCenters = b.subs.sorted()
 	kinds := map[vocab.Kind]bool{}
-	for _, k := range slices.SortedFunc(maps.Keys(b.findings), detect.CompareKeys) {
-		f := b.findings[k]
-		p.Findings = append(p.Findings, f)
+	p.Findings = b.findings
+	for _, f := range b.findings {
 		kinds[f.Kind] = true
 		p.Severity = vocab.Worse(p.Severity, f.Severity)
 	}

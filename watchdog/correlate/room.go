@@ -42,7 +42,7 @@ func (c *run) silentRule() {
 			continue
 		}
 		b := c.get(vocab.CauseProbe, id)
-		b.findings[p.Finding.Key()] = p.Finding
+		b.finding(p.Finding)
 		b.locs.add(p.Location)
 		b.symptom(p.Finding.Onset, p.Finding.ClearSince)
 	}

@@ -98,7 +98,7 @@ func (c *run) serverRule() {
 		b.servers.add(id)
 		b.rooms.add(c.t.ServerRooms(id)...)
 		for i := range sv.Findings {
-			b.findings[sv.Findings[i].Key()] = &sv.Findings[i]
+			b.finding(&sv.Findings[i])
 		}
 		b.evidence = append(b.evidence, sv.Evidence...)
 		switch {
