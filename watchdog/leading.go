@@ -86,6 +86,9 @@ func (w *Watchdog) leaderRun(ctx context.Context) {
 			})
 		})
 	}
+	if w.dispatch != nil {
+		wg.Go(func() { w.dispatch.Run(ctx) })
+	}
 	tick := w.clock.NewTicker(w.cfg.Leader.Tick)
 	defer tick.Stop()
 	var last time.Time

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/watchdog/dispatch/channel"
 )
 
 // Options configure New. Config and Bus are required.
@@ -42,6 +43,14 @@ type Options struct {
 	// the samples stream: "$" (default: only Samples that arrive from now
 	// on) or "0" (everything the stream still holds).
 	StartID string
+	// NoDispatch turns dispatch alerts off (the leader sends none).
+	NoDispatch bool
+	// ChannelEnv is what the dispatch channels use (HTTP client, TLS for
+	// SMTP); every field has a default.
+	ChannelEnv channel.Env
+	// Channels replaces channels the configuration describes, by name
+	// (tests).
+	Channels map[string]channel.Channel
 }
 
 func (o *Options) defaults() error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/watchdog/dispatch"
 	"github.com/bidwatch/bidwatch/watchdog/health"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
@@ -32,6 +33,7 @@ type Watchdog struct {
 	m          *metrics
 	store      *incident.RedisStore
 	health     *health.Runner
+	dispatch   *dispatch.Dispatcher
 	samplesKey string
 	aggsKey    string
 	leader     atomic.Bool
@@ -62,6 +64,13 @@ func New(opts Options) (*Watchdog, error) {
 	w.store = incident.NewRedisStore(w.rdb, opts.Bus.Prefix(), w.cfg.Incidents)
 	if !opts.NoHealth {
 		w.health, err = health.NewRunner(opts.Config, health.RunnerOptions{Client: opts.HTTPClient, Clock: opts.Clock, Logger: opts.Logger})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !opts.NoDispatch && len(opts.Config.Dispatch.Channels) > 0 {
+		w.dispatch, err = dispatch.New(dispatch.Options{City: opts.Config, Redis: w.rdb, Prefix: opts.Bus.Prefix(), Store: w.store,
+			Clock: opts.Clock, Logger: opts.Logger, Env: opts.ChannelEnv, Channels: opts.Channels})
 		if err != nil {
 			return nil, err
 		}

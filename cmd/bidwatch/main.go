@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // the roster's time zone, on a server without one
 
 	"github.com/redis/go-redis/v9"
 )

@@ -47,6 +47,8 @@ and raises incidents with the contract's SLA deadlines.`,
 		newProbeCmd(logger),
 		newWatchdogCmd(logger),
 		newIncidentsCmd(logger),
+		newAlertsCmd(logger),
+		newServeAckCmd(logger),
 	)
 	return root
 }

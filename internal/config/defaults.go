@@ -58,6 +58,7 @@ func (c *Config) setDefaults() {
 	c.Probe = DefaultProbe()
 	c.setAgentDefaults()
 	c.Watchdog = DefaultWatchdog()
+	c.Dispatch = DefaultDispatch()
 }
 
 // setDefaults fills a HealthCheck before it is decoded.

@@ -9,6 +9,7 @@ type Config struct {
 	Rooms      []Room      `yaml:"rooms"`
 	Probe      Probe       `yaml:"probe"`
 	Watchdog   Watchdog    `yaml:"watchdog"`
+	Dispatch   Dispatch    `yaml:"dispatch"`
 	Redis      Redis       `yaml:"redis"`
 	Agent      Agent       `yaml:"agent"`
 	Schedule   Schedule    `yaml:"schedule"`

@@ -27,6 +27,7 @@ func (c *Config) validate(errs *problems) {
 	c.Probe.validate(errs)
 	c.validateAgent(errs)
 	c.Watchdog.validate(errs, c)
+	c.Dispatch.validate(errs, c)
 }
 
 var (
