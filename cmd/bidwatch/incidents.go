@@ -113,9 +113,9 @@ func storeError(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, incident.ErrNotFound), errors.Is(err, incident.ErrFrozen), errors.Is(err, incident.ErrTransition):
+	case errors.Is(err, incident.ErrNotFound), errors.Is(err, incident.ErrFrozen), errors.Is(err, incident.ErrTransition), errors.Is(err, incident.ErrMerged):
 		return &exitError{code: 1, err: err}
-	case strings.Contains(err.Error(), "is required"), strings.Contains(err.Error(), "is empty"), strings.Contains(err.Error(), "unknown class"):
+	case errors.Is(err, incident.ErrBadAction):
 		return &exitError{code: 3, err: err}
 	}
 	return &exitError{code: 2, err: err}
