@@ -167,7 +167,7 @@ func httpChannel(kind string, secret, required bool) func(c *Channel) []*FieldEr
 			out = append(out, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 		}
 		if c.URL == "" {
-			add("url", "required: the %s webhook URL", kind)
+			add("url", "required: the URL to post to")
 		} else if msg := urlProblem(c.URL, "http", "https"); msg != "" {
 			add("url", "%s", msg)
 		}
