@@ -22,6 +22,7 @@ import (
 	"github.com/bidwatch/bidwatch/synthetic/hall"
 	"github.com/bidwatch/bidwatch/synthetic/hall/drill"
 	"github.com/bidwatch/bidwatch/watchdog"
+	"github.com/bidwatch/bidwatch/watchdog/dispatch/channel"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
 
@@ -163,6 +164,27 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 		}
 		agents = append(agents, a)
 	}
+	// The duty officers' phones: a webhook receiver on loopback, told by
+	// dispatch like a sub-center's group robot would be.
+	alerts := make(chan channel.WebhookBody, 64)
+	phone, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	phoneSrv := &http.Server{Handler: &channel.Receiver{Deliver: func(b channel.WebhookBody) {
+		select {
+		case alerts <- b:
+		default:
+		}
+	}}, ReadHeaderTimeout: 5 * time.Second}
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = phoneSrv.Serve(phone) }()
+	defer func() {
+		sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+		defer c()
+		_ = phoneSrv.Shutdown(sctx)
+	}()
+	demoDispatch(cfg, "http://"+phone.Addr().String()+"/alerts")
 	wd, err := watchdog.New(watchdog.Options{Config: cfg, Bus: b, ID: "demo", Logger: logger})
 	if err != nil {
 		return err
@@ -183,6 +205,7 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 	fmt.Fprintf(out, "  probes    %s: %d bidders per room each, over their own network path\n", strings.Join(demoLocations, ", "), o.perRoom)
 	fmt.Fprintf(out, "  paths     %s; admin API /admin/paths\n", strings.Join(paths, ", "))
 	fmt.Fprintf(out, "  schedule  %d bid openings starting now\n", len(cfg.Rooms))
+	fmt.Fprintf(out, "  alerts    each sub-center's duty officer's phone: a webhook on http://%s (✉ lines below)\n", phone.Addr())
 	fmt.Fprintf(out, "  try       bidwatch incidents list --redis redis://%s\n", b.Addr())
 	fmt.Fprintf(out, "            bidwatch check ws://%s/rooms/yz-hall-1/events\n\n", hallAddr)
 
@@ -218,10 +241,29 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 				events = nil
 				continue
 			}
-			if ev.Kind != "updated" {
+			if ev.Kind != incident.EventUpdated && ev.Kind != "alert" && ev.Kind != incident.EventMergedIn {
 				fmt.Fprintln(out, "  ● "+incident.EventLine(ev, time.Local))
 			}
+		case a := <-alerts:
+			m := a.Message
+			fmt.Fprintf(out, "    ✉ %s %s ← %s\n", m.At.Local().Format("15:04:05"), m.Level, m.Title)
 		}
+	}
+}
+
+// demoDispatch gives the demo city a dispatch section: one duty officer per
+// sub-center, on duty all day, reached through the webhook at url.
+func demoDispatch(cfg *config.Config, url string) {
+	d := &cfg.Dispatch
+	d.Channels = []config.Channel{{Name: "phones", Type: "webhook", URL: url, Rate: "120/min", StartTLS: true}}
+	d.Remind = 0
+	for _, sc := range cfg.SubCenters {
+		id := sc.ID + "-duty"
+		d.People = append(d.People, config.Person{ID: id, Name: sc.Name + "值班员"})
+		d.Roster = append(d.Roster, config.Roster{SubCenter: sc.ID, Levels: []config.Level{{
+			Name: "值班员", Channels: []string{"phones"},
+			Shifts: []config.Shift{{Days: "all", From: "00:00", To: "24:00", People: []string{id}}},
+		}}})
 	}
 }
 

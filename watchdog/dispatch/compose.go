@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/internal/vocab"
 	"github.com/bidwatch/bidwatch/watchdog/dispatch/channel"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
@@ -32,9 +33,31 @@ var kindTitle = map[string]string{
 	KindTest:       "测试消息",
 }
 
-// causeText names a cause for people: "服务器 jd-media-1".
-func causeText(b *incident.Brief) string {
+// causeText names a cause for people: "服务器 jd-media-1", "至高邮市分中心的网络线路".
+func (c *Composer) causeText(b *incident.Brief) string {
+	name := b.Subject
+	if sc, ok := c.City.SubCenter(b.Subject); ok {
+		name = sc.Name
+	}
+	switch b.Cause {
+	case vocab.CauseNetwork:
+		return "至" + name + "的网络线路（" + b.Subject + "）"
+	case vocab.CauseUplink:
+		return name + "的出口线路（" + b.Subject + "）"
+	case vocab.CauseRoom:
+		if r, ok := c.City.Room(b.Subject); ok {
+			return "房间 " + r.Name + "（" + b.Subject + "）"
+		}
+	}
 	return b.Cause.Chinese() + " " + b.Subject
+}
+
+// where is a receiver's sub-center, by name.
+func (c *Composer) where(rc Receiver) string {
+	if sc, ok := c.City.SubCenter(rc.SubCenter); ok {
+		return sc.Name
+	}
+	return rc.SubCenter
 }
 
 // Compose writes the message telling a receiver these notices (one, or
@@ -70,10 +93,10 @@ func (c *Composer) Compose(rc Receiver, notices []Notice, now time.Time) *channe
 		n := notices[0]
 		b := n.Incident
 		m.Kind = n.Kind
-		m.Title = fmt.Sprintf("【%s】%s：%s（%s）", kindTitle[n.Kind], c.Roster.Name(rc), causeText(&b), b.Class.Chinese())
+		m.Title = fmt.Sprintf("【%s】%s：%s（%s）", kindTitle[n.Kind], c.where(rc), c.causeText(&b), b.Class.Chinese())
 		m.Lines = append(m.Lines,
 			fmt.Sprintf("故障编号：%s", b.ID),
-			fmt.Sprintf("故障原因：%s", causeText(&b)),
+			fmt.Sprintf("故障原因：%s", c.causeText(&b)),
 			fmt.Sprintf("故障地点：分中心 %s；房间 %s；服务器 %s", list(b.SubCenters), list(b.Rooms), list(b.Servers)),
 			fmt.Sprintf("发生时间：%s（开单 %s）", stamp(b.DetectedAt), stamp(b.OpenedAt)),
 			fmt.Sprintf("故障现象：%s", b.Summary),
@@ -98,10 +121,10 @@ func (c *Composer) Compose(rc Receiver, notices []Notice, now time.Time) *channe
 			m.Lines = append(m.Lines, "维护窗口："+b.MutedBy)
 		}
 	} else {
-		m.Title = fmt.Sprintf("【故障通知】%s：%d 条", c.Roster.Name(rc), len(notices))
+		m.Title = fmt.Sprintf("【故障通知】%s：%d 条", c.where(rc), len(notices))
 		for _, n := range notices {
 			b := n.Incident
-			line := fmt.Sprintf("· [%s] %s %s（%s）房间 %s", kindTitle[n.Kind], b.ID, causeText(&b), b.Class.Chinese(), list(b.Rooms))
+			line := fmt.Sprintf("· [%s] %s %s（%s）房间 %s", kindTitle[n.Kind], b.ID, c.causeText(&b), b.Class.Chinese(), list(b.Rooms))
 			if n.Text != "" {
 				line += "：" + n.Text
 			}

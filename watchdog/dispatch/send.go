@@ -141,7 +141,7 @@ func (d *Dispatcher) summaries(ctx context.Context) {
 		if err != nil || len(ds) == 0 {
 			continue
 		}
-		m := summary(d.roster.Name(rc), envs, now)
+		m := summary(d.composer.where(rc), envs, now)
 		m.SubCenter, m.Level = rc.SubCenter, d.roster.Name(rc)
 		env := Envelope{Message: *m, Receiver: rc}
 		for _, e := range envs {
