@@ -33,6 +33,7 @@ bench: build
 	$(GO) test -run '^$$' -bench 'AgentCPU' -benchtime 1x ./probe/
 	$(GO) test -run '^$$' -bench 'Ingest' -benchtime 200000x ./watchdog/
 	$(GO) test -run '^$$' -bench 'FaultToIncident' -benchtime 20x -timeout 20m ./watchdog/
+	$(GO) test -run '^$$' -bench 'FaultToAlert' -benchtime 20x -timeout 20m ./watchdog/
 	$(GO) test -run '^$$' -bench 'CorrelatePlan' -benchmem ./watchdog/decide/
 	$(GO) test -run '^$$' -bench 'FaultToIncident' -benchtime 1x ./watchdog/scenario/
 	$(GO) run ./bench/wsload -bidwatch $(BIN) -n $(BENCH_N)
