@@ -27,6 +27,9 @@ import (
 const (
 	envReplica = "BIDWATCH_TEST_WATCHDOG_REPLICA"
 	envRedis   = "BIDWATCH_TEST_WATCHDOG_REDIS"
+	// envDispatch, when set, is the URL of a webhook receiver: the replica's
+	// city gets a dispatch section sending every sub-center's alerts there.
+	envDispatch = "BIDWATCH_TEST_WATCHDOG_DISPATCH"
 )
 
 // replicaMain runs a watchdog replica in this test binary when the parent
@@ -40,6 +43,9 @@ func replicaMain() bool {
 	city, err := fastSettings(config.DemoCity(), "")
 	if err == nil {
 		city.Watchdog.Leader.TakeoverGrace = 3 * time.Second
+		if url := os.Getenv(envDispatch); url != "" {
+			err = withDispatch(city, url)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -68,6 +74,8 @@ type replica struct {
 	id  string
 	cmd *exec.Cmd
 	out *syncBuffer
+	// exited is closed once the process has exited.
+	exited chan struct{}
 }
 
 type syncBuffer struct {
@@ -87,16 +95,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startReplica(t *testing.T, id, redisURL string) *replica {
+func startReplica(t *testing.T, id, redisURL string, env ...string) *replica {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envReplica+"="+id, envRedis+"="+redisURL)
-	r := &replica{id: id, cmd: cmd, out: &syncBuffer{}}
+	cmd.Env = append(append(os.Environ(), envReplica+"="+id, envRedis+"="+redisURL), env...)
+	exited := make(chan struct{})
+	r := &replica{id: id, cmd: cmd, out: &syncBuffer{}, exited: exited}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)

@@ -147,7 +147,9 @@ func (h *AckHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.acknowledge(r.Context(), q.Get("s"), id, v.Name, exp, now); err != nil {
 		code := http.StatusConflict
-		if !errors.Is(err, ErrLinkUsed) && !errors.Is(err, incident.ErrTransition) && !errors.Is(err, incident.ErrFrozen) && !errors.Is(err, incident.ErrMerged) {
+		if errors.Is(err, incident.ErrNotFound) {
+			code = http.StatusNotFound
+		} else if !errors.Is(err, ErrLinkUsed) && !errors.Is(err, incident.ErrTransition) && !errors.Is(err, incident.ErrFrozen) && !errors.Is(err, incident.ErrMerged) {
 			code = http.StatusInternalServerError
 			h.log().Warn("acknowledge from a link", "incident", id, "err", err)
 		}
@@ -193,6 +195,8 @@ func refusal(err error) string {
 		return "链接无效（the link is not valid）。"
 	case errors.Is(err, incident.ErrTransition), errors.Is(err, incident.ErrFrozen), errors.Is(err, incident.ErrMerged):
 		return "故障已不在待处理状态，无需确认（the incident is no longer open）。"
+	case errors.Is(err, incident.ErrNotFound):
+		return "没有这个故障（no such incident）。"
 	}
 	return "暂时无法确认，请稍后再试（could not acknowledge now）。"
 }

@@ -118,13 +118,25 @@ func New(o Options) (*Dispatcher, error) {
 			rate = config.KnownChannelKinds[spec.Type].Rate
 		}
 		if n, per, err := config.ParseRate(rate); err == nil {
-			d.rates[spec.Name] = redis_rate.Limit{Rate: n, Burst: n, Period: per}
+			d.rates[spec.Name] = strict(n, per)
 		}
 	}
 	if n, per, err := config.ParseRate(o.City.Dispatch.ReceiverRate); err == nil {
-		d.recvRate = redis_rate.Limit{Rate: n, Burst: n, Period: per}
+		d.recvRate = strict(n, per)
 	}
 	return d, nil
+}
+
+// strict is a GCRA limit that lets at most n through in any window of one
+// period: a burst of n−⌊n/2⌋ and ⌊n/2⌋ more spread over the period (a
+// burst of n refilled at n per period would let 2n−1 through in one
+// window, and a provider counting its own minute would throttle).
+func strict(n int, per time.Duration) redis_rate.Limit {
+	if n == 1 {
+		return redis_rate.Limit{Rate: 1, Burst: 1, Period: per}
+	}
+	r := n / 2
+	return redis_rate.Limit{Rate: r, Burst: n - r, Period: per}
 }
 
 // Enabled reports whether there is anyone to tell: a channel and a roster.
@@ -209,7 +221,8 @@ func (d *Dispatcher) handle(ctx context.Context, ev incident.Event) {
 		}
 		rcs = Route(d.city, d.roster, &b)
 		if kind == KindOpened && ev.Kind == incident.EventUpdated {
-			rcs = slices.DeleteFunc(rcs, func(rc Receiver) bool { return slices.Contains(told, rc.Key()) })
+			// Only those not told of it, nor about to be.
+			rcs = slices.DeleteFunc(rcs, func(rc Receiver) bool { return slices.Contains(told, rc.Key()) || d.waiting(rc, b.ID) })
 		}
 		if kind == KindChanged {
 			// Receivers told earlier stay told of its changes, even when its
@@ -244,6 +257,12 @@ func (d *Dispatcher) muted(ctx context.Context, b *incident.Brief, now time.Time
 		return true, fmt.Sprintf("silenced by %s (%s, by %s until %s)", s.ID, s, s.By, s.End.In(d.d.Location()).Format("01-02 15:04"))
 	}
 	return false, ""
+}
+
+// waiting reports whether a notice of an incident waits for a receiver.
+func (d *Dispatcher) waiting(rc Receiver, id string) bool {
+	g := d.pending[rc.Key()]
+	return g != nil && slices.ContainsFunc(g.notices, func(n Notice) bool { return n.Incident.ID == id })
 }
 
 // add puts a notice in its receiver's group.

@@ -3,13 +3,18 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bidwatch/bidwatch/internal/bus/bustest"
@@ -27,16 +32,22 @@ type receiver struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	got  []channel.Message
+	at   []time.Time // when each message in got arrived
 	ids  map[string]int
 	down bool
+	// fails counts the requests answered 503 while down.
+	fails int
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	t.Helper()
 	r := &receiver{ids: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
 		down := r.down
+		if down {
+			r.fails++
+		}
 		r.mu.Unlock()
 		if down {
 			http.Error(w, "down", http.StatusServiceUnavailable)
@@ -52,6 +63,7 @@ func newReceiver(t *testing.T) *receiver {
 		}
 		r.mu.Lock()
 		r.got = append(r.got, p.Message)
+		r.at = append(r.at, time.Now())
 		r.ids[p.Message.ID]++
 		r.mu.Unlock()
 	}))
@@ -74,7 +86,7 @@ func (r *receiver) messages() []channel.Message {
 // city is the demo city with a dispatch section: a webhook channel per
 // receiver URL given ("jd" → URL), a person on duty at every level all
 // day, two levels per roster.
-func city(t *testing.T, urls map[string]string) *config.Config {
+func city(t testing.TB, urls map[string]string) *config.Config {
 	t.Helper()
 	c := config.DemoCity()
 	d := &c.Dispatch
@@ -98,14 +110,14 @@ func city(t *testing.T, urls map[string]string) *config.Config {
 
 // rig is a dispatcher on a private redis-server with its incident store.
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	rdb   redis.UniversalClient
 	store *incident.RedisStore
 	d     *Dispatcher
 	stop  func()
 }
 
-func newRig(t *testing.T, c *config.Config, opts Options) *rig {
+func newRig(t testing.TB, c *config.Config, opts Options) *rig {
 	t.Helper()
 	rs := bustest.StartRedis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr()})
@@ -156,7 +168,7 @@ func problem(cause vocab.Cause, subject string, subs, rooms []string) correlate.
 }
 
 // waitFor polls cond every 50 ms until it holds, or fails after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -165,4 +177,109 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// count is how many messages arrived.
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+// timesSeen returns how often each message id arrived.
+func (r *receiver) timesSeen() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.ids)
+}
+
+// naming returns the messages that name an incident.
+func (r *receiver) naming(id string) []channel.Message {
+	var out []channel.Message
+	for _, m := range r.messages() {
+		if slices.ContainsFunc(m.Incidents, func(in channel.Incident) bool { return in.ID == id }) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// timeline returns an incident's timeline as stored.
+func (r *rig) timeline(id string) []incident.Entry {
+	r.t.Helper()
+	inc, err := r.store.Get(context.Background(), id)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return inc.Timeline
+}
+
+// entries returns the timeline entries whose text contains s.
+func entries(tl []incident.Entry, s string) []incident.Entry {
+	var out []incident.Entry
+	for _, e := range tl {
+		if strings.Contains(e.Text, s) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func dumpTimeline(tl []incident.Entry) string {
+	var b strings.Builder
+	for _, e := range tl {
+		fmt.Fprintf(&b, "\n  %s %s %s: %s", e.At.Format("15:04:05.000"), e.Actor, e.Kind, e.Text)
+	}
+	return b.String()
+}
+
+// pump advances a fake clock in steps of 100 ms, giving the dispatcher a
+// moment of real time after each, until cond holds; it fails after d of
+// real time.
+func pump(t testing.TB, fc *clockwork.FakeClock, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s (fake clock at %s)", d, what, fc.Now().Format(time.RFC3339))
+		}
+		fc.Advance(100 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// idle advances a fake clock by 1.2 s in 100 ms steps with real pauses, so
+// that anything due in that time (escalations are worked out every second,
+// groups wait group_wait) has been queued and sent.
+func idle(fc *clockwork.FakeClock) {
+	for range 12 {
+		fc.Advance(100 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(150 * time.Millisecond)
+}
+
+// noticesQueued counts the notices marked queued in the outbox.
+func (r *rig) noticesQueued() int {
+	r.t.Helper()
+	ks, err := r.rdb.Keys(context.Background(), "bidwatch:dispatch:notice:*").Result()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return len(ks)
+}
+
+// restart stops the running dispatcher and starts a new one on the same
+// Redis, as a new leader would.
+func (r *rig) restart(opts Options) {
+	r.t.Helper()
+	r.stop()
+	c := r.d.city
+	opts.City, opts.Redis, opts.Prefix, opts.Store = c, r.rdb, "bidwatch:", r.store
+	d, err := New(opts)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.d = d
+	r.start()
 }

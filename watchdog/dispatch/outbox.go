@@ -295,20 +295,20 @@ func (o *Outbox) HeldLists(ctx context.Context) ([][2]string, error) {
 	return out, nil
 }
 
-// TakeHeld empties a held list and returns its deliveries with their
-// messages.
-func (o *Outbox) TakeHeld(ctx context.Context, ch, receiver string) ([]Delivery, []Envelope, error) {
-	k := o.heldKey(ch, receiver)
-	pipe := o.rdb.TxPipeline()
-	lr := pipe.LRange(ctx, k, 0, -1)
-	pipe.Del(ctx, k)
-	pipe.SRem(ctx, o.key("held"), ch+"|"+receiver)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, nil, fmt.Errorf("take held: %w", err)
+// PeekHeld returns a held list's deliveries with their messages, and how
+// many entries the list had (DropHeld drops that many).
+func (o *Outbox) PeekHeld(ctx context.Context, ch, receiver string) ([]Delivery, []Envelope, int64, error) {
+	keys, err := o.rdb.LRange(ctx, o.heldKey(ch, receiver), 0, -1).Result()
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("read held: %w", err)
+	}
+	if len(keys) == 0 {
+		o.rdb.SRem(ctx, o.key("held"), ch+"|"+receiver)
+		return nil, nil, 0, nil
 	}
 	var ds []Delivery
 	var envs []Envelope
-	for _, key := range lr.Val() {
+	for _, key := range keys {
 		d, err := o.delivery(ctx, key)
 		if err != nil {
 			continue
@@ -323,7 +323,21 @@ func (o *Outbox) TakeHeld(ctx context.Context, ch, receiver string) ([]Delivery,
 		}
 		ds, envs = append(ds, d), append(envs, env)
 	}
-	return ds, envs, nil
+	return ds, envs, int64(len(keys)), nil
+}
+
+// dropHeldScript drops the first n entries of a held list, and the list
+// from the set of held lists when it is empty.
+var dropHeldScript = redis.NewScript(`
+redis.call('LTRIM', KEYS[1], ARGV[1], -1)
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+return 1
+`)
+
+// DropHeld drops the first n entries of a held list (those a summary now
+// stands for; more may have come since).
+func (o *Outbox) DropHeld(ctx context.Context, ch, receiver string, n int64) error {
+	return dropHeldScript.Run(ctx, o.rdb, []string{o.heldKey(ch, receiver), o.key("held")}, n, ch+"|"+receiver).Err()
 }
 
 // Summarized marks held deliveries as sent in a summary.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/vocab"
+	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
 
 // TestRoutedMessages: a server fault touching rooms of two sub-centers →
@@ -56,5 +57,45 @@ func TestRoutedMessages(t *testing.T) {
 		}
 	}); ids[0] == ids[1] {
 		t.Errorf("two messages with one id: %v", ids)
+	}
+}
+
+// TestRoute: the sub-centers of an incident's place that have a roster,
+// and the center from center_class up; sorted, each once.
+func TestRoute(t *testing.T) {
+	tests := []struct {
+		name        string
+		centerClass vocab.Class
+		class       vocab.Class
+		subs        []string
+		want        []string
+	}{
+		{"minor: its sub-center only", vocab.ClassPartial, vocab.ClassMinor, []string{"jd"}, []string{"jd/0"}},
+		{"partial: and the center", vocab.ClassPartial, vocab.ClassPartial, []string{"jd"}, []string{"jd/0", "yz/0"}},
+		{"outage over two sub-centers: each and the center, sorted", vocab.ClassPartial, vocab.ClassOutage, []string{"jd", "gy"}, []string{"gy/0", "jd/0", "yz/0"}},
+		{"a sub-center twice: once", vocab.ClassPartial, vocab.ClassMinor, []string{"jd", "jd"}, []string{"jd/0"}},
+		{"a sub-center without a roster: nobody", vocab.ClassPartial, vocab.ClassMinor, []string{"yzg"}, nil},
+		{"a sub-center without a roster, partial: the center only", vocab.ClassPartial, vocab.ClassPartial, []string{"yzg"}, []string{"yz/0"}},
+		{"the center's own incident: once", vocab.ClassPartial, vocab.ClassOutage, []string{"yz"}, []string{"yz/0"}},
+		{"center_class outage: partial stays local", vocab.ClassOutage, vocab.ClassPartial, []string{"jd"}, []string{"jd/0"}},
+		{"center_class outage: major goes up", vocab.ClassOutage, vocab.ClassMajor, []string{"jd"}, []string{"jd/0", "yz/0"}},
+		{"center_class minor: everything goes up", vocab.ClassMinor, vocab.ClassMinor, []string{"gy"}, []string{"gy/0", "yz/0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := city(t, map[string]string{"jd": "http://127.0.0.1:9/jd", "gy": "http://127.0.0.1:9/gy", "yz": "http://127.0.0.1:9/yz"})
+			c.Dispatch.CenterClass = tt.centerClass
+			b := &incident.Brief{ID: "INC-000001", Class: tt.class, SubCenters: tt.subs}
+			var got []string
+			for _, rc := range Route(c, NewRoster(c), b) {
+				if rc.Level != 0 {
+					t.Errorf("first receivers are level 0, got %s", rc.Key())
+				}
+				got = append(got, rc.Key())
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Route = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -2,7 +2,9 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -30,7 +32,9 @@ func (d *Dispatcher) send(ctx context.Context) {
 func (d *Dispatcher) sendDue(ctx context.Context) {
 	for ctx.Err() == nil {
 		now := d.clock.Now()
-		ds, msgs, err := d.outbox.Claim(ctx, now, lease, 50)
+		// A few at a time: what a sender that dies had claimed and not
+		// tried waits out the lease before another takes it.
+		ds, msgs, err := d.outbox.Claim(ctx, now, lease, 8)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.log.Warn("claim deliveries", "err", err)
@@ -46,27 +50,30 @@ func (d *Dispatcher) sendDue(ctx context.Context) {
 	}
 }
 
-// allowed checks a delivery against its channel's and its receiver's rate
-// limits; summaries are held back by the channel's only.
+// allowed checks a delivery against its receiver's and its channel's rate
+// limits. A summary took its channel's token when it was made.
 func (d *Dispatcher) allowed(ctx context.Context, dl Delivery, summary bool) (bool, time.Duration) {
-	check := func(key string, l redis_rate.Limit) (bool, time.Duration) {
-		if l.Rate == 0 {
-			return true, 0
-		}
-		res, err := d.limiter.Allow(ctx, d.key("rate:"+key), l)
-		if err != nil {
-			d.log.Warn("rate limit check: letting it through", "err", err)
-			return true, 0
-		}
-		return res.Allowed > 0, res.RetryAfter
-	}
-	if ok, after := check("ch:"+dl.Channel, d.rates[dl.Channel]); !ok {
-		return false, after
-	}
 	if summary {
 		return true, 0
 	}
-	return check("rc:"+dl.Receiver, d.recvRate)
+	if ok, after := d.check(ctx, "rc:"+dl.Receiver, d.recvRate); !ok {
+		return false, after
+	}
+	return d.check(ctx, "ch:"+dl.Channel, d.rates[dl.Channel])
+}
+
+// check takes a token of a limit; a limit that cannot be checked (Redis
+// away) lets the message through.
+func (d *Dispatcher) check(ctx context.Context, key string, l redis_rate.Limit) (bool, time.Duration) {
+	if l.Rate == 0 {
+		return true, 0
+	}
+	res, err := d.limiter.Allow(ctx, d.key("rate:"+key), l)
+	if err != nil {
+		d.log.Warn("rate limit check: letting it through", "err", err)
+		return true, 0
+	}
+	return res.Allowed > 0, res.RetryAfter
 }
 
 // deliver sends one delivery and records what happened.
@@ -78,8 +85,7 @@ func (d *Dispatcher) deliver(ctx context.Context, dl Delivery, env Envelope) {
 	}
 	summary := env.Message.Kind == KindSummary
 	if ok, after := d.allowed(ctx, dl, summary); !ok {
-		if summary || env.Message.Kind == KindTest {
-			// A summary waits for its channel: it is already one message.
+		if env.Message.Kind == KindTest {
 			d.rdb.ZAdd(ctx, d.key("due"), zAt(d.clock.Now().Add(max(after, 100*time.Millisecond)), dl.Key))
 			return
 		}
@@ -124,7 +130,8 @@ func (d *Dispatcher) deliver(ctx context.Context, dl Delivery, env Envelope) {
 }
 
 // summaries sends, for each channel and receiver with deliveries held
-// back, one summary message once its channel lets it.
+// back, one summary message of everything held once the channel has room
+// (it takes the channel's token now; the summary is not held again).
 func (d *Dispatcher) summaries(ctx context.Context) {
 	lists, err := d.outbox.HeldLists(ctx)
 	if err != nil || len(lists) == 0 {
@@ -137,8 +144,11 @@ func (d *Dispatcher) summaries(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		ds, envs, err := d.outbox.TakeHeld(ctx, chName, rk)
-		if err != nil || len(ds) == 0 {
+		if ok, _ := d.check(ctx, "ch:"+chName, d.rates[chName]); !ok {
+			continue // later: then it covers all held by then
+		}
+		ds, envs, n, err := d.outbox.PeekHeld(ctx, chName, rk)
+		if err != nil || n == 0 {
 			continue
 		}
 		m := summary(d.composer.where(rc), envs, now)
@@ -147,11 +157,26 @@ func (d *Dispatcher) summaries(ctx context.Context) {
 		for _, e := range envs {
 			env.Held = append(env.Held, e.Message.ID)
 		}
-		if err := d.outbox.Enqueue(ctx, env, []string{chName}, now); err != nil && err != ErrQueued {
+		// Queued first, dropped from the held list after: a leader that dies
+		// in between leaves the same held list, hence the same summary id,
+		// to the next one, which queues nothing twice.
+		if err := d.outbox.Enqueue(ctx, env, []string{chName}, now); err != nil && !errors.Is(err, ErrQueued) {
 			d.log.Warn("queue a summary", "err", err)
 			continue
 		}
+		if err := d.outbox.DropHeld(ctx, chName, rk, n); err != nil {
+			d.log.Warn("drop held deliveries", "err", err)
+		}
 		_ = d.outbox.Summarized(ctx, ds, m.ID)
+		for _, e := range envs {
+			for _, in := range e.Message.Incidents {
+				d.note(ctx, in.ID, now, fmt.Sprintf("alert %s to %s went out in summary %s", e.Message.ID, chName, m.ID))
+			}
+		}
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -162,7 +187,11 @@ func summary(who string, envs []Envelope, now time.Time) *channel.Message {
 	seen := map[string]bool{}
 	for _, e := range envs {
 		ids = append(ids, e.Message.ID)
-		m.Lines = append(m.Lines, "· "+e.Message.Title)
+		var incs []string
+		for _, in := range e.Message.Incidents {
+			incs = append(incs, in.ID)
+		}
+		m.Lines = append(m.Lines, "· "+strings.Join(incs, "、")+" "+e.Message.Title)
 		for _, in := range e.Message.Incidents {
 			if !seen[in.ID] {
 				seen[in.ID] = true
