@@ -34,7 +34,8 @@ bench: build
 	$(GO) test -run '^$$' -bench 'Ingest' -benchtime 200000x ./watchdog/
 	$(GO) test -run '^$$' -bench 'FaultToIncident' -benchtime 20x -timeout 20m ./watchdog/
 	$(GO) test -run '^$$' -bench 'FaultToAlert' -benchtime 20x -timeout 20m ./watchdog/
-	$(GO) test -run '^$$' -bench 'FaultToAlert|RateCheck|Outbox' ./watchdog/dispatch/
+	$(GO) test -run '^$$' -bench 'FaultToAlert' -benchtime 20x ./watchdog/dispatch/
+	$(GO) test -run '^$$' -bench 'RateCheck|Outbox' ./watchdog/dispatch/
 	$(GO) test -run '^$$' -bench 'CorrelatePlan' -benchmem ./watchdog/decide/
 	$(GO) test -run '^$$' -bench 'FaultToIncident' -benchtime 1x ./watchdog/scenario/
 	$(GO) run ./bench/wsload -bidwatch $(BIN) -n $(BENCH_N)
