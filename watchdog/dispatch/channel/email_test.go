@@ -86,6 +86,9 @@ func newMailbox(t *testing.T, o mailboxOpts) *mailbox {
 	}()
 	t.Cleanup(func() {
 		mb.srv.Close()
+		// Serve may not have taken the listener yet (a test that never
+		// connects ends at once): closing it ourselves ends Serve either way.
+		_ = l.Close()
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
