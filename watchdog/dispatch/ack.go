@@ -162,26 +162,36 @@ func (h *AckHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = ackPage.Execute(w, v)
 }
 
-// acknowledge uses the link once and acknowledges the incident.
-func (h *AckHandler) acknowledge(ctx context.Context, sig, id, name string, exp, now time.Time) error {
-	key := h.Prefix + "dispatch:ack-used:" + sig
-	ok, err := h.Redis.SetNX(ctx, key, now.UnixMilli(), max(exp.Sub(now), time.Second)+time.Hour).Result()
+// AckWithLink uses a checked link once (its signature sig, kept used in
+// Redis until after it expires) and applies the acknowledgement a. A link
+// spent on a refusal that will not change (the incident is no longer open)
+// stays spent; one that failed for Redis's sake may be used again. The
+// console and serve-ack both acknowledge through it, so a link works once
+// whichever page it was opened on.
+func AckWithLink(ctx context.Context, rdb redis.UniversalClient, prefix string, store incident.Store, sig string, exp time.Time, id string, a incident.Action) (incident.Incident, error) {
+	now := a.At
+	key := prefix + "dispatch:ack-used:" + sig
+	ok, err := rdb.SetNX(ctx, key, now.UnixMilli(), max(exp.Sub(now), time.Second)+time.Hour).Result()
 	if err != nil {
-		return fmt.Errorf("use link: %w", err)
+		return incident.Incident{}, fmt.Errorf("use link: %w", err)
 	}
 	if !ok {
-		return ErrLinkUsed
+		return incident.Incident{}, ErrLinkUsed
 	}
-	_, err = h.Store.Act(ctx, id, incident.Action{Kind: incident.ActAcknowledge, Actor: name, At: now, Text: "acknowledged from the alert link (从派单链接确认接单)"})
+	inc, err := store.Act(ctx, id, a)
 	switch {
 	case err == nil:
-		return nil
+		return inc, nil
 	case errors.Is(err, incident.ErrTransition), errors.Is(err, incident.ErrFrozen), errors.Is(err, incident.ErrMerged), errors.Is(err, incident.ErrNotFound):
-		// Spent on a refusal that will not change.
-		return err
+		return inc, err
 	}
-	// Not the link's fault (Redis away): it may be used again.
-	_ = h.Redis.Del(context.WithoutCancel(ctx), key).Err()
+	_ = rdb.Del(context.WithoutCancel(ctx), key).Err()
+	return inc, err
+}
+
+// acknowledge uses the link once and acknowledges the incident.
+func (h *AckHandler) acknowledge(ctx context.Context, sig, id, name string, exp, now time.Time) error {
+	_, err := AckWithLink(ctx, h.Redis, h.Prefix, h.Store, sig, exp, id, incident.Action{Kind: incident.ActAcknowledge, Actor: name, At: now, Text: "acknowledged from the alert link (从派单链接确认接单)"})
 	return err
 }
 
