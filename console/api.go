@@ -1,0 +1,628 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bidwatch/bidwatch/console/auth"
+	"github.com/bidwatch/bidwatch/console/web"
+	"github.com/bidwatch/bidwatch/internal/bus"
+	"github.com/bidwatch/bidwatch/internal/vocab"
+	"github.com/bidwatch/bidwatch/watchdog/health"
+	"github.com/bidwatch/bidwatch/watchdog/incident"
+)
+
+// maxBody bounds a request body.
+const maxBody = 64 << 10
+
+// routes is the console's mux: the static UI and login without a session,
+// everything else behind one.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("POST /api/login", s.login)
+	mux.Handle("POST /api/logout", s.authed(auth.ActionView, s.logout))
+	mux.Handle("GET /api/me", s.authed(auth.ActionView, s.me))
+	mux.Handle("GET /api/overview", s.authed(auth.ActionView, s.getOverview))
+	mux.Handle("GET /api/rooms/{id}", s.authed(auth.ActionView, s.getRoom))
+	mux.Handle("POST /api/rooms/{id}/probe", s.authed(auth.ActionProbe, s.probeNow))
+	mux.Handle("GET /api/incidents", s.authed(auth.ActionView, s.listIncidents))
+	mux.Handle("GET /api/incidents/export", s.authed(auth.ActionView, s.exportIncidents))
+	mux.Handle("GET /api/incidents/{id}", s.authed(auth.ActionView, s.getIncident))
+	for name, a := range incidentActions {
+		mux.Handle("POST /api/incidents/{id}/"+name, s.authed(a.right, s.actOn(name)))
+	}
+	mux.Handle("GET /api/schedule", s.authed(auth.ActionView, s.getSchedule))
+	mux.Handle("GET /api/ack", s.authed(auth.ActionView, s.ackLink))
+	mux.Handle("POST /api/ack", s.authed(auth.ActionAck, s.ackWithLink))
+	mux.Handle("GET /api/live", s.authed(auth.ActionView, s.liveFeed))
+	// Anything else under /api is unknown — but only a signed-in user
+	// learns that.
+	mux.Handle("/api/", s.authed(auth.ActionView, func(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+		writeError(w, http.StatusNotFound, "no such API path")
+	}))
+	static := web.Handler()
+	mux.Handle("GET /", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if web.IsAsset(r.URL.Path) {
+			static.ServeHTTP(w, r)
+			return
+		}
+		// The page's own routes (/, /rooms/ID, /incidents/ID, /ack?…)
+		// all load the one page; it asks the API, which wants a login.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(web.Index())
+	}))
+	return securityHeaders(mux)
+}
+
+// handlerFunc is an API handler that knows who asks.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal)
+
+// authed lets a request through with a session or an API token, whose
+// user's role may do a; a change (any method but GET) from a browser
+// session must carry its CSRF token as well.
+func (s *Server) authed(a auth.Action, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.auth.Authenticate(r)
+		if err != nil {
+			if !errors.Is(err, auth.ErrNoSession) {
+				s.logger.Debug("refused", "path", r.URL.Path, "err", err)
+			}
+			writeError(w, http.StatusUnauthorized, "sign in first (请先登录)")
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if err := auth.RequireCSRF(r, p); err != nil {
+				writeError(w, http.StatusForbidden, "missing or wrong CSRF token: reload the page (页面已过期，请刷新)")
+				return
+			}
+			if !sameOrigin(r, s.opts.TrustForwarded) {
+				writeError(w, http.StatusForbidden, "cross-origin request refused")
+				return
+			}
+		}
+		if !auth.Allowed(p.User.Role, a) {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("%s may not %s (权限不足)", p.User.Role, a))
+			return
+		}
+		h(w, r, p)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.bus.Ping(ctx); err != nil {
+		http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// userView is a user as the API shows them.
+type userView struct {
+	Name    string    `json:"name"`
+	Display string    `json:"display,omitempty"`
+	Role    auth.Role `json:"role"`
+}
+
+func viewOf(u auth.User) userView { return userView{Name: u.Name, Display: u.Display, Role: u.Role} }
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !sameOrigin(r, s.opts.TrustForwarded) {
+		writeError(w, http.StatusForbidden, "cross-origin request refused")
+		return
+	}
+	addr := auth.ClientAddr(r, s.opts.TrustForwarded)
+	sess, err := s.auth.Login(r.Context(), req.Name, req.Password, addr)
+	var limited *auth.RateLimitedError
+	switch {
+	case errors.As(err, &limited):
+		secs := int(limited.RetryAfter.Seconds() + 0.999)
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many attempts: try again in %d s (尝试过多)", max(secs, 1)))
+		s.logger.Warn("login attempts over the limit", "user", req.Name, "addr", addr)
+		return
+	case errors.Is(err, auth.ErrBadLogin):
+		writeError(w, http.StatusUnauthorized, "wrong name or password (用户名或密码错误)")
+		s.logger.Info("login refused", "user", req.Name, "addr", addr)
+		return
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, "cannot sign in now (Redis unreachable)")
+		s.logger.Warn("login", "err", err)
+		return
+	}
+	auth.SetSessionCookie(w, sess, s.opts.SecureCookies || r.TLS != nil)
+	s.logger.Info("signed in", "user", sess.User.Name, "addr", addr)
+	writeJSON(w, http.StatusOK, map[string]any{"user": viewOf(sess.User), "csrf": sess.CSRF})
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if !p.ViaToken {
+		if c, err := r.Cookie(auth.CookieName); err == nil {
+			_ = s.auth.Logout(r.Context(), c.Value)
+		}
+		auth.ClearSessionCookie(w, s.opts.SecureCookies || r.TLS != nil)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) me(w http.ResponseWriter, _ *http.Request, p auth.Principal) {
+	writeJSON(w, http.StatusOK, map[string]any{"user": viewOf(p.User), "csrf": p.CSRF, "city": s.city.City})
+}
+
+func (s *Server) getOverview(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	o, err := s.Overview(r.Context())
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+// serverView is a server of a room with its latest health.
+type serverView struct {
+	ID       string           `json:"id"`
+	Name     string           `json:"name"`
+	Role     string           `json:"role"`
+	State    string           `json:"state"`
+	Readings []health.Reading `json:"readings"`
+}
+
+func (s *Server) getRoom(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	id := r.PathValue("id")
+	room, ok := s.city.Room(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such room")
+		return
+	}
+	ctx := r.Context()
+	now := s.now()
+	readings, err := s.healthOf(ctx, room.Servers)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "Redis unreachable")
+		return
+	}
+	var servers []serverView
+	for _, sid := range room.Servers {
+		sv := serverView{ID: sid, State: StateUnknown, Readings: readings[sid]}
+		if srv, ok := s.city.Server(sid); ok {
+			sv.Name, sv.Role = srv.Name, string(srv.Role)
+		}
+		sv.State = serverState(sv.Readings, now)
+		servers = append(servers, sv)
+	}
+	sched := s.schedule(ctx, now)
+	var sessions []ScheduleSession
+	for _, ss := range sched {
+		if ss.Room == id {
+			sessions = append(sessions, ss)
+		}
+	}
+	hist, _ := s.store.List(ctx, incident.Filter{From: now.AddDate(0, 0, -30)})
+	var incs []incident.Brief
+	for i := len(hist) - 1; i >= 0 && len(incs) < 50; i-- {
+		b := hist[i].Brief()
+		if slices.Contains(b.Rooms, id) || (len(b.Servers) > 0 && slices.ContainsFunc(b.Servers, func(sv string) bool { return slices.Contains(room.Servers, sv) })) {
+			incs = append(incs, b)
+		}
+	}
+	tile := s.tiles(now, s.active.list(), sched)[id]
+	writeJSON(w, http.StatusOK, map[string]any{
+		"room": tile, "servers": servers, "sessions": sessions, "incidents": incs,
+		"history_s": int(s.opts.History.Seconds()), "views": s.live.History(id, now, s.opts.History),
+		"thresholds": map[string]float64{"rtt_ms": ms(s.live.th.RTT), "critical_ms": ms(s.live.th.Critical)},
+	})
+}
+
+// serverState is ok when its newest readings all pass, down when all fail,
+// degraded in between, unknown with none fresh.
+func serverState(rs []health.Reading, now time.Time) string {
+	okN, badN := 0, 0
+	for _, r := range rs {
+		if now.Sub(r.At) > 2*time.Minute {
+			continue
+		}
+		if r.OK {
+			okN++
+		} else {
+			badN++
+		}
+	}
+	switch {
+	case okN+badN == 0:
+		return StateUnknown
+	case badN == 0:
+		return StateOK
+	case okN == 0:
+		return StateDown
+	}
+	return StateDegraded
+}
+
+// filterOf reads the incident filters of a query.
+func (s *Server) filterOf(r *http.Request) (incident.Filter, func(*incident.Incident) bool, error) {
+	q := r.URL.Query()
+	var f incident.Filter
+	loc := s.city.Dispatch.Location()
+	var err error
+	if f.From, err = parseWhen(q.Get("from"), loc, false); err != nil {
+		return f, nil, fmt.Errorf("from: %w", err)
+	}
+	if f.To, err = parseWhen(q.Get("to"), loc, true); err != nil {
+		return f, nil, fmt.Errorf("to: %w", err)
+	}
+	for _, st := range splitList(q.Get("state")) {
+		if !slices.Contains(incident.States, incident.State(st)) {
+			return f, nil, fmt.Errorf("state: unknown %q", st)
+		}
+		f.States = append(f.States, incident.State(st))
+	}
+	classes := splitList(q.Get("class"))
+	for _, c := range classes {
+		if !slices.Contains(vocab.Classes, vocab.Class(c)) {
+			return f, nil, fmt.Errorf("class: unknown %q", c)
+		}
+	}
+	subs := splitList(q.Get("sub_center"))
+	if n := q.Get("limit"); n != "" {
+		if f.Limit, err = strconv.Atoi(n); err != nil || f.Limit < 0 {
+			return f, nil, fmt.Errorf("limit: want a number")
+		}
+	}
+	keep := func(inc *incident.Incident) bool {
+		if len(classes) > 0 && !slices.Contains(classes, string(inc.Class)) {
+			return false
+		}
+		if len(subs) > 0 && !slices.ContainsFunc(inc.Place.SubCenters, func(sc string) bool { return slices.Contains(subs, sc) }) {
+			return false
+		}
+		return true
+	}
+	return f, keep, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseWhen reads a date (2026-12-01, in the city's zone; as an upper
+// bound, the end of that day) or an RFC 3339 time.
+func parseWhen(v string, loc *time.Location, end bool) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
+		if end {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("want a date like 2026-12-01 or an RFC 3339 time, got %q", v)
+	}
+	return t, nil
+}
+
+// incidentsOf lists the incidents of a request's filters, newest first.
+func (s *Server) incidentsOf(r *http.Request) ([]incident.Incident, int, error) {
+	f, keep, err := s.filterOf(r)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	limit := f.Limit
+	f.Limit = 0
+	list, err := s.store.List(r.Context(), f)
+	if err != nil {
+		return nil, http.StatusServiceUnavailable, errors.New("Redis unreachable")
+	}
+	var out []incident.Incident
+	for i := len(list) - 1; i >= 0; i-- {
+		if keep(&list[i]) {
+			out = append(out, list[i])
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, 0, nil
+}
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	list, code, err := s.incidentsOf(r)
+	if err != nil {
+		writeError(w, code, err.Error())
+		return
+	}
+	now := s.now()
+	type row struct {
+		incident.Brief
+		Acknowledged time.Time `json:"acknowledged_at,omitzero"`
+		SignedOffBy  string    `json:"signed_off_by,omitempty"`
+		HandlingS    float64   `json:"handling_s"`
+	}
+	rows := make([]row, 0, len(list))
+	for i := range list {
+		inc := &list[i]
+		rows = append(rows, row{Brief: inc.Brief(), Acknowledged: inc.AcknowledgedAt, SignedOffBy: inc.SignedOffBy, HandlingS: inc.HandlingTime(now).Seconds()})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": rows})
+}
+
+func (s *Server) exportIncidents(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	list, code, err := s.incidentsOf(r)
+	if err != nil {
+		writeError(w, code, err.Error())
+		return
+	}
+	slices.Reverse(list) // oldest first, as records are filed
+	now := s.now()
+	name := "bidwatch-incidents-" + now.In(s.city.Dispatch.Location()).Format("20060102-150405")
+	var buf bytes.Buffer
+	switch f := r.URL.Query().Get("format"); f {
+	case "", "csv":
+		buf.WriteString("\ufeff") // Excel reads the Chinese right only with a BOM
+		err = incident.WriteCSV(&buf, list, now)
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		name += ".csv"
+	case "json":
+		err = incident.WriteJSON(&buf, list, now)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		name += ".json"
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("format: want csv or json, got %q", f))
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "export failed")
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// incidentAction is what an action path does and who may.
+type incidentAction struct {
+	kind  incident.ActionKind
+	right auth.Action
+}
+
+// incidentActions are the actions on an incident, by path.
+var incidentActions = map[string]incidentAction{
+	"ack":      {incident.ActAcknowledge, auth.ActionAck},
+	"note":     {incident.ActNote, auth.ActionNote},
+	"mitigate": {incident.ActMitigate, auth.ActionMitigate},
+	"resolve":  {incident.ActResolve, auth.ActionResolve},
+	"class":    {incident.ActReclassify, auth.ActionClass},
+	"signoff":  {incident.ActSignOff, auth.ActionSignOff},
+}
+
+// actionNames in the order the page shows them.
+var actionNames = []string{"ack", "note", "mitigate", "resolve", "class", "signoff"}
+
+// detail is an incident as the detail page gets it.
+func (s *Server) detail(inc incident.Incident, p auth.Principal) map[string]any {
+	now := s.now()
+	var allowed []string
+	for _, name := range actionNames {
+		a := incidentActions[name]
+		if !auth.Allowed(p.User.Role, a.right) {
+			continue
+		}
+		// What the state machine would accept, tried on a copy.
+		try := incident.Action{Kind: a.kind, Actor: "-", At: now, Text: "-", Class: vocab.ClassMinor}
+		if a.kind == incident.ActReclassify {
+			try.Class = otherClass(inc.Class)
+		}
+		if _, err := incident.Apply(inc, try, s.store.Policy()); err == nil {
+			allowed = append(allowed, name)
+		}
+	}
+	remaining := 0.0
+	if inc.State.Active() && !inc.Deadline.IsZero() {
+		remaining = inc.Deadline.Sub(now).Seconds()
+	}
+	return map[string]any{"incident": inc, "record": incident.RecordOf(inc, now), "allowed": allowed, "remaining_s": remaining}
+}
+
+func otherClass(c vocab.Class) vocab.Class {
+	for _, o := range vocab.Classes {
+		if o != c {
+			return o
+		}
+	}
+	return c
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	inc, err := s.store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeActError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.detail(inc, p))
+}
+
+// actor is how a person is recorded in a timeline: their display name and
+// their login, so a sign-off always names a real user.
+func actor(u auth.User) string {
+	if u.Display != "" && u.Display != u.Name {
+		return u.Display + " (" + u.Name + ")"
+	}
+	return u.Name
+}
+
+func (s *Server) actOn(name string) handlerFunc {
+	a := incidentActions[name]
+	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+		var req struct {
+			Text  string `json:"text"`
+			Class string `json:"class"`
+		}
+		if err := readJSON(r, &req); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		act := incident.Action{Kind: a.kind, Actor: actor(p.User), At: s.now(), Text: strings.TrimSpace(req.Text), Class: vocab.Class(req.Class)}
+		inc, err := s.store.Act(r.Context(), r.PathValue("id"), act)
+		if err != nil {
+			writeActError(w, err)
+			return
+		}
+		s.logger.Info("incident action", "incident", inc.ID, "action", name, "user", p.User.Name)
+		writeJSON(w, http.StatusOK, s.detail(inc, p))
+	}
+}
+
+// writeActError maps the store's refusals to statuses.
+func writeActError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, incident.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no such incident (没有这个故障)")
+	case errors.Is(err, incident.ErrFrozen):
+		writeError(w, http.StatusConflict, "signed off: the record is frozen (已签字认可，记录不可更改)")
+	case errors.Is(err, incident.ErrMerged):
+		writeError(w, http.StatusConflict, "merged into another incident: act on that one (已合并)")
+	case errors.Is(err, incident.ErrTransition), errors.Is(err, incident.ErrNoChange):
+		writeError(w, http.StatusConflict, "not allowed in the incident's state (当前状态不允许)")
+	case errors.Is(err, incident.ErrConflict):
+		writeError(w, http.StatusConflict, "the incident changed meanwhile: reload and try again")
+	case errors.Is(err, incident.ErrBadAction):
+		writeError(w, http.StatusBadRequest, cleanBad(err))
+	default:
+		writeError(w, http.StatusServiceUnavailable, "Redis unreachable")
+	}
+}
+
+// cleanBad is a bad action's message without the incident id prefix.
+func cleanBad(err error) string {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, ": "); ok {
+		if _, rest2, ok := strings.Cut(rest, ": "); ok {
+			return rest2
+		}
+		return rest
+	}
+	return msg
+}
+
+func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	now := s.now()
+	sched := s.schedule(r.Context(), now)
+	out := make([]ScheduleSession, 0, len(sched))
+	for _, ss := range sched {
+		if ss.EndsAt.After(now.Add(-12 * time.Hour)) {
+			out = append(out, ss)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sessions": out, "now": now})
+}
+
+func (s *Server) probeNow(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	id := r.PathValue("id")
+	if _, ok := s.city.Room(id); !ok {
+		writeError(w, http.StatusNotFound, "no such room")
+		return
+	}
+	var req struct {
+		Minutes  int    `json:"minutes"`
+		Location string `json:"location"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Minutes == 0 {
+		req.Minutes = 10
+	}
+	if req.Minutes < 1 || req.Minutes > 240 {
+		writeError(w, http.StatusBadRequest, "minutes: between 1 and 240")
+		return
+	}
+	c := bus.Command{Kind: bus.CommandProbeNow, Room: id, For: time.Duration(req.Minutes) * time.Minute, At: s.now(), Location: req.Location, By: actor(p.User)}
+	if err := c.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	cid, err := s.bus.SendCommand(r.Context(), c)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "Redis unreachable")
+		return
+	}
+	s.logger.Info("probe now", "room", id, "minutes", req.Minutes, "user", p.User.Name)
+	writeJSON(w, http.StatusAccepted, map[string]any{"command": cid, "room": id, "minutes": req.Minutes})
+}
+
+func (s *Server) liveFeed(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	o, err := s.Overview(r.Context())
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	hello, err := json.Marshal(struct {
+		Type string `json:"type"`
+		*Overview
+	}{"hello", o})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "hello")
+		return
+	}
+	conn, err := s.up.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	s.hub.serve(r.Context(), conn, hello)
+}
+
+func readJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return errors.New("could not read the request")
+	}
+	if len(body) > maxBody {
+		return errors.New("request too large")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return errors.New("request is not the JSON expected")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
