@@ -77,7 +77,7 @@ func (s *Server) ackWithLink(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if !ok {
 		return
 	}
-	a := incident.Action{Kind: incident.ActAcknowledge, Actor: actor(p.User), At: s.now(),
+	a := incident.Action{Kind: incident.ActAcknowledge, Actor: p.User.Actor(), At: s.now(),
 		Text: "acknowledged from the alert link sent to " + l.name + " (从派单链接确认接单)"}
 	inc, err := dispatch.AckWithLink(r.Context(), s.bus.Client(), s.bus.Prefix(), s.store, req.S, l.exp, l.id, a)
 	switch {

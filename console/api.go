@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/bidwatch/bidwatch/console/auth"
 	"github.com/bidwatch/bidwatch/console/web"
 	"github.com/bidwatch/bidwatch/internal/bus"
@@ -45,23 +47,18 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/ack", s.authed(auth.ActionView, s.ackLink))
 	mux.Handle("POST /api/ack", s.authed(auth.ActionAck, s.ackWithLink))
 	mux.Handle("GET /api/live", s.authed(auth.ActionView, s.liveFeed))
+	mux.Handle("GET /metrics", s.authed(auth.ActionView, func(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+		promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	}))
 	// Anything else under /api is unknown — but only a signed-in user
 	// learns that.
 	mux.Handle("/api/", s.authed(auth.ActionView, func(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 		writeError(w, http.StatusNotFound, "no such API path")
 	}))
-	static := web.Handler()
-	mux.Handle("GET /", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if web.IsAsset(r.URL.Path) {
-			static.ServeHTTP(w, r)
-			return
-		}
-		// The page's own routes (/, /rooms/ID, /incidents/ID, /ack?…)
-		// all load the one page; it asks the API, which wants a login.
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-cache")
-		_, _ = w.Write(web.Index())
-	}))
+	// The page: its files, and index.html for each of its routes (/,
+	// /rooms/ID, /incidents/ID, /ack?…). It asks the API, which wants a
+	// login, for everything it shows.
+	mux.Handle("/", web.Handler())
 	return securityHeaders(mux)
 }
 
@@ -75,8 +72,10 @@ func (s *Server) authed(a auth.Action, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.auth.Authenticate(r)
 		if err != nil {
-			if !errors.Is(err, auth.ErrNoSession) {
-				s.logger.Debug("refused", "path", r.URL.Path, "err", err)
+			if !auth.Unauthenticated(err) {
+				s.logger.Warn("authenticate", "err", err)
+				writeError(w, http.StatusServiceUnavailable, "cannot check the session now (Redis unreachable)")
+				return
 			}
 			writeError(w, http.StatusUnauthorized, "sign in first (请先登录)")
 			return
@@ -136,23 +135,32 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var limited *auth.RateLimitedError
 	switch {
 	case errors.As(err, &limited):
+		s.metrics.logins.WithLabelValues("limited").Inc()
 		secs := int(limited.RetryAfter.Seconds() + 0.999)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many attempts: try again in %d s (尝试过多)", max(secs, 1)))
 		s.logger.Warn("login attempts over the limit", "user", req.Name, "addr", addr)
 		return
 	case errors.Is(err, auth.ErrBadLogin):
+		s.metrics.logins.WithLabelValues("refused").Inc()
 		writeError(w, http.StatusUnauthorized, "wrong name or password (用户名或密码错误)")
 		s.logger.Info("login refused", "user", req.Name, "addr", addr)
 		return
 	case err != nil:
+		s.metrics.logins.WithLabelValues("error").Inc()
 		writeError(w, http.StatusServiceUnavailable, "cannot sign in now (Redis unreachable)")
 		s.logger.Warn("login", "err", err)
 		return
 	}
+	s.metrics.logins.WithLabelValues("ok").Inc()
+	u, err := s.auth.Get(r.Context(), sess.User)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "cannot sign in now (Redis unreachable)")
+		return
+	}
 	auth.SetSessionCookie(w, sess, s.opts.SecureCookies || r.TLS != nil)
-	s.logger.Info("signed in", "user", sess.User.Name, "addr", addr)
-	writeJSON(w, http.StatusOK, map[string]any{"user": viewOf(sess.User), "csrf": sess.CSRF})
+	s.logger.Info("signed in", "user", u.Name, "addr", addr)
+	writeJSON(w, http.StatusOK, map[string]any{"user": viewOf(u), "csrf": sess.CSRF, "city": s.city.City})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -468,15 +476,6 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, p auth.Prin
 	writeJSON(w, http.StatusOK, s.detail(inc, p))
 }
 
-// actor is how a person is recorded in a timeline: their display name and
-// their login, so a sign-off always names a real user.
-func actor(u auth.User) string {
-	if u.Display != "" && u.Display != u.Name {
-		return u.Display + " (" + u.Name + ")"
-	}
-	return u.Name
-}
-
 func (s *Server) actOn(name string) handlerFunc {
 	a := incidentActions[name]
 	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -488,7 +487,7 @@ func (s *Server) actOn(name string) handlerFunc {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		act := incident.Action{Kind: a.kind, Actor: actor(p.User), At: s.now(), Text: strings.TrimSpace(req.Text), Class: vocab.Class(req.Class)}
+		act := incident.Action{Kind: a.kind, Actor: p.User.Actor(), At: s.now(), Text: strings.TrimSpace(req.Text), Class: vocab.Class(req.Class)}
 		inc, err := s.store.Act(r.Context(), r.PathValue("id"), act)
 		if err != nil {
 			writeActError(w, err)
@@ -564,7 +563,7 @@ func (s *Server) probeNow(w http.ResponseWriter, r *http.Request, p auth.Princip
 		writeError(w, http.StatusBadRequest, "minutes: between 1 and 240")
 		return
 	}
-	c := bus.Command{Kind: bus.CommandProbeNow, Room: id, For: time.Duration(req.Minutes) * time.Minute, At: s.now(), Location: req.Location, By: actor(p.User)}
+	c := bus.Command{Kind: bus.CommandProbeNow, Room: id, For: time.Duration(req.Minutes) * time.Minute, At: s.now(), Location: req.Location, By: p.User.Actor()}
 	if err := c.Validate(); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

@@ -66,6 +66,7 @@ type Server struct {
 	now     func() time.Time
 	handler http.Handler
 	up      *websocket.Upgrader
+	metrics *metrics
 
 	mu       sync.Mutex
 	overview *Overview // cached for a second: a hundred screens reloading cost one build
@@ -99,6 +100,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.hub = NewHub(o.Buffer, s.logger)
 	s.follow = &follower{bus: o.Bus, live: s.live, now: o.Now, logger: s.logger}
+	s.metrics = newMetrics(s)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -232,6 +234,7 @@ func (s *Server) tick(ctx context.Context) {
 		return
 	}
 	s.hub.Broadcast(msg)
+	s.metrics.ticks.Inc()
 	s.hub.ToRooms(func(room string) []byte {
 		hist := s.live.History(room, now, 2*time.Second+recent*time.Second)
 		if hist == nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bidwatch/bidwatch/console/auth"
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/probe"
@@ -34,6 +36,7 @@ var demoLocations = []string{"yz", "gy"}
 func newDemoCmd(logger *slog.Logger) *cobra.Command {
 	var (
 		listen   string
+		console  string
 		duration time.Duration
 		perRoom  int
 	)
@@ -68,10 +71,11 @@ runs, other commands can reach it at the address it prints.`,
 			if err != nil {
 				return err
 			}
-			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{listen: listen, perRoom: perRoom, script: script})
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{listen: listen, console: console, perRoom: perRoom, script: script})
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7400", "address of the synthetic hall")
+	cmd.Flags().StringVar(&console, "console", "127.0.0.1:8080", `address of the web console ("" for none)`)
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (0: until interrupted)")
 	cmd.Flags().IntVar(&perRoom, "participants", 2, "WebSocket participants per room per probe agent")
 	return cmd
@@ -79,6 +83,7 @@ runs, other commands can reach it at the address it prints.`,
 
 type demoOptions struct {
 	listen  string
+	console string
 	perRoom int
 	script  *drill.Script // nil: no drills
 }
@@ -185,6 +190,28 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 		_ = phoneSrv.Shutdown(sctx)
 	}()
 	demoDispatch(cfg, "http://"+phone.Addr().String()+"/alerts")
+	// The console, with a demo login; the alerts' acknowledge links open it.
+	var login *demoLogin
+	if o.console != "" {
+		cln, err := net.Listen("tcp", o.console)
+		if err != nil {
+			return &exitError{code: 3, err: fmt.Errorf("--console %s: %w (try --console 127.0.0.1:0, or \"\" for none)", o.console, err)}
+		}
+		base := "http://" + cln.Addr().String()
+		cfg.Dispatch.Ack = config.AckLinks{BaseURL: base, Secret: config.Secret(randomPassword() + randomPassword()), ValidFor: time.Hour}
+		cs, a, err := newConsole(cfg, b, logger)
+		if err != nil {
+			cln.Close()
+			return err
+		}
+		a.BcryptCost = 4 // the demo's passwords live as long as the demo
+		if login, err = addDemoUsers(ctx, a, base); err != nil {
+			cln.Close()
+			return err
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = cs.Serve(ctx, cln) }()
+	}
 	wd, err := watchdog.New(watchdog.Options{Config: cfg, Bus: b, ID: "demo", Logger: logger})
 	if err != nil {
 		return err
@@ -206,6 +233,9 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 	fmt.Fprintf(out, "  paths     %s; admin API /admin/paths\n", strings.Join(paths, ", "))
 	fmt.Fprintf(out, "  schedule  %d bid openings starting now\n", len(cfg.Rooms))
 	fmt.Fprintf(out, "  alerts    each sub-center's duty officer's phone: a webhook on http://%s (✉ lines below)\n", phone.Addr())
+	if login != nil {
+		fmt.Fprintf(out, "  console   %s  sign in as %s, password %s\n", login.url, login.names, login.password)
+	}
 	fmt.Fprintf(out, "  try       bidwatch incidents list --redis redis://%s\n", b.Addr())
 	fmt.Fprintf(out, "            bidwatch check ws://%s/rooms/yz-hall-1/events\n\n", hallAddr)
 
@@ -249,6 +279,47 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 			fmt.Fprintf(out, "    ✉ %s %s ← %s\n", m.At.Local().Format("15:04:05"), m.Level, m.Title)
 		}
 	}
+}
+
+// demoLogin is what the demo prints of its console.
+type demoLogin struct {
+	url, names, password string
+}
+
+// demoUsers are the demo console's users: one per role, all with the one
+// password the demo prints.
+var demoUsers = []struct {
+	name, display string
+	role          auth.Role
+}{
+	{"zhang", "张工", auth.RoleOperator},
+	{"li", "李主任", auth.RoleSupervisor},
+	{"screen", "大屏", auth.RoleViewer},
+	{"admin", "管理员", auth.RoleAdmin},
+}
+
+// addDemoUsers adds the demo's users with a fresh random password.
+func addDemoUsers(ctx context.Context, a *auth.Store, url string) (*demoLogin, error) {
+	pw := randomPassword()
+	var names []string
+	for _, u := range demoUsers {
+		if _, err := a.AddUser(ctx, u.name, u.display, u.role, pw); err != nil {
+			return nil, fmt.Errorf("demo user %s: %w", u.name, err)
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", u.name, u.role))
+	}
+	return &demoLogin{url: url + "/", names: strings.Join(names, ", "), password: pw}, nil
+}
+
+// randomPassword is 12 random letters and digits.
+func randomPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:])
 }
 
 // demoDispatch gives the demo city a dispatch section: one duty officer per

@@ -49,6 +49,7 @@ and raises incidents with the contract's SLA deadlines.`,
 		newIncidentsCmd(logger),
 		newAlertsCmd(logger),
 		newServeAckCmd(logger),
+		newConsoleCmd(logger),
 	)
 	return root
 }
