@@ -14,8 +14,11 @@ BENCH_N ?= 1,1000,5000,10000
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bidwatch
 
-## test: the whole suite with the race detector (what CI runs).
+## test: the whole suite with the race detector (what CI runs). It first
+## installs what the tests need where it is missing (redis-server, chromium,
+## a CJK font: scripts/test-deps).
 test:
+	./scripts/test-deps
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## bench: every benchmark of the issues, then the WebSocket load run. Soak and
