@@ -59,6 +59,7 @@ func (c *Config) setDefaults() {
 	c.setAgentDefaults()
 	c.Watchdog = DefaultWatchdog()
 	c.Dispatch = DefaultDispatch()
+	c.Console = DefaultConsole()
 }
 
 // setDefaults fills a HealthCheck before it is decoded.

@@ -122,6 +122,16 @@ func TestParseInvalid(t *testing.T) {
 			`dispatch.roster[1].levels: required: at least one level`,
 			`dispatch.roster[2].sub_center: a second roster for "jd" (first at dispatch.roster[0])`,
 		}},
+		{"invalid-console.yaml", []string{
+			`console.trust_forwarded (line 9): cannot parse "yes" as true or false`,
+			`console.theme (line 12): unknown key`,
+			`console.listen: invalid address "8080" (want host:port)`,
+			`console.public_url: want the console's address only (no user, query or fragment), got "https://ops:xxxxx@bidwatch.example/?x=1"`,
+			`console.session_ttl: must be at most 7 days (168h0m0s), got 240h0m0s`,
+			`console.login_rate: must be between 1 and 1000 attempts a minute, got 0`,
+			`console.history: must be between 1m0s and 1h0m0s, got 30s`,
+			`console.bcrypt_cost: must be between 4 and 14, got 31`,
+		}},
 		{"invalid-health.yaml", []string{
 			`servers[0].health[0].type: unknown type "icmp" (want http, prometheus or tcp)`,
 			`servers[0].health[1].type: required (want http, prometheus or tcp)`,

@@ -13,6 +13,7 @@ type Config struct {
 	Redis      Redis       `yaml:"redis"`
 	Agent      Agent       `yaml:"agent"`
 	Schedule   Schedule    `yaml:"schedule"`
+	Console    Console     `yaml:"console"`
 }
 
 // City names the city whose trading platform is watched.

@@ -28,6 +28,7 @@ func (c *Config) validate(errs *problems) {
 	c.validateAgent(errs)
 	c.Watchdog.validate(errs, c)
 	c.Dispatch.validate(errs, c)
+	c.Console.validate(errs)
 }
 
 var (
