@@ -16,6 +16,10 @@ const (
 	KeyProbes = "probes"
 	// KeyCommands is the stream of commands to probe agents ("probe now").
 	KeyCommands = "commands"
+	// KeySchedule prefixes the per-probe keys that hold the sessions a probe
+	// agent knows of ("schedule:" + probe id), a JSON array that expires
+	// unless the agent's heartbeat renews it.
+	KeySchedule = "schedule:"
 )
 
 // FieldSample is the stream field that holds a Sample's JSON.
