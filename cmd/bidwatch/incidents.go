@@ -14,11 +14,22 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bidwatch/bidwatch/console/auth"
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/internal/vocab"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
+
+// registerRedisFlags adds the flags that name the Redis a command works on:
+// --config for redis.url and redis.prefix, --redis and --prefix to override
+// them.
+func registerRedisFlags(cmd *cobra.Command, config, redis, prefix *string, configUse string) {
+	pf := cmd.PersistentFlags()
+	pf.StringVar(config, "config", "", "bidwatch config file ("+configUse+")")
+	pf.StringVar(redis, "redis", "", "Redis URL (overrides redis.url)")
+	pf.StringVar(prefix, "prefix", "", `key prefix (overrides redis.prefix; default "bidwatch:")`)
+}
 
 // incidentsFlags are the flags every `bidwatch incidents` subcommand takes.
 type incidentsFlags struct {
@@ -40,24 +51,29 @@ period as CSV or JSON. Every action is recorded in the incident's timeline
 with who did it and when. A signed-off record is frozen: later changes are
 refused (exit status 1). docs/incidents.md describes the record.
 
+Actions are done as a console user: give the user's API token (an admin
+makes one with "bidwatch users token NAME") in --token-file FILE or in
+$BIDWATCH_TOKEN. The user's role must allow the action: operator for ack,
+mitigate, note, resolve and class, supervisor for signoff. The timeline
+records the user as "display name (name)". list, show and export need no
+token.
+
 The Redis comes from --redis, or redis.url (and redis.prefix) in --config;
 --config also gives the SLA deadlines used when reclassifying.
 
 Exit status: 0 done, 1 refused (no such incident, not allowed in its state,
-signed off), 2 Redis unreachable or a file not written, 3 usage error.`,
+signed off; no token, an unknown or revoked one, a disabled user, a role
+that may not), 2 Redis unreachable or a file not written, 3 usage error.`,
 		Example: `  bidwatch incidents list --redis redis://10.0.0.5:6379
   bidwatch incidents show INC-000042 --config city.yaml
-  bidwatch incidents ack INC-000042 --by 张工 --note "on my way to the gateway"
-  bidwatch incidents resolve INC-000042 --result "gateway restarted"
-  bidwatch incidents signoff INC-000042 --by "交易中心 李主任"
+  bidwatch incidents ack INC-000042 --token-file ~/.bidwatch-token --note "on my way to the gateway"
+  BIDWATCH_TOKEN=$(cat ~/.bidwatch-token) bidwatch incidents resolve INC-000042 --result "gateway restarted"
+  bidwatch incidents signoff INC-000042 --token-file /etc/bidwatch/li.token
   bidwatch incidents export --from 2026-11-01 --to 2026-12-01 --format csv -o 2026-11.csv`,
 		Args: cobra.NoArgs,
 	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.config, "config", "", "bidwatch config file (for redis.url, redis.prefix and the SLA deadlines)")
-	pf.StringVar(&f.redis, "redis", "", "Redis URL (overrides redis.url)")
-	pf.StringVar(&f.prefix, "prefix", "", `key prefix (overrides redis.prefix; default "bidwatch:")`)
-	pf.BoolVar(&f.json, "json", false, "print JSON")
+	registerRedisFlags(cmd, &f.config, &f.redis, &f.prefix, "for redis.url, redis.prefix and the SLA deadlines")
+	cmd.PersistentFlags().BoolVar(&f.json, "json", false, "print JSON")
 	cmd.AddCommand(
 		newIncidentsListCmd(f, logger),
 		newIncidentsShowCmd(f, logger),
@@ -75,22 +91,38 @@ signed off), 2 Redis unreachable or a file not written, 3 usage error.`,
 // openIncidentStore opens the store the flags name. The caller closes the
 // bus.
 func openIncidentStore(ctx context.Context, f *incidentsFlags, cmd *cobra.Command, logger *slog.Logger) (*incident.RedisStore, *bus.Bus, error) {
-	url, prefix, policy := "", bus.DefaultPrefix, config.DefaultWatchdog().Incidents
-	if f.config != "" {
-		c, err := loadCityConfig(f.config)
-		if err != nil {
+	b, c, err := openRedis(ctx, f.config, f.redis, f.prefix, cmd, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	policy := config.DefaultWatchdog().Incidents
+	if c != nil {
+		policy = c.Watchdog.Incidents
+	}
+	return incident.NewRedisStore(b.Client(), b.Prefix(), policy), b, nil
+}
+
+// openRedis opens and pings the bus that --config (configFile), --redis
+// and --prefix name, and returns the config (nil without one). The caller
+// closes the bus.
+func openRedis(ctx context.Context, configFile, redisURL, redisPrefix string, cmd *cobra.Command, logger *slog.Logger) (*bus.Bus, *config.Config, error) {
+	var c *config.Config
+	url, prefix := "", bus.DefaultPrefix
+	if configFile != "" {
+		var err error
+		if c, err = loadCityConfig(configFile); err != nil {
 			return nil, nil, err
 		}
-		url, policy = c.Redis.URL.Reveal(), c.Watchdog.Incidents
+		url = c.Redis.URL.Reveal()
 		if c.Redis.Prefix != "" {
 			prefix = c.Redis.Prefix
 		}
 	}
 	if cmd.Flags().Changed("redis") {
-		url = f.redis
+		url = redisURL
 	}
 	if cmd.Flags().Changed("prefix") {
-		prefix = f.prefix
+		prefix = redisPrefix
 	}
 	if url == "" {
 		return nil, nil, &exitError{code: 3, err: errors.New("no Redis: give --redis URL or a --config with redis.url (an embedded Redis lives inside one process and cannot be reached from here)")}
@@ -105,7 +137,7 @@ func openIncidentStore(ctx context.Context, f *incidentsFlags, cmd *cobra.Comman
 		_ = b.Close()
 		return nil, nil, &exitError{code: 2, err: err}
 	}
-	return incident.NewRedisStore(b.Client(), b.Prefix(), policy), b, nil
+	return b, c, nil
 }
 
 // storeError maps a store error to an exit code.
@@ -213,9 +245,10 @@ func newIncidentsShowCmd(f *incidentsFlags, logger *slog.Logger) *cobra.Command 
 }
 
 // newIncidentActionCmd builds ack, mitigate, note, resolve, signoff and
-// class: one action on one incident.
+// class: one action on one incident, done as the console user whose API
+// token the command is given.
 func newIncidentActionCmd(f *incidentsFlags, logger *slog.Logger, kind incident.ActionKind, use, short string) *cobra.Command {
-	var by, text string
+	var text, tokenFile, by string
 	args := cobra.ExactArgs(1)
 	switch kind {
 	case incident.ActNote:
@@ -228,21 +261,30 @@ func newIncidentActionCmd(f *incidentsFlags, logger *slog.Logger, kind incident.
 		Short: short,
 		Args:  args,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a := incident.Action{Kind: kind, Actor: by, At: time.Now(), Text: text}
+			if cmd.Flags().Changed("by") {
+				return &exitError{code: 3, err: errors.New("--by is gone: act as a user with an API token (bidwatch users token NAME), given with --token-file FILE or $BIDWATCH_TOKEN")}
+			}
+			token, err := readAPIToken(tokenFile)
+			if err != nil {
+				return err
+			}
+			a := incident.Action{Kind: kind, At: time.Now(), Text: text}
 			switch kind {
 			case incident.ActNote:
 				a.Text = strings.Join(args[1:], " ")
 			case incident.ActReclassify:
 				a.Class = vocab.Class(args[1])
 			}
-			if a.Actor == "" {
-				a.Actor = currentUser()
-			}
 			store, b, err := openIncidentStore(cmd.Context(), f, cmd, logger)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
+			u, err := actingUser(cmd.Context(), auth.NewStore(b.Client(), b.Prefix()), token, authAction(kind))
+			if err != nil {
+				return err
+			}
+			a.Actor = u.Actor()
 			inc, err := store.Act(cmd.Context(), args[0], a)
 			if err != nil {
 				return storeError(err)
@@ -255,7 +297,9 @@ func newIncidentActionCmd(f *incidentsFlags, logger *slog.Logger, kind incident.
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&by, "by", "", "who does it, for the record (default the login name)")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the API token of the user to act as (default $"+tokenEnv+")")
+	cmd.Flags().StringVar(&by, "by", "", "gone: act as a user with an API token")
+	_ = cmd.Flags().MarkHidden("by")
 	switch kind {
 	case incident.ActResolve:
 		cmd.Flags().StringVar(&text, "result", "", "the result (处置结果): what was done and how it ended")
@@ -265,6 +309,65 @@ func newIncidentActionCmd(f *incidentsFlags, logger *slog.Logger, kind incident.
 	return cmd
 }
 
+// tokenEnv holds an API token when --token-file does not.
+const tokenEnv = "BIDWATCH_TOKEN"
+
+// readAPIToken reads the API token from a file or else $BIDWATCH_TOKEN.
+func readAPIToken(file string) (string, error) {
+	token := os.Getenv(tokenEnv)
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", &exitError{code: 1, err: fmt.Errorf("--token-file: %w", err)}
+		}
+		token = string(b)
+	}
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return "", &exitError{code: 1, err: errors.New("this acts as a console user: give --token-file FILE or set " + tokenEnv + " to the user's API token (an admin makes one with: bidwatch users token NAME)")}
+	}
+	return token, nil
+}
+
+// actingUser is the user an API token acts as, if that user may do a.
+func actingUser(ctx context.Context, users *auth.Store, token string, a auth.Action) (auth.User, error) {
+	u, err := users.TokenUser(ctx, token)
+	switch {
+	case errors.Is(err, auth.ErrBadToken):
+		return auth.User{}, &exitError{code: 1, err: errors.New("the API token is unknown or revoked: ask an admin for a new one (bidwatch users token NAME)")}
+	case errors.Is(err, auth.ErrDisabled):
+		return auth.User{}, &exitError{code: 1, err: fmt.Errorf("the API token's user is disabled (%w)", err)}
+	case err != nil:
+		return auth.User{}, &exitError{code: 2, err: err}
+	}
+	if !auth.Allowed(u.Role, a) {
+		min, _ := auth.MinRole(a)
+		return auth.User{}, &exitError{code: 1, err: fmt.Errorf("%s is %s: %s needs %s or above", u.Actor(), u.Role, a, min)}
+	}
+	return u, nil
+}
+
+// authAction is the console action an incident action is.
+func authAction(kind incident.ActionKind) auth.Action {
+	switch kind {
+	case incident.ActAcknowledge:
+		return auth.ActionAck
+	case incident.ActNote:
+		return auth.ActionNote
+	case incident.ActMitigate:
+		return auth.ActionMitigate
+	case incident.ActResolve:
+		return auth.ActionResolve
+	case incident.ActSignOff:
+		return auth.ActionSignOff
+	case incident.ActReclassify:
+		return auth.ActionClass
+	}
+	return auth.Action(kind) // allowed to nobody
+}
+
+// currentUser is the login name, for commands that record who did
+// something without a console user (bidwatch alerts silence).
 func currentUser() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username
