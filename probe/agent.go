@@ -342,6 +342,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.bus.PutProbeStatus(hctx, a.status(bus.ProbeStopped)); err != nil {
 		a.logger.Debug("final heartbeat not written", "err", err)
 	}
+	if err := a.bus.DeleteSchedule(hctx, a.opts.ID); err != nil {
+		a.logger.Debug("schedule not withdrawn", "err", err)
+	}
 	cancel()
 	err := a.spool.Close()
 	if srv != nil {
