@@ -257,7 +257,7 @@ it for "users tokens" and "users revoke" (default: cli- and the time).`,
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), token)
-				fmt.Fprintf(cmd.ErrOrStderr(), "API token %q acting as %s (%s). It cannot be shown again: keep it in a file only you can read and give it with --token-file FILE or $BIDWATCH_TOKEN.\n", label, u.Actor(), u.Role)
+				fmt.Fprintf(cmd.ErrOrStderr(), "API token %q acting as %s, %s. It cannot be shown again: keep it in a file only you can read and give it with --token-file FILE or $BIDWATCH_TOKEN.\n", label, u.Actor(), u.Role)
 				return nil
 			}))
 		},
