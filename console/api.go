@@ -160,7 +160,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	auth.SetSessionCookie(w, sess, s.opts.SecureCookies || r.TLS != nil)
 	s.logger.Info("signed in", "user", u.Name, "addr", addr)
-	writeJSON(w, http.StatusOK, map[string]any{"user": viewOf(u), "csrf": sess.CSRF, "city": s.city.City})
+	writeJSON(w, http.StatusOK, map[string]any{"user": viewOf(u), "csrf": sess.CSRF, "city": cityRef(s.city.City)})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -174,7 +174,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, p auth.Principal
 }
 
 func (s *Server) me(w http.ResponseWriter, _ *http.Request, p auth.Principal) {
-	writeJSON(w, http.StatusOK, map[string]any{"user": viewOf(p.User), "csrf": p.CSRF, "city": s.city.City})
+	writeJSON(w, http.StatusOK, map[string]any{"user": viewOf(p.User), "csrf": p.CSRF, "city": cityRef(s.city.City)})
 }
 
 func (s *Server) getOverview(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
@@ -209,7 +209,7 @@ func (s *Server) getRoom(w http.ResponseWriter, r *http.Request, _ auth.Principa
 		writeError(w, http.StatusServiceUnavailable, "Redis unreachable")
 		return
 	}
-	var servers []serverView
+	servers := []serverView{}
 	for _, sid := range room.Servers {
 		sv := serverView{ID: sid, State: StateUnknown, Readings: readings[sid]}
 		if srv, ok := s.city.Server(sid); ok {
@@ -219,14 +219,14 @@ func (s *Server) getRoom(w http.ResponseWriter, r *http.Request, _ auth.Principa
 		servers = append(servers, sv)
 	}
 	sched := s.schedule(ctx, now)
-	var sessions []ScheduleSession
+	sessions := []ScheduleSession{}
 	for _, ss := range sched {
 		if ss.Room == id {
 			sessions = append(sessions, ss)
 		}
 	}
 	hist, _ := s.store.List(ctx, incident.Filter{From: now.AddDate(0, 0, -30)})
-	var incs []incident.Brief
+	incs := []incident.Brief{}
 	for i := len(hist) - 1; i >= 0 && len(incs) < 50; i-- {
 		b := hist[i].Brief()
 		if slices.Contains(b.Rooms, id) || (len(b.Servers) > 0 && slices.ContainsFunc(b.Servers, func(sv string) bool { return slices.Contains(room.Servers, sv) })) {

@@ -359,6 +359,14 @@ func sampleAt(room, location string, tr sample.Transport, participant string, en
 // participant's samples in order.
 func (e *env) publish(ss ...sample.Sample) {
 	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := e.publishErr(ctx, ss...); err != nil {
+		e.t.Fatalf("publish: %v", err)
+	}
+}
+
+func (e *env) publishErr(ctx context.Context, ss ...sample.Sample) error {
 	entries := make([]bus.Entry, 0, len(ss))
 	e.mu.Lock()
 	for _, s := range ss {
@@ -368,16 +376,13 @@ func (e *env) publish(ss ...sample.Sample) {
 		en, err := bus.NewEntry(s)
 		if err != nil {
 			e.mu.Unlock()
-			e.t.Fatalf("encode sample: %v", err)
+			return err
 		}
 		entries = append(entries, en)
 	}
 	e.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if _, err := e.bus.Publish(ctx, entries); err != nil {
-		e.t.Fatalf("publish: %v", err)
-	}
+	_, err := e.bus.Publish(ctx, entries)
+	return err
 }
 
 // roomProblem is what correlation reports for one room's own trouble.
@@ -491,7 +496,9 @@ func (e *env) dial(s session, o dialOpts) (*websocket.Conn, *http.Response, erro
 	if o.rcvBuf > 0 {
 		nd := net.Dialer{Timeout: wait, Control: func(_, _ string, c syscall.RawConn) error {
 			var serr error
-			err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, o.rcvBuf) })
+			err := c.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, o.rcvBuf)
+			})
 			if err != nil {
 				return err
 			}

@@ -3,7 +3,9 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -53,7 +55,9 @@ func (h *Hub) Viewers() int {
 	return len(h.viewers)
 }
 
-// Dropped counts viewers dropped for reading too slowly.
+// Dropped counts viewers dropped for reading too slowly: their send
+// buffer filled, a write to them timed out, or they stopped answering
+// pings.
 func (h *Hub) Dropped() int64 { return h.dropped.Load() }
 
 // Broadcast queues msg for every viewer, dropping those with no room left.
@@ -105,6 +109,18 @@ func (h *Hub) add(v *viewer) {
 	h.served.Add(1)
 }
 
+// drop removes a viewer that cannot keep up, counting it once however
+// many ways it is found out.
+func (h *Hub) drop(v *viewer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.viewers[v]; ok {
+		delete(h.viewers, v)
+		h.dropped.Add(1)
+	}
+	v.leave()
+}
+
 func (h *Hub) remove(v *viewer) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -138,6 +154,9 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, hello []byte) {
 		for {
 			_, data, err := conn.ReadMessage()
 			if err != nil {
+				if timedOut(err) { // no pong within pongWait: a stalled screen
+					h.drop(v)
+				}
 				return
 			}
 			var req struct {
@@ -170,14 +189,29 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, hello []byte) {
 		case msg := <-v.send:
 			_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+				// A write that times out is a viewer whose socket buffers
+				// are full: with the send buffer still filling, it is as
+				// slow as one dropped by offer.
+				if timedOut(err) {
+					h.drop(v)
+				}
 				return
 			}
 		case <-ping.C:
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				if timedOut(err) {
+					h.drop(v)
+				}
 				return
 			}
 		}
 	}
+}
+
+// timedOut reports whether a read or write failed on its deadline.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // upgrader accepts same-origin connections only: a page elsewhere cannot

@@ -285,7 +285,7 @@ func (s *Server) Overview(ctx context.Context) (*Overview, error) {
 	sched := s.schedule(ctx, now)
 	active := s.active.list()
 	tiles := s.tiles(now, active, sched)
-	o := &Overview{City: s.city.City, Now: now, Incidents: active, Probes: probes, Sparks: s.live.Sparks(now, 120*time.Second), Source: s.source()}
+	o := &Overview{City: cityRef(s.city.City), Now: now, Incidents: active, Probes: probes, Sparks: s.live.Sparks(now, 120*time.Second), Source: s.source()}
 	for _, sc := range s.city.SubCenters {
 		v := SubCenterView{ID: sc.ID, Name: sc.Name, Kind: string(sc.Kind), Rooms: []Tile{}}
 		for _, r := range s.city.Rooms {

@@ -58,9 +58,17 @@ type SubCenterView struct {
 	Rooms []Tile `json:"rooms"`
 }
 
+// CityRef is the city as the page names it.
+type CityRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func cityRef(c config.City) CityRef { return CityRef{ID: c.ID, Name: c.Name} }
+
 // Overview is the big screen.
 type Overview struct {
-	City       config.City       `json:"city"`
+	City       CityRef           `json:"city"`
 	Now        time.Time         `json:"now"`
 	SubCenters []SubCenterView   `json:"sub_centers"`
 	Incidents  []incident.Brief  `json:"incidents"`

@@ -26,11 +26,11 @@ export function mount(root, [id]) {
   const cd = h('span', { class: 'countdown countdown-big', testid: 'sla-countdown' });
   const record = h('div', { class: 'det-record' });
   const text = h('textarea', { class: 'act-text', testid: 'act-text', rows: 3, placeholder: t('det.text.ph'), 'aria-label': t('det.text') });
-  const classSel = h('select', { testid: 'act-class-value', 'aria-label': t('act.class.label') }, CLASSES.map((c) => h('option', { value: c, text: word('class', c) })));
+  const classSel = h('select', { testid: 'action-class', 'aria-label': t('act.class.label') }, CLASSES.map((c) => h('option', { value: c, text: word('class', c) })));
   const buttons = h('div', { class: 'act-buttons' });
   const classRow = h('div', { class: 'act-class-row' });
   const error = h('p', { class: 'form-error', testid: 'act-error', role: 'alert', hidden: true });
-  const done = h('p', { class: 'form-ok', testid: 'act-done', role: 'status', hidden: true });
+  const done = h('p', { class: 'form-ok', testid: 'action-done', role: 'status', hidden: true });
   const actions = h('section', { class: 'panel det-actions', hidden: true },
     h('h2', { text: t('det.actions') }),
     h('label', { class: 'act-text-label', text: t('det.text') }), text,
