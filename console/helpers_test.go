@@ -97,6 +97,8 @@ type exchange struct {
 	what   string
 	header http.Header
 	body   []byte
+	// cookie is the session token the request carried ("" for none).
+	cookie string
 }
 
 // lockedBuffer is a bytes.Buffer safe for the logger's goroutines.
@@ -288,14 +290,15 @@ func (e *env) call(method, path string, body any, opts ...reqOpt) reply {
 	if err != nil {
 		e.t.Fatalf("%s %s: read: %v", method, path, err)
 	}
-	e.record(method+" "+path, resp.Header, data)
+	e.record(exchange{what: method + " " + path, header: resp.Header, body: data, cookie: auth.SessionToken(req)})
 	return reply{code: resp.StatusCode, header: resp.Header, body: data}
 }
 
-func (e *env) record(what string, h http.Header, body []byte) {
+func (e *env) record(x exchange) {
+	x.header, x.body = x.header.Clone(), bytes.Clone(x.body)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.seen = append(e.seen, exchange{what: what, header: h.Clone(), body: bytes.Clone(body)})
+	e.seen = append(e.seen, x)
 }
 
 // exchanges returns every response recorded so far.
@@ -546,7 +549,7 @@ func (v *liveClient) read(e *env) {
 			continue
 		}
 		if e != nil && m.kind() != "tick" {
-			e.record("live "+m.kind(), nil, data)
+			e.record(exchange{what: "live " + m.kind(), body: data})
 		}
 		select {
 		case v.msgs <- m:
