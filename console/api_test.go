@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -826,8 +827,8 @@ func TestNoSecretLeaks(t *testing.T) {
 	v.close()
 	sessions = append(sessions, zhao)
 
-	for _, s := range sessions {
-		secrets["session token of "+s.user] = s.token
+	for i, s := range sessions {
+		secrets[fmt.Sprintf("session token %d of %s", i, s.user)] = s.token
 	}
 	logs := e.logs.String()
 	if !strings.Contains(logs, "signed in") || !strings.Contains(logs, "incident action") {

@@ -69,7 +69,13 @@ type envOptions struct {
 	// trustForwarded trusts X-Forwarded-For (the brute-force test varies
 	// the address with it).
 	trustForwarded bool
+	// alignTicks starts the console 50 ms into a second, so its ticks are
+	// sent at tickPhase past each second (see env.tickSent).
+	alignTicks bool
 }
+
+// tickPhase is how far into each second an aligned console ticks.
+const tickPhase = 50 * time.Millisecond
 
 // env is a console on a private redis-server, served on a loopback
 // httptest server, with the test city's users. It records every response
@@ -86,6 +92,9 @@ type env struct {
 	ts     *httptest.Server
 	client *http.Client
 	logs   *lockedBuffer
+	// runAt is when Run started: its ticker fires a whole number of
+	// seconds after.
+	runAt time.Time
 
 	mu   sync.Mutex
 	seen []exchange
@@ -169,6 +178,12 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.ts.Start()
 	e.client = e.ts.Client()
 	ran := make(chan struct{})
+	if o.alignTicks {
+		// Pacing, not synchronisation: the ticks' phase is what is set.
+		now := time.Now()
+		time.Sleep(now.Truncate(time.Second).Add(time.Second + tickPhase).Sub(now))
+	}
+	e.runAt = time.Now()
 	go func() {
 		defer close(ran)
 		e.srv.Run(runCtx)
@@ -517,22 +532,32 @@ func (e *env) dial(s session, o dialOpts) (*websocket.Conn, *http.Response, erro
 // viewer connects a live-feed client, closed when the test ends.
 func (e *env) viewer(s session, o dialOpts) *liveClient {
 	e.t.Helper()
+	v, err := e.connect(s, o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return v
+}
+
+// connect is viewer for any goroutine: it returns its error. The client
+// is closed when the test ends.
+func (e *env) connect(s session, o dialOpts) (*liveClient, error) {
 	conn, resp, err := e.dial(s, o)
 	if err != nil {
 		code := 0
 		if resp != nil {
 			code = resp.StatusCode
 		}
-		e.t.Fatalf("dial the live feed: %v (HTTP %d)", err, code)
+		return nil, fmt.Errorf("dial the live feed: %w (HTTP %d)", err, code)
 	}
 	v := &liveClient{t: e.t, conn: conn, msgs: make(chan liveMsg, 1024), done: make(chan struct{}), onMsg: o.onMsg}
 	e.t.Cleanup(v.close)
 	if o.stalled {
 		close(v.done)
-		return v
+		return v, nil
 	}
 	go v.read(e)
-	return v
+	return v, nil
 }
 
 func (v *liveClient) read(e *env) {

@@ -236,7 +236,7 @@ func TestLiveStalledViewerDropped(t *testing.T) {
 		if i == 200 {
 			t.Fatalf("50 MiB sent and the stalled viewer not dropped (viewers %d)", e.srv.Hub().Viewers())
 		}
-		e.srv.Hub().Broadcast(fmt.Appendf(nil, `{"type":"bulk","n":%d,"pad":"%s"}`, i, pad))
+		broadcast(t, e.srv.Hub(), fmt.Appendf(nil, `{"type":"bulk","n":%d,"pad":"%s"}`, i, pad))
 		want := fmt.Sprintf(`{"type":"bulk","n":%d,`, i)
 		for _, g := range good {
 			g.next(wait, "bulk "+want, func(m liveMsg) bool { return strings.HasPrefix(string(m.data), want) })
@@ -272,6 +272,22 @@ func TestLiveStalledViewerDropped(t *testing.T) {
 	}
 }
 
+// broadcast sends a message to every viewer, failing the test if that
+// blocks: a slow viewer must never hold the feed up.
+func broadcast(t testing.TB, h *Hub, msg []byte) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Broadcast(msg)
+	}()
+	select {
+	case <-done:
+	case <-time.After(wait):
+		t.Fatal("Broadcast blocked")
+	}
+}
+
 // A viewer whose write times out (the kernel's buffers full, its own send
 // buffer not yet) is dropped and counted too.
 func TestLiveWriteTimeoutDropped(t *testing.T) {
@@ -285,7 +301,7 @@ func TestLiveWriteTimeoutDropped(t *testing.T) {
 	// five seconds.
 	pad := strings.Repeat("x", 1<<20)
 	for i := range 10 {
-		e.srv.Hub().Broadcast(fmt.Appendf(nil, `{"type":"bulk","n":%d,"pad":"%s"}`, i, pad))
+		broadcast(t, e.srv.Hub(), fmt.Appendf(nil, `{"type":"bulk","n":%d,"pad":"%s"}`, i, pad))
 		want := fmt.Sprintf(`{"type":"bulk","n":%d,`, i)
 		good.next(wait, want, func(m liveMsg) bool { return strings.HasPrefix(string(m.data), want) })
 	}
