@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -90,10 +91,14 @@ func benchViewers(b *testing.B, n int) {
 
 	got := make([][]receipt, n) // each written by its viewer's reader only
 	clients := make([]*liveClient, n)
+	var tickBytes atomic.Int64
 	if err := connectAll(e, screen, n, func(i int) dialOpts {
 		return dialOpts{onMsg: func(m liveMsg) {
 			if t, ok := tickTime(m.data); ok {
 				got[i] = append(got[i], receipt{t, m.at})
+				if i == 0 {
+					tickBytes.Store(int64(len(m.data)))
+				}
 			}
 		}}
 	}, clients); err != nil {
@@ -146,6 +151,7 @@ func benchViewers(b *testing.B, n int) {
 		b.ReportMetric(msOf(quantile(lateness, 0.99)), "p99-delivery-ms")
 	}
 	b.ReportMetric(float64(dropped), "dropped")
+	b.ReportMetric(float64(tickBytes.Load()), "tick-bytes")
 	b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cpu-cores-incl-clients")
 	b.ReportMetric(100*cpu.Seconds()/wall.Seconds()/float64(runtime.NumCPU()), "cpu-%-of-machine-incl-clients")
 }

@@ -550,7 +550,10 @@ func (e *env) connect(s session, o dialOpts) (*liveClient, error) {
 		}
 		return nil, fmt.Errorf("dial the live feed: %w (HTTP %d)", err, code)
 	}
-	v := &liveClient{t: e.t, conn: conn, msgs: make(chan liveMsg, 1024), done: make(chan struct{}), onMsg: o.onMsg}
+	v := &liveClient{t: e.t, conn: conn, done: make(chan struct{}), onMsg: o.onMsg}
+	if o.onMsg == nil {
+		v.msgs = make(chan liveMsg, 1024)
+	}
 	e.t.Cleanup(v.close)
 	if o.stalled {
 		close(v.done)
