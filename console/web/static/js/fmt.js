@@ -85,10 +85,11 @@ export function num(v, digits = 0, unit = '') {
   return unit ? `${s} ${unit}` : s;
 }
 
-/** Milliseconds as the figures show them: "38 ms". */
+/** Milliseconds as the figures show them: "38 ms", "0.4 ms" under 10. */
 export function ms(v) {
   if (v === undefined || v === null || isNaN(v)) return '—';
-  return `${Math.round(v)} ms`;
+  const a = Math.abs(v);
+  return `${a > 0 && a < 10 ? Number(v).toFixed(1) : Math.round(v)} ms`;
 }
 
 /** A list for people: "a, b, c" (or "a、b、c" in Chinese); — when empty. */
