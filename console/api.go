@@ -139,12 +139,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		secs := int(limited.RetryAfter.Seconds() + 0.999)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many attempts: try again in %d s (尝试过多)", max(secs, 1)))
-		s.logger.Warn("login attempts over the limit", "user", req.Name, "addr", addr)
+		s.logger.Warn("login attempts over the limit", "user", s.loggedName(r.Context(), req.Name), "addr", addr)
 		return
 	case errors.Is(err, auth.ErrBadLogin):
 		s.metrics.logins.WithLabelValues("refused").Inc()
 		writeError(w, http.StatusUnauthorized, "wrong name or password (用户名或密码错误)")
-		s.logger.Info("login refused", "user", req.Name, "addr", addr)
+		s.logger.Info("login refused", "user", s.loggedName(r.Context(), req.Name), "addr", addr)
 		return
 	case err != nil:
 		s.metrics.logins.WithLabelValues("error").Inc()
@@ -161,6 +161,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	auth.SetSessionCookie(w, sess, s.opts.SecureCookies || r.TLS != nil)
 	s.logger.Info("signed in", "user", u.Name, "addr", addr)
 	writeJSON(w, http.StatusOK, map[string]any{"user": viewOf(u), "csrf": sess.CSRF, "city": cityRef(s.city.City)})
+}
+
+// loggedName is a refused login's name as the log may show it: a name no
+// user has is left out, for it may be a password typed in the wrong field.
+func (s *Server) loggedName(ctx context.Context, name string) string {
+	if _, err := s.auth.Get(ctx, name); err != nil {
+		return "(no such user)"
+	}
+	return name
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, p auth.Principal) {

@@ -774,6 +774,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	// Wrong logins, including a password typed as the name.
 	e.call("POST", "/api/login", map[string]string{"name": "zhang", "password": wrongPW})
 	e.call("POST", "/api/login", map[string]string{"name": "nobody", "password": password})
+	e.call("POST", "/api/login", map[string]string{"name": password, "password": password})
 	// API tokens, one revoked.
 	zt, lt := e.token("zhang", "cli"), e.token("li", "cli")
 	gone := e.token("screen", "old")
