@@ -62,6 +62,12 @@ func newPage(t *testing.T, browser context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
+	// Open the tab on the page's own context: the first action opens it on
+	// the context it is given, and the tab lives only as long as that one
+	// (do's timeouts would close it).
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
 	return ctx
 }
 
@@ -87,18 +93,38 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
-// waitJS waits until a JavaScript expression is truthy, failing the test
-// after timeout; it returns how long it took.
+// waitJS waits until a JavaScript expression is truthy, checking every
+// 50 ms, failing the test after timeout; it returns how long it took.
 func waitJS(t *testing.T, ctx context.Context, timeout time.Duration, what, expr string) time.Duration {
 	t.Helper()
 	start := time.Now()
-	pctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
-	defer cancel()
-	_, err := chromedp.Run(pctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
-	if err != nil {
-		t.Fatalf("%s: not within %s: %v", what, timeout, err)
+	check := "!!(" + expr + ")"
+	for {
+		ectx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ok, err := chromedp.Run(ectx, chromedp.Evaluate[bool](check))
+		cancel()
+		if err == nil && ok {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			t.Fatalf("%s: not within %s (last error %v)\npage: %s", what, timeout, err, pageState(ctx))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return time.Since(start)
+}
+
+// pageState describes the page for a failure's message: its address, the
+// tiles' states and the start of its text.
+func pageState(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + ' tiles: ' +
+		[...document.querySelectorAll('[data-testid="tile"]')].map(e => e.dataset.room + '=' + e.dataset.state).join(' ') +
+		' | ' + document.body.innerText.slice(0, 600).replace(/\s+/g, ' ')`))
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	return s
 }
 
 // testid is the CSS selector of an element the page marks for tests.
