@@ -7,6 +7,17 @@ import uPlot from '../vendor/uplot/uPlot.esm.js';
 export const PALETTE = ['#56b4e9', '#e69f00', '#2fd3a0', '#f0e442', '#cc79a7', '#7aa9ff', '#ff7f50', '#e6e6e6'];
 
 const AXIS = '#9aa7b4';
+
+const pad = (n) => String(n).padStart(2, '0');
+
+// clock is a Unix second as HH:MM (HH:MM:SS when the splits are less than a
+// minute apart, or for one value), in the browser's time zone, 24-hour.
+function clock(v, splits) {
+  const d = new Date(v * 1000);
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const fine = !splits || (splits.length > 1 && splits[1] - splits[0] < 60);
+  return fine ? `${hm}:${pad(d.getSeconds())}` : hm;
+}
 const GRID = 'rgba(255,255,255,0.08)';
 
 function sizeOf(el, fallbackH) {
@@ -80,7 +91,7 @@ export function sparkline(el, { color = PALETTE[0], bars = false, floor = 1, spa
  * update(data) takes [t[], ys1[], ys2[], …] as uPlot does; setSeries(names)
  * rebuilds it when the views change.
  */
-export function timeChart(el, { unit = '', digits = 0, names = [], height = 190, min0 = true, span = 600 } = {}) {
+export function timeChart(el, { unit = '', digits = 0, names = [], height = 190, min0 = true, span = 600, timeLabel = 'Time' } = {}) {
   let u = null;
   let unobserve = () => {};
   let xmax = Math.floor(Date.now() / 1000);
@@ -101,11 +112,11 @@ export function timeChart(el, { unit = '', digits = 0, names = [], height = 190,
         y: { range: (uu, min, max) => [min0 ? 0 : (min || 0), Math.max(1, (max || 0) * 1.1)] },
       },
       axes: [
-        { stroke: AXIS, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 }, space: 60 },
-        { stroke: AXIS, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 }, size: 60, values: (uu, vals) => vals.map((v) => (unit ? v + ' ' + unit : String(v))) },
+        { stroke: AXIS, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 }, space: 70, values: (uu, splits) => splits.map((v) => clock(v, splits)) },
+        { stroke: AXIS, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 }, size: 56 },
       ],
       series: [
-        { value: (uu, v) => (v ? new Date(v * 1000).toLocaleTimeString() : '—') },
+        { label: timeLabel, value: (uu, v) => (v ? clock(v) : '—') },
         ...ns.map((n, i) => ({
           label: n,
           stroke: PALETTE[i % PALETTE.length],

@@ -89,6 +89,7 @@ export function showHeader(on) {
   if (!on) {
     els.stale.hidden = true;
     els.source.hidden = true;
+    document.body.classList.remove('is-stale');
   }
 }
 

@@ -105,6 +105,7 @@ const zh = {
 
   'room.back': '返回总览',
   'room.charts': '近 10 分钟',
+  'chart.time': '时间',
   'room.servers': '服务器',
   'room.noservers': '没有登记服务器',
   'room.sessions': '场次',
@@ -194,6 +195,7 @@ const zh = {
   'tl.breached': '超时',
   'tl.merged': '合并',
   'tl.signed_off': '签字认可',
+  'tl.alert': '告警',
   'fig.rtt': '往返时延 p95 {p95} 毫秒（最大 {max} 毫秒）',
   'fig.stutter': '卡顿 {pct}%（{s} 秒）',
   'fig.down': '{down} 个参与者断开，掉线 {drop} 次',
@@ -369,6 +371,7 @@ const en = {
 
   'room.back': 'Back to overview',
   'room.charts': 'Last 10 minutes',
+  'chart.time': 'Time',
   'room.servers': 'Servers',
   'room.noservers': 'No servers listed',
   'room.sessions': 'Sessions',
@@ -458,6 +461,7 @@ const en = {
   'tl.breached': 'breached',
   'tl.merged': 'merged',
   'tl.signed_off': 'signed off',
+  'tl.alert': 'alert',
   'fig.rtt': 'RTT p95 {p95} ms (max {max} ms)',
   'fig.stutter': 'stutter {pct}% ({s} s)',
   'fig.down': '{down} participants down, {drop} dropouts',

@@ -134,6 +134,8 @@ export function mount(root, [id]) {
 
   let reloadTimer = null;
   const offs = [
+    // Room and sub-center names come with the feed's hello.
+    on('overview', () => { if (current) replace(record, recordTable({ ...(current.incident || current.record), ...(current.record || {}) })); }),
     on('incidents', (m) => {
       // Someone else changed it: show the record as it is now (the text
       // being typed stays).

@@ -59,8 +59,10 @@ export function mount(root, params, q) {
 
   let alive = true;
   let rows = [];
+  let last = null;
 
   function paint(list) {
+    last = list;
     setText(count, t('list.count', { n: list.length }));
     if (!list.length) {
       replace(table, placeholder(t('list.empty')));
@@ -77,11 +79,11 @@ export function mount(root, params, q) {
         if (ev.target.closest('a')) return;
         navigate('/incidents/' + encodeURIComponent(b.id));
       } },
-      h('td', {}, link('/incidents/' + encodeURIComponent(b.id), { class: 'inc-id', text: b.id })),
+      h('td', { class: 'nowrap' }, link('/incidents/' + encodeURIComponent(b.id), { class: 'inc-id', text: b.id })),
       h('td', {}, chip('inc', b.state)),
       h('td', {}, chip('class', b.class)),
       h('td', { text: `${word('cause', b.cause)} ${b.subject || ''}` }),
-      h('td', { text: placeOf(b) }),
+      h('td', { class: 'place-cell', text: placeOf(b) }),
       h('td', { class: 'summary-cell', text: b.summary || '' }),
       h('td', { class: 'nowrap', text: shortDateTime(b.opened_at) }),
       h('td', { class: 'nowrap' }, shortDateTime(b.deadline), ' ', cd),
@@ -116,7 +118,7 @@ export function mount(root, params, q) {
     }
     scSel.value = filter.sub_center;
   };
-  const offs = [on('overview', fillSubCenters), on('incidents', (m) => {
+  const offs = [on('overview', () => { fillSubCenters(); if (last) paint(last); }), on('incidents', (m) => {
     if (!m || !m.incident) return; // the tick's list: nothing new
     clearTimeout(reloadTimer);
     reloadTimer = setTimeout(load, 1000);

@@ -21,20 +21,31 @@ export function mount(root, [id]) {
       h('button', { type: 'button', class: 'btn btn-primary', testid: 'print-now', text: t('print.print'), onclick: () => window.print() })),
     status, sheet));
 
-  const paintCity = () => setText(city, state.city.name || '');
+  let table = null;
+  const paintCity = () => {
+    setText(city, state.city.name || '');
+    // Room and sub-center names come with the feed's hello.
+    if (table && rec) {
+      const fresh = recordTable(rec);
+      table.replaceWith(fresh);
+      table = fresh;
+    }
+  };
   let alive = true;
+  let rec = null;
   get(incidentPath(id)).then((d) => {
     if (!alive) return;
-    const rec = { ...(d.incident || {}), ...(d.record || {}) };
+    rec = { ...(d.incident || {}), ...(d.record || {}) };
     status.remove();
     sheet.hidden = false;
     sheet.dataset.state = rec.state || '';
+    table = recordTable(rec);
     paintCity();
     replace(sheet,
       h('header', { class: 'print-head' },
         city,
         h('h1', {}, t('print.title'), ' ', h('span', { class: 'print-id', text: rec.id || id }))),
-      recordTable(rec, { print: true }),
+      table,
       h('table', { class: 'signatures' }, h('tbody', {},
         h('tr', {},
           h('th', { scope: 'row', text: t('print.sig.ops') }), h('td', { class: 'sig-line' }),

@@ -93,8 +93,8 @@ export function recordRows(rec) {
 }
 
 /** The record as a two-column table. */
-export function recordTable(rec, opts) {
-  return h('table', { class: 'record' }, h('tbody', {}, recordRows(rec, opts).map(([k, v, id]) => h('tr', { data: { field: id } },
+export function recordTable(rec) {
+  return h('table', { class: 'record' }, h('tbody', {}, recordRows(rec).map(([k, v, id]) => h('tr', { data: { field: id } },
     h('th', { scope: 'row', text: t(k) }),
     h('td', {}, v)))));
 }

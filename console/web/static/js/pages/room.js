@@ -40,6 +40,13 @@ export function pointsOf(v) {
   return [];
 }
 
+/** A figure in its unit. */
+function fig(mt, v) {
+  if (mt.unit === 'ms') return ms(v);
+  if (mt.unit === '%') return num(v, 1, '%');
+  return num(v);
+}
+
 /** Whether a view carries video (its transport is WebRTC): only those have fps and loss. */
 function isVideo(view) {
   return /webrtc|whep|whip/i.test(view.split('/').pop() || '');
@@ -115,9 +122,10 @@ export function mount(root, [id]) {
       h('h1', { class: 'room-title' }, h('span', { text: d.name || id }), ' ', h('span', { class: 'chip chip-state', data: { state: st }, testid: 'room-state', text: word('state', st) })),
       h('p', { class: 'muted' }, [word('kind', d.kind), subCenterName(d.sub_center), d.session ? `${t('ov.session')} ${hm(d.session.opens_at)}–${hm(d.session.ends_at)} ${d.session.title || ''}` : t('ov.nosession')].filter(Boolean).join(' · ')));
     const fresh = st !== 'idle' && d.n !== 0;
+    const video = Object.keys(d.views || {}).some(isVideo);
     replace(figures, METRICS.map((mt) => {
       const v = d[mt.key];
-      const text = !fresh ? '—' : mt.unit === 'ms' ? ms(v) : mt.unit === '%' ? num(v, 1, '%') : num(v);
+      const text = !fresh || (mt.video && !video) ? '—' : fig(mt, v);
       return h('div', { class: 'figure' }, h('span', { class: 'figure-label', text: t(mt.label) }), h('span', { class: 'figure-value', text }));
     }));
     paintViews(d);
@@ -134,7 +142,7 @@ export function mount(root, [id]) {
       h('tbody', {}, vs.map(([name, v]) => h('tr', { data: { view: name } },
         h('td', { text: name }),
         h('td', {}, h('span', { class: 'chip chip-state', data: { state: v.state || 'unknown' }, text: word('state', v.state || 'unknown') })),
-        METRICS.map((mt) => h('td', { class: 'num', text: mt.unit === 'ms' ? ms(v[mt.key]) : mt.unit === '%' ? num(v[mt.key], 1, '%') : num(v[mt.key]) })))))));
+        METRICS.map((mt) => h('td', { class: 'num', text: mt.video && !isVideo(name) ? '—' : fig(mt, v[mt.key]) })))))));
   }
 
   function paintServers(servers) {
@@ -190,7 +198,7 @@ export function mount(root, [id]) {
     body.hidden = false;
     if (r.history_s) span.s = r.history_s;
     tile = r.room || r.tile || tile;
-    charts.forEach((c, i) => { c.chart = timeChart(c.box, { unit: METRICS[i].unit, digits: METRICS[i].digits || 0, span: span.s }); });
+    charts.forEach((c, i) => { c.chart = timeChart(c.box, { unit: METRICS[i].unit, digits: METRICS[i].digits || 0, span: span.s, timeLabel: t('chart.time') }); });
     const hist = r.views || r.history || r.series || {};
     for (const [view, v] of Object.entries(hist)) addPoints(view, pointsOf(v));
     paintHead();
@@ -220,6 +228,7 @@ export function mount(root, [id]) {
       paintHead();
       paintCharts();
     }),
+    on('overview', () => { if (charts[0].chart) { paintHead(); paintIncidents(incidentList); } }),
     on('room', (m) => {
       if (!m || m.room !== id || !charts[0].chart) return;
       for (const [view, v] of Object.entries(m.views || {})) addPoints(view, pointsOf(v));
