@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 # WebSocket load steps.
 BENCH_N ?= 1,1000,5000,10000
 
-.PHONY: build test bench lint demo fuzz clean
+.PHONY: build test bench lint demo fuzz clean screenshots
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bidwatch
@@ -61,6 +61,11 @@ fuzz:
 ## demo: the synthetic hall with a live check while scripted faults come and go.
 demo: build
 	./$(BIN) demo
+
+## screenshots: the README's console pictures, taken by the browser test.
+screenshots:
+	./scripts/test-deps
+	BIDWATCH_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run '^TestConsole$$' ./e2e/
 
 clean:
 	rm -rf bin

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -40,6 +41,15 @@ func TestConsole(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("the overview does not show %q", want)
 		}
+	}
+
+	if os.Getenv("BIDWATCH_SCREENSHOTS") != "" {
+		// For the README: a city's everyday latency (loopback has
+		// none), and time for the sparklines to fill.
+		if err := c.hall.SetFaultAll(hall.Fault{LatencyMS: 25, JitterMS: 30}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(60 * time.Second)
 	}
 
 	// A fault in the hall: the room drops every bidder and refuses them
