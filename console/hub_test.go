@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -296,10 +298,11 @@ func TestLiveWriteTimeoutDropped(t *testing.T) {
 	good := e.viewer(screen, dialOpts{})
 	e.viewer(screen, dialOpts{stalled: true, rcvBuf: 4096})
 	eventually(t, wait, "2 viewers", func() bool { return e.srv.Hub().Viewers() == 2 })
-	// 10 MiB in 10 messages: more than the kernel buffers for the stalled
-	// viewer, fewer than its send buffer holds with the ticks of the next
-	// five seconds.
-	pad := strings.Repeat("x", 1<<20)
+	// 10 messages: more bytes than the kernel buffers for the stalled
+	// viewer (its socket's send buffer grows to tcp_wmem's maximum), fewer
+	// messages than its send buffer holds with the ticks of the next five
+	// seconds.
+	pad := strings.Repeat("x", max(1<<20, (maxSendBuffer()+4<<20)/10))
 	for i := range 10 {
 		broadcast(t, e.srv.Hub(), fmt.Appendf(nil, `{"type":"bulk","n":%d,"pad":"%s"}`, i, pad))
 		want := fmt.Sprintf(`{"type":"bulk","n":%d,`, i)
@@ -310,6 +313,24 @@ func TestLiveWriteTimeoutDropped(t *testing.T) {
 		t.Errorf("dropped %d after a write timed out, want 1", d)
 	}
 	good.next(tickWait, "a tick for the good viewer", ofKind("tick"))
+}
+
+// maxSendBuffer is the most a TCP socket's send buffer grows to
+// (tcp_wmem's maximum; 4 MiB, Linux's default, when it cannot be read).
+func maxSendBuffer() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem")
+	if err != nil {
+		return 4 << 20
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 3 {
+		return 4 << 20
+	}
+	n, err := strconv.Atoi(f[2])
+	if err != nil {
+		return 4 << 20
+	}
+	return n
 }
 
 // Serve stops on its context and tells the live viewers it is going.
