@@ -91,7 +91,7 @@ export function sparkline(el, { color = PALETTE[0], bars = false, floor = 1, spa
  * update(data) takes [t[], ys1[], ys2[], …] as uPlot does; setSeries(names)
  * rebuilds it when the views change.
  */
-export function timeChart(el, { unit = '', digits = 0, names = [], height = 190, min0 = true, span = 600, timeLabel = 'Time' } = {}) {
+export function timeChart(el, { unit = '', digits = 0, names = [], height = 190, min0 = true, span = 600, timeLabel = 'Time', integer = false } = {}) {
   let u = null;
   let unobserve = () => {};
   let xmax = Math.floor(Date.now() / 1000);
@@ -113,7 +113,7 @@ export function timeChart(el, { unit = '', digits = 0, names = [], height = 190,
       },
       axes: [
         { stroke: AXIS, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 }, space: 70, values: (uu, splits) => splits.map((v) => clock(v, splits)) },
-        { stroke: AXIS, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 }, size: 56 },
+        { stroke: AXIS, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 }, size: 56, incrs: integer ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] : undefined },
       ],
       series: [
         { label: timeLabel, value: (uu, v) => (v ? clock(v) : '—') },

@@ -30,9 +30,13 @@ if (location.hash.startsWith('#/')) {
   try {
     if (q.get('screen') === '1') sessionStorage.setItem('bidwatch.screen', '1');
     if (q.get('screen') === '0') sessionStorage.removeItem('bidwatch.screen');
-    if (sessionStorage.getItem('bidwatch.screen') === '1') document.body.classList.add('screen');
+    if (sessionStorage.getItem('bidwatch.screen') === '1') screen();
   } catch (e) {
-    if (q.get('screen') === '1') document.body.classList.add('screen');
+    if (q.get('screen') === '1') screen();
+  }
+  function screen() {
+    document.documentElement.classList.add('screen');
+    document.body.classList.add('screen');
   }
 }());
 

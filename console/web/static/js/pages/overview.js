@@ -50,7 +50,7 @@ export function mount(root) {
       const grid = h('div', { class: 'tiles' });
       const summary = h('span', { class: 'sc-summary' });
       scSummaries.set(sc.id, summary);
-      sections.push(h('section', { class: 'sc', data: { sc: sc.id } },
+      sections.push(h('section', { class: 'sc', data: { sc: sc.id, n: Math.min(sc.rooms.length, 5) } },
         h('h2', { class: 'sc-title' }, h('span', { text: sc.name || sc.id }), h('span', { class: 'sc-kind', text: word('kind', sc.kind) }), summary),
         grid));
       for (const id of sc.rooms) {

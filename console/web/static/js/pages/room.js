@@ -18,7 +18,7 @@ const METRICS = [
   { key: 'fps', label: 'metric.fps', unit: 'fps', video: true },
   { key: 'freeze_ms', label: 'metric.freeze', unit: 'ms' },
   { key: 'loss_pct', label: 'metric.loss', unit: '%', digits: 1, video: true },
-  { key: 'dropouts', label: 'metric.dropouts', unit: '' },
+  { key: 'dropouts', label: 'metric.dropouts', unit: '', integer: true },
 ];
 
 /** A view's points as an array of {t, rtt_ms, …}, from either the array
@@ -198,7 +198,7 @@ export function mount(root, [id]) {
     body.hidden = false;
     if (r.history_s) span.s = r.history_s;
     tile = r.room || r.tile || tile;
-    charts.forEach((c, i) => { c.chart = timeChart(c.box, { unit: METRICS[i].unit, digits: METRICS[i].digits || 0, span: span.s, timeLabel: t('chart.time') }); });
+    charts.forEach((c, i) => { c.chart = timeChart(c.box, { unit: METRICS[i].unit, digits: METRICS[i].digits || 0, span: span.s, timeLabel: t('chart.time'), integer: Boolean(METRICS[i].integer) }); });
     const hist = r.views || r.history || r.series || {};
     for (const [view, v] of Object.entries(hist)) addPoints(view, pointsOf(v));
     paintHead();
