@@ -12,8 +12,8 @@ const params = new URLSearchParams(location.search);
 const LIB = params.get('lib');
 const TILES = Number(params.get('tiles')) || 50;
 const SPAN = 120; // seconds shown, one point each
-const W = 84;
-const H = 34;
+const W = 81;
+const H = 36;
 
 const SPARKS = [
   { key: 'rtt', label: 'RTT', color: '#56b4e9', floor: 100 },
