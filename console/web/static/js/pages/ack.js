@@ -5,7 +5,7 @@
 import { h, link, replace, setText, setData } from '../dom.js';
 import { t, word, lang } from '../i18n.js';
 import { get, post, query, ApiError } from '../api.js';
-import { state } from '../store.js';
+import { state, on } from '../store.js';
 import { dateTime } from '../fmt.js';
 import { incidentRow, errorText, placeholder } from './common.js';
 
@@ -36,12 +36,18 @@ export function mount(root, params, q) {
   }
 
   let alive = true;
+  const offs = [];
   get('/api/ack' + query(link4)).then((r) => {
     if (!alive) return;
     const u = state.user || {};
     const who = u.display || u.name || '';
     const parts = [];
-    if (r.incident) parts.push(incidentRow(r.incident));
+    if (r.incident) {
+      let row = incidentRow(r.incident);
+      parts.push(row);
+      // Room names come with the feed's hello.
+      offs.push(on('overview', () => { const fresh = incidentRow(r.incident); row.replaceWith(fresh); row = fresh; }));
+    }
     if (r.person || r.person_name) parts.push(h('p', { class: 'muted', text: t('ack.person', { person: r.person_name && r.person_name !== r.person ? `${r.person_name} (${r.person})` : r.person || r.person_name }) }));
     if (r.expires) parts.push(h('p', { class: 'muted', text: t('ack.expires', { time: dateTime(r.expires) }) }));
     if (r.can_ack === false) {
@@ -72,5 +78,5 @@ export function mount(root, params, q) {
     box.replaceChildren();
     say(ackError(e), false);
   });
-  return () => { alive = false; };
+  return () => { alive = false; offs.forEach((f) => f()); };
 }

@@ -84,8 +84,10 @@ export function mount(root) {
     }
     for (const [sc, el] of scSummaries) {
       const c = counts.get(sc) || {};
-      const parts = STATE_ORDER.filter((s) => c[s]).map((s) => h('span', { class: `count state-${s}`, text: `${word('state', s)} ${c[s]}` }));
-      replace(el, parts);
+      const sig = STATE_ORDER.map((s) => c[s] || 0).join(',');
+      if (el.dataset.sig === sig) continue;
+      el.dataset.sig = sig;
+      replace(el, STATE_ORDER.filter((s) => c[s]).map((s) => h('span', { class: `count state-${s}`, text: `${word('state', s)} ${c[s]}` })));
     }
     paintProbes();
   }
@@ -122,6 +124,7 @@ export function mount(root) {
     for (const row of incList.querySelectorAll('.inc-row')) paintCountdown(row._countdown, row._brief);
   }
 
+  let probeSig = null;
   function paintProbes() {
     const order = { silent: 0, stopped: 1, running: 2 };
     const probes = state.probes.slice().sort((a, b) => (order[a.state] ?? 0) - (order[b.state] ?? 0) || String(a.id).localeCompare(String(b.id)));
@@ -132,6 +135,10 @@ export function mount(root) {
       return;
     }
     const now = serverNow();
+    // Redraw only when something shown changed (the tick repeats them).
+    const sig = probes.map((p) => [p.id, p.location, p.state, p.state !== 'running' ? ago(p.last_seen, now) : '', p.problem || ''].join('|')).join('\n');
+    if (sig === probeSig) return;
+    probeSig = sig;
     replace(probeList, probes.map((p) => h('div', { class: ['probe', `probe-${p.state}`], testid: 'probe-row', data: { probe: p.id, state: p.state } },
       h('span', { class: 'dot', 'aria-hidden': 'true' }),
       h('span', { class: 'probe-id', text: p.id }),
