@@ -41,6 +41,9 @@ bench: build
 	$(GO) test -run '^$$' -bench 'RateCheck|Outbox' ./watchdog/dispatch/
 	$(GO) test -run '^$$' -bench 'CorrelatePlan' -benchmem ./watchdog/decide/
 	$(GO) test -run '^$$' -bench 'FaultToIncident' -benchtime 1x ./watchdog/scenario/
+	$(GO) test -run '^$$' -bench 'FaultToFeed' -benchtime 20x ./console/
+	$(GO) test -run '^$$' -bench 'Viewers$$' -benchtime 10x ./console/
+	$(GO) test -run '^$$' -bench 'ViewerMemory' -benchtime 500x ./console/
 	$(GO) run ./bench/wsload -bidwatch $(BIN) -n $(BENCH_N)
 
 ## lint: formatting, go.mod/go.sum tidy, vet, and staticcheck from the Go

@@ -604,7 +604,14 @@ func (s *Server) liveFeed(w http.ResponseWriter, r *http.Request, _ auth.Princip
 	if err != nil {
 		return // the upgrader has answered
 	}
-	s.hub.serve(r.Context(), conn, hello)
+	still := func() bool {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		_, err := s.auth.Authenticate(r.WithContext(ctx))
+		// Only a refusal ends the feed; Redis away is not the viewer's doing.
+		return err == nil || !auth.Unauthenticated(err)
+	}
+	s.hub.serve(r.Context(), conn, hello, still)
 }
 
 func readJSON(r *http.Request, v any) error {

@@ -29,6 +29,8 @@ type follower struct {
 	ok atomic.Bool
 	// lastRead is when a read last succeeded (Unix ms).
 	lastRead atomic.Int64
+	// added, when set, is called after new samples were folded in.
+	added func()
 }
 
 const followBatch = 2000
@@ -121,4 +123,7 @@ func (f *follower) add(msgs []redis.XMessage) {
 		ss = append(ss, s)
 	}
 	f.live.Add(f.now(), ss...)
+	if len(ss) > 0 && f.added != nil {
+		f.added()
+	}
 }

@@ -134,11 +134,18 @@ const (
 	pingEvery  = 20 * time.Second
 	pongWait   = 45 * time.Second
 	maxReadMsg = 1024
+	// recheckEvery: an open feed re-checks its session this often, so a
+	// sign-out, a password change or a disabled user ends it too.
+	recheckEvery = 15 * time.Second
 )
 
 // serve runs one viewer on an upgraded connection until it leaves, is
 // dropped, or ctx ends. hello is sent first.
-func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, hello []byte) {
+//
+// still, when not nil, is asked every recheckEvery whether the viewer may
+// go on watching (its session has not ended, its user not been disabled);
+// when it says no, the viewer is told so and closed.
+func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, hello []byte, still func() bool) {
 	v := &viewer{send: make(chan []byte, h.buffer), gone: make(chan struct{})}
 	v.send <- hello
 	h.add(v)
@@ -171,6 +178,8 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, hello []byte) {
 
 	ping := time.NewTicker(pingEvery)
 	defer ping.Stop()
+	recheck := time.NewTicker(recheckEvery)
+	defer recheck.Stop()
 	defer func() {
 		_ = conn.Close()
 		<-readDone
@@ -197,6 +206,12 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, hello []byte) {
 				}
 				return
 			}
+		case <-recheck.C:
+			if still != nil && !still() {
+				_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+				_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "signed out"))
+				return
+			}
 		case <-ping.C:
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
 				if timedOut(err) {
@@ -220,6 +235,9 @@ func upgrader(trustForwarded bool) *websocket.Upgrader {
 	return &websocket.Upgrader{
 		ReadBufferSize:  1024,
 		WriteBufferSize: 16 << 10,
+		// Write buffers are held only while a message is written, so a
+		// thousand idle screens do not each keep 16 KiB.
+		WriteBufferPool: &sync.Pool{},
 		CheckOrigin: func(r *http.Request) bool {
 			return sameOrigin(r, trustForwarded)
 		},

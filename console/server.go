@@ -75,6 +75,12 @@ type Server struct {
 	schedAt  time.Time
 	probesMu sync.Mutex
 	probeVs  []ProbeView
+
+	// kick wakes the ticker when samples arrive; states are the rooms'
+	// states in the last tick sent, so a change goes out at once rather
+	// than at the next second.
+	kick   chan struct{}
+	states map[string]string
 }
 
 // New returns a console. Run starts following Redis; Handler serves.
@@ -99,7 +105,13 @@ func New(o Options) (*Server, error) {
 		up:     upgrader(o.TrustForwarded),
 	}
 	s.hub = NewHub(o.Buffer, s.logger)
-	s.follow = &follower{bus: o.Bus, live: s.live, now: o.Now, logger: s.logger}
+	s.kick = make(chan struct{}, 1)
+	s.follow = &follower{bus: o.Bus, live: s.live, now: o.Now, logger: s.logger, added: func() {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}}
 	s.metrics = newMetrics(s)
 	s.handler = s.routes()
 	return s, nil
@@ -202,18 +214,52 @@ func (s *Server) followIncidents(ctx context.Context) {
 	}
 }
 
-// ticker sends the tick every second, on the second.
+// earliest is the least time between two ticks: new samples that change a
+// room's state are sent at once, but at most this often.
+const earliest = 200 * time.Millisecond
+
+// ticker sends the tick every second, and at once (within earliest) when
+// new samples change a room's state: a fault shows on the screens in the
+// moment its sample arrives, not up to a second later.
 func (s *Server) ticker(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			s.tick(ctx)
+			last = time.Now()
+		case <-s.kick:
+			if wait := earliest - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
+			if s.changed() {
+				s.tick(ctx)
+				last = time.Now()
+			}
 		}
 	}
+}
+
+// changed reports whether any room's live state differs from the last
+// tick's.
+func (s *Server) changed() bool {
+	now := s.live.Now(s.now())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, r := range now {
+		if s.states[id] != r.State {
+			return true
+		}
+	}
+	return false
 }
 
 // tick builds the second's message once and sends it to every viewer.
@@ -225,8 +271,17 @@ func (s *Server) tick(ctx context.Context) {
 		s.probesMu.Unlock()
 	}
 	active := s.active.list()
+	tiles := s.tiles(now, active, s.schedule(ctx, now))
+	live := s.live.Now(now)
+	states := make(map[string]string, len(live))
+	for id, r := range live {
+		states[id] = r.State
+	}
+	s.mu.Lock()
+	s.states = states
+	s.mu.Unlock()
 	msg, err := json.Marshal(Tick{
-		Type: "tick", T: now.Unix(), Rooms: s.tiles(now, active, s.schedule(ctx, now)),
+		Type: "tick", T: now.Unix(), Rooms: tiles,
 		Probes: s.lastProbes(), Source: s.source(), Incidents: active,
 	})
 	if err != nil {
