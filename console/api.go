@@ -356,7 +356,7 @@ func (s *Server) incidentsOf(r *http.Request) ([]incident.Incident, int, error) 
 	f.Limit = 0
 	list, err := s.store.List(r.Context(), f)
 	if err != nil {
-		return nil, http.StatusServiceUnavailable, errors.New("Redis unreachable")
+		return nil, http.StatusServiceUnavailable, errors.New("cannot read incidents: Redis unreachable")
 	}
 	var out []incident.Incident
 	for i := len(list) - 1; i >= 0; i-- {
