@@ -556,7 +556,7 @@ export function setLang(l) {
   if (l !== 'zh' && l !== 'en') return;
   current = l;
   try { localStorage.setItem(KEY, l); } catch (e) { /* not kept */ }
-  document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
+  markLang();
   for (const fn of listeners) fn(l);
 }
 
@@ -585,4 +585,8 @@ export function word(prefix, value) {
 /** Both dictionaries' keys, for a check that none is missing. */
 export function keys() { return { zh: Object.keys(zh), en: Object.keys(en) }; }
 
-document.documentElement.lang = current === 'zh' ? 'zh-CN' : 'en';
+function markLang() {
+  if (typeof document !== 'undefined') document.documentElement.lang = current === 'zh' ? 'zh-CN' : 'en';
+}
+
+markLang();

@@ -10,6 +10,7 @@ import { state, on, serverNow } from '../store.js';
 import { watchRoom } from '../live.js';
 import { hm, shortDateTime, ms, num, ago } from '../fmt.js';
 import { timeChart } from '../charts.js';
+import { pointsOf, isVideo, align } from '../series.js';
 import { incidentRow, errorText, placeholder, subCenterName } from './common.js';
 
 const METRICS = [
@@ -21,35 +22,11 @@ const METRICS = [
   { key: 'dropouts', label: 'metric.dropouts', unit: '', integer: true },
 ];
 
-/** A view's points as an array of {t, rtt_ms, …}, from either the array
- * form ([{t, rtt_ms…}]) or columns ({t: [], rtt: []…}). */
-export function pointsOf(v) {
-  if (Array.isArray(v)) return v.filter((p) => p && typeof p.t === 'number');
-  if (v && Array.isArray(v.t)) {
-    const col = (a, b) => v[a] || v[b] || [];
-    const cols = {
-      rtt_ms: col('rtt_ms', 'rtt'), lag_ms: col('lag_ms', 'lag'), fps: col('fps', 'fps'),
-      freeze_ms: col('freeze_ms', 'freeze'), loss_pct: col('loss_pct', 'loss'), dropouts: col('dropouts', 'dropouts'),
-    };
-    return v.t.map((t, i) => {
-      const p = { t };
-      for (const [k, a] of Object.entries(cols)) p[k] = a[i];
-      return p;
-    });
-  }
-  return [];
-}
-
 /** A figure in its unit. */
 function fig(mt, v) {
   if (mt.unit === 'ms') return ms(v);
   if (mt.unit === '%') return num(v, 1, '%');
   return num(v);
-}
-
-/** Whether a view carries video (its transport is WebRTC): only those have fps and loss. */
-function isVideo(view) {
-  return /webrtc|whep|whip/i.test(view.split('/').pop() || '');
 }
 
 export function mount(root, [id]) {
@@ -96,22 +73,12 @@ export function mount(root, [id]) {
     const now = state.dataTime || Math.floor(serverNow() / 1000);
     trim(now);
     const names = [...views.keys()].sort();
-    const ts = new Set();
-    for (const m of views.values()) for (const t0 of m.keys()) ts.add(t0);
-    const xs = [...ts].sort((a, b) => a - b);
     METRICS.forEach((mt, i) => {
       const ns = mt.video ? names.filter(isVideo) : names;
       const c = charts[i];
       c.chart.setSeries(ns);
       c.box.closest('.chart').hidden = mt.video && ns.length === 0;
-      const data = [xs, ...ns.map((n) => {
-        const m = views.get(n);
-        return xs.map((x) => {
-          const p = m.get(x);
-          return p && p[mt.key] !== undefined ? p[mt.key] : null;
-        });
-      })];
-      c.chart.update(data, now);
+      c.chart.update(align(views, ns, mt.key), now);
     });
   }
 
