@@ -266,6 +266,7 @@ const zh = {
   'dur.s': '{s} 秒',
 
   'notfound': '没有这个页面',
+  'boot.retry': '连不上控制台（{msg}），正在重试…',
   'keys.help': '快捷键：1 总览，2 故障，3 日程，f 全屏',
 };
 
@@ -532,6 +533,7 @@ const en = {
   'dur.s': '{s} s',
 
   'notfound': 'No such page',
+  'boot.retry': 'Cannot reach the console ({msg}): retrying…',
   'keys.help': 'Keys: 1 overview, 2 incidents, 3 schedule, f full screen',
 };
 

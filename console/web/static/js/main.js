@@ -2,7 +2,7 @@
 // the login page), opens the live feed and routes between the pages.
 
 import { route, start as startRouter, navigate, reload, here, currentRoute } from './router.js';
-import { get, post, setCSRF, setUnauthorizedHandler } from './api.js';
+import { get, post, setCSRF, setUnauthorizedHandler, ApiError } from './api.js';
 import { state, setUser, setCity } from './store.js';
 import { start as startLive, stop as stopLive, setAuthLostHandler } from './live.js';
 import { onLang, t } from './i18n.js';
@@ -125,15 +125,22 @@ async function boot() {
   });
   document.addEventListener('keydown', keys);
 
-  try {
-    const me = await get('/api/me', { noRedirect: true });
-    setCSRF(me && me.csrf);
-    setUser(me && me.user);
-    if (me && me.city) setCity(me.city);
-    startLive();
-  } catch (e) {
-    // Not signed in (401), or the console is unreachable: the login page
-    // says which when the user tries.
+  // Who is signed in. A console that cannot answer (down, restarting, its
+  // Redis away) is asked again: a wall display reloaded meanwhile must not
+  // fall back to the login page while its session is still good.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const me = await get('/api/me', { noRedirect: true });
+      setCSRF(me && me.csrf);
+      setUser(me && me.user);
+      if (me && me.city) setCity(me.city);
+      startLive();
+      break;
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 401 || e.status === 403)) break; // not signed in
+      main.replaceChildren(h('p', { class: 'placeholder placeholder-error', testid: 'boot-error', text: t('boot.retry', { msg: e.status ? `${e.status} ${e.message}` : t('err.net') }) }));
+      await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 5000)));
+    }
   }
   startRouter(main, guard, after);
   if (state.user && currentRoute() && currentRoute().name === 'login') {
