@@ -109,8 +109,17 @@ func BenchmarkSparklines(b *testing.B) {
 // BenchmarkOverviewCPU runs the real console on a city of 50 rooms whose
 // samples arrive once a second per room from two probe locations, signs a
 // headless Chromium in and keeps the overview open, measuring what the
-// page costs the browser.
+// page costs the browser. healthy: every room is up (the odd gap in the
+// events turns a tile amber for a few seconds); one-down: one room has lost
+// its participant at one location throughout, so its tile stays red, as
+// during an outage (the page draws a down tile pulsing).
 func BenchmarkOverviewCPU(b *testing.B) {
+	b.Run("healthy", func(b *testing.B) { overviewCPU(b, 0) })
+	b.Run("one-down", func(b *testing.B) { overviewCPU(b, 1) })
+}
+
+// overviewCPU is one case of BenchmarkOverviewCPU: down rooms are down.
+func overviewCPU(b *testing.B, down int) {
 	logger := slog.New(slog.DiscardHandler)
 	if os.Getenv("E2E_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -140,6 +149,7 @@ func BenchmarkOverviewCPU(b *testing.B) {
 	// from the start, as on a console that has been running; then one
 	// second of samples every second.
 	f := newFeeder(bs, cfg.Rooms, []string{"yz", "gy"})
+	f.down = down
 	now := time.Now().Truncate(time.Second)
 	for t := now.Add(-120 * time.Second); !t.After(now); t = t.Add(time.Second) {
 		if err := f.publish(ctx, t); err != nil {
@@ -187,12 +197,17 @@ func BenchmarkOverviewCPU(b *testing.B) {
 				benchEval[int](b, page, countTiles), benchEval[int](b, page, countSpark), benchTiles, 3*benchTiles,
 				benchEval[string](b, page, `location.pathname`))
 		}
+		const countDown = `document.querySelectorAll('[data-testid="tile"][data-state="down"]').length`
+		if !benchPoll(b, page, 10*time.Second, fmt.Sprintf(`%s === %d`, countDown, down)) {
+			b.Fatalf("the overview shows %d tiles down, want %d", benchEval[int](b, page, countDown), down)
+		}
 		size := benchEval[string](b, page, `(() => { const c = document.querySelector('[data-testid="tile"] canvas'); return c ? c.clientWidth + 'x' + c.clientHeight : ''; })()`)
 		u := measure(b, page, overviewWarm, overviewMeasure)
 		if n := benchEval[int](b, page, countSpark); n < 3*benchTiles {
 			b.Fatalf("the overview lost its sparklines while measured: %d canvases, want %d", n, 3*benchTiles)
 		}
-		b.Logf("overview: %d tiles, sparkline %s px; %s", benchEval[int](b, page, countTiles), size, u)
+		states := benchEval[string](b, page, `(() => { const n = {}; for (const t of document.querySelectorAll('[data-testid="tile"]')) n[t.dataset.state] = (n[t.dataset.state] || 0) + 1; return JSON.stringify(n); })()`)
+		b.Logf("overview: %d tiles %s, sparkline %s px; %s", benchEval[int](b, page, countTiles), states, size, u)
 		total.add(u)
 	}
 	total.report(b)
@@ -224,6 +239,9 @@ type feeder struct {
 	rng   *rand.Rand
 	seq   uint64
 	base  map[string]float64 // room → its usual round trip, ms
+	// down is how many rooms, the first ones, have lost their participant
+	// at the first location.
+	down int
 }
 
 func newFeeder(b *bus.Bus, rooms []config.Room, locs []string) *feeder {
@@ -236,12 +254,12 @@ func newFeeder(b *bus.Bus, rooms []config.Room, locs []string) *feeder {
 
 // publish puts the second ending at end into the samples stream: round
 // trips around each room's own with noise and the odd spike, now and then
-// a gap in the events, rarely a dropout.
+// a gap in the events; the down rooms disconnected at the first location.
 func (f *feeder) publish(ctx context.Context, end time.Time) error {
 	f.seq++
 	entries := make([]bus.Entry, 0, len(f.rooms)*len(f.locs))
-	for _, r := range f.rooms {
-		for _, loc := range f.locs {
+	for i, r := range f.rooms {
+		for j, loc := range f.locs {
 			rtt := f.base[r.ID] + 8*(f.rng.Float64()-0.5)
 			if loc == "gy" {
 				rtt += 6
@@ -262,8 +280,12 @@ func (f *feeder) publish(ctx context.Context, end time.Time) error {
 				s.FreezeCount, s.FreezeMS = 1, math.Round(100+400*f.rng.Float64())
 				s.LargestGapMS = s.FreezeMS
 			}
-			if f.rng.Float64() < 0.0005 {
-				s.Dropouts, s.Reconnects, s.OutageMS = 1, 1, 300
+			if i < f.down && j == 0 {
+				s = sample.Sample{
+					Probe: s.Probe, Location: loc, Room: r.ID, Transport: sample.TransportWS,
+					Participant: s.Participant, Seq: f.seq, WindowStart: s.WindowStart, WindowMS: 1000,
+					Reconnects: 1, OutageMS: 1000, Error: "dial: connection refused",
+				}
 			}
 			e, err := bus.NewEntry(s)
 			if err != nil {
