@@ -489,13 +489,6 @@ func benchPoll(b *testing.B, ctx context.Context, timeout time.Duration, expr st
 	return err == nil
 }
 
-func benchWait(b *testing.B, ctx context.Context, timeout time.Duration, what, expr string) {
-	b.Helper()
-	if !benchPoll(b, ctx, timeout, expr) {
-		b.Fatalf("%s: not within %s", what, timeout)
-	}
-}
-
 // usage is what a page cost the browser over a stretch of wall time.
 type usage struct {
 	wall    time.Duration
