@@ -23,7 +23,7 @@ test:
 
 ## bench: every benchmark of the issues, then the WebSocket load run. Soak and
 ## load runs are bounded in count and time; all traffic stays on loopback.
-## Takes about 15 minutes on 2 cores; the figures are in docs/performance.md.
+## Takes about 20 minutes on 2 cores; the figures are in docs/performance.md.
 bench: build
 	@echo "# machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB, $$($(GO) version)"
 	$(GO) test -run '^$$' -bench 'ParseMessage' -benchmem ./synthetic/
@@ -44,6 +44,7 @@ bench: build
 	$(GO) test -run '^$$' -bench 'FaultToFeed' -benchtime 20x ./console/
 	$(GO) test -run '^$$' -bench 'Viewers$$' -benchtime 10x ./console/
 	$(GO) test -run '^$$' -bench 'ViewerMemory' -benchtime 500x ./console/
+	$(GO) test -run '^$$' -bench 'Sparklines|OverviewCPU' -benchtime 1x -timeout 10m ./e2e/
 	$(GO) run ./bench/wsload -bidwatch $(BIN) -n $(BENCH_N)
 
 ## lint: formatting, go.mod/go.sum tidy, vet, and staticcheck from the Go
