@@ -14,6 +14,7 @@ type Config struct {
 	Agent      Agent       `yaml:"agent"`
 	Schedule   Schedule    `yaml:"schedule"`
 	Console    Console     `yaml:"console"`
+	Remedy     Remedy      `yaml:"remedy"`
 }
 
 // City names the city whose trading platform is watched.
