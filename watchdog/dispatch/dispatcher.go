@@ -234,6 +234,15 @@ func (d *Dispatcher) handle(ctx context.Context, ev incident.Event) {
 			}
 		}
 	}
+	if kind == KindEscalation {
+		// Asked for (a runbook that did not fix it): the duty officers and
+		// the next level of each roster.
+		for _, rc := range slices.Clone(rcs) {
+			if n := d.roster.Levels(rc.SubCenter); rc.Level+1 < n {
+				rcs = append(rcs, Receiver{SubCenter: rc.SubCenter, Level: rc.Level + 1})
+			}
+		}
+	}
 	for _, rc := range rcs {
 		n := Notice{ID: noticeID(b.ID, ev.StreamID, rc), Kind: kind, Receiver: rc, Incident: b, At: ev.At}
 		if kind != KindOpened && kind != KindResolved {

@@ -246,3 +246,32 @@ func describeMsgs(ms []channel.Message) string {
 	}
 	return b.String()
 }
+
+// An escalation asked for by an event (a runbook that did not fix the
+// fault) goes at once to the duty officer and the next level, with its
+// reason.
+func TestEscalateEvent(t *testing.T) {
+	recv := newReceiver(t)
+	c := city(t, map[string]string{"jd": recv.srv.URL})
+	r := newRig(t, c, Options{})
+	r.start()
+	inc := r.open(problem(vocab.CauseRoom, "jd-hall-1", []string{"jd"}, []string{"jd-hall-1"}), time.Now())
+	waitFor(t, 10*time.Second, "the opened message", func() bool { return recv.count() >= 1 })
+	const reason = "处置预案 restart-gateway 未能排除故障"
+	_, err := r.store.Change(context.Background(), inc.ID, incident.EventEscalate, func(i incident.Incident) (incident.Incident, error) {
+		i.Log(time.Now(), "runbook restart-gateway", "remedy", reason)
+		return i, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "two escalation messages", func() bool { return recv.count() >= 3 })
+	got := recv.messages()[1:]
+	for _, who := range []string{"jd-duty", "jd-boss"} {
+		if !slices.ContainsFunc(got, func(m channel.Message) bool {
+			return m.Kind == KindEscalation && len(m.Mentions) == 1 && m.Mentions[0].ID == who && strings.Contains(m.Text(), reason)
+		}) {
+			t.Errorf("no escalation to %s saying %q among:%s", who, reason, describeMsgs(got))
+		}
+	}
+}

@@ -56,6 +56,8 @@ func kindOf(ev incident.Event) string {
 		return KindMerged
 	case incident.EventResolved:
 		return KindResolved
+	case incident.EventEscalate:
+		return KindEscalation
 	}
 	return ""
 }

@@ -72,6 +72,10 @@ const (
 	EventResolved = "resolved"
 	EventBreached = "breached"
 	EventNote     = "note"
+	// EventEscalate asks dispatch to escalate the incident at once: to its
+	// receivers and the next level of their rosters, with the event's text
+	// (an automatic remediation that did not fix it, say).
+	EventEscalate = "escalate"
 )
 
 // Brief is an incident in a few fields, as events carry it.
