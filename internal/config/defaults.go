@@ -87,4 +87,5 @@ func (c *Config) kindDefaults() {
 			c.Servers[i].Health[j].kindDefaults()
 		}
 	}
+	c.Remedy.kindDefaults()
 }

@@ -29,6 +29,7 @@ func (c *Config) validate(errs *problems) {
 	c.Watchdog.validate(errs, c)
 	c.Dispatch.validate(errs, c)
 	c.Console.validate(errs)
+	c.Remedy.validate(errs, c)
 }
 
 var (
