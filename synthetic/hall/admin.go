@@ -25,10 +25,13 @@ type roomInfo struct {
 
 // serverInfo is a server as GET /admin/servers lists it.
 type serverInfo struct {
-	ID     string   `json:"id"`
-	Rooms  []string `json:"rooms"`
-	Status string   `json:"status"`
-	Health Health   `json:"health"`
+	ID       string   `json:"id"`
+	Rooms    []string `json:"rooms"`
+	Role     string   `json:"role,omitempty"`
+	Status   string   `json:"status"`
+	Health   Health   `json:"health"`
+	Load     *Load    `json:"load,omitempty"`
+	Restarts uint64   `json:"restarts,omitempty"`
 }
 
 // pathInfo is a network path as GET /admin/paths lists it.
@@ -105,6 +108,26 @@ func (h *Hall) adminRoutes(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, s.Health())
 	}))
 
+	mux.HandleFunc("GET /admin/servers/{id}/load", h.withServer(func(s *Server, w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.Load())
+	}))
+	mux.HandleFunc("POST /admin/servers/{id}/load", h.withServer(func(s *Server, w http.ResponseWriter, req *http.Request) {
+		var l Load
+		if !decodeBody(w, req, &l, "load") {
+			return
+		}
+		if err := s.SetLoad(l); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Load())
+	}))
+	mux.HandleFunc("DELETE /admin/servers/{id}/load", h.withServer(func(s *Server, w http.ResponseWriter, _ *http.Request) {
+		s.ClearLoad()
+		writeJSON(w, http.StatusOK, s.Load())
+	}))
+	h.remedyRoutes(mux)
+
 	mux.HandleFunc("GET /admin/paths", func(w http.ResponseWriter, _ *http.Request) {
 		paths := h.Paths()
 		infos := make([]pathInfo, len(paths))
@@ -155,22 +178,30 @@ func (h *Hall) withPath(fn func(*Path, http.ResponseWriter, *http.Request)) http
 func (h *Hall) roomInfos() []roomInfo {
 	infos := make([]roomInfo, len(h.rooms))
 	for i, r := range h.rooms {
-		infos[i] = roomInfo{
-			ID: r.id, Kind: r.kind, Servers: r.servers,
-			Conns: r.Conns(), Seq: r.Seq(), Fault: r.Fault(),
-		}
+		infos[i] = r.info()
 	}
 	return infos
 }
 
+// info describes the room for GET /admin/rooms.
+func (r *Room) info() roomInfo {
+	return roomInfo{
+		ID: r.id, Kind: r.kind, Servers: r.Servers(),
+		Conns: r.Conns(), Seq: r.Seq(), Fault: r.Fault(),
+	}
+}
+
 // info describes the server for GET /admin/servers.
 func (s *Server) info() serverInfo {
-	hl := s.Health()
 	status := "ok"
-	if hl.Down {
+	if s.Down() {
 		status = "down"
 	}
-	return serverInfo{ID: s.id, Rooms: s.Rooms(), Status: status, Health: hl}
+	info := serverInfo{ID: s.id, Rooms: s.Rooms(), Role: s.role, Status: status, Health: s.Health(), Restarts: s.Restarts()}
+	if l := s.Load(); l != (Load{}) {
+		info.Load = &l
+	}
+	return info
 }
 
 // withRoom resolves {room} to a room or answers 404.

@@ -35,6 +35,7 @@ type Hall struct {
 	mux      *http.ServeMux
 	media    *media.Server // nil with Options.NoMedia
 	connSeq  atomic.Uint64 // numbers connections, for ids and random seeds
+	topoMu   sync.Mutex    // serialises changes of which servers host which rooms
 
 	stop      chan struct{}  // closed by Close: room goroutines end
 	roomsDone sync.WaitGroup // room goroutines
@@ -83,8 +84,9 @@ func New(opts Options) (*Hall, error) {
 		r := newRoom(h, spec)
 		h.rooms = append(h.rooms, r)
 		h.roomByID[spec.ID] = r
-		for _, sid := range spec.Servers {
-			h.srvByID[sid].rooms = append(h.srvByID[sid].rooms, r)
+		for _, s := range *r.hosts.Load() {
+			rooms := append(*s.rooms.Load(), r)
+			s.rooms.Store(&rooms)
 		}
 	}
 	for _, s := range h.servers {
@@ -232,6 +234,10 @@ func (h *Hall) serveEvents(w http.ResponseWriter, req *http.Request) {
 	}
 	if r.refusing() {
 		http.Error(w, fmt.Sprintf("room %q refuses connections (injected fault)", r.id), http.StatusServiceUnavailable)
+		return
+	}
+	if s := r.restartingHost(); s != nil {
+		http.Error(w, fmt.Sprintf("room %q is down: server %q is restarting", r.id, s.id), http.StatusServiceUnavailable)
 		return
 	}
 	if !h.beginConn() {

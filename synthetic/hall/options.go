@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +49,11 @@ type Options struct {
 	// Servers are the ids of the simulated servers; the first is the
 	// default server behind /healthz and /metrics. Empty means "hall".
 	Servers []string
+	// Roles optionally gives servers their role, as in bidwatch's
+	// configuration (web, ws-gateway, media, db): server id → role. The
+	// hall uses it only to know a room's media server and the servers a
+	// room can move to (Hall.MoveRoom); without it any server can be.
+	Roles map[string]string
 	// Period between two events of a room; zero means 1 s.
 	Period time.Duration
 	// Token, when set, is required as "Authorization: Bearer <token>" on
@@ -127,6 +133,11 @@ func (o Options) validate() error {
 		}
 		servers[s] = true
 	}
+	for _, id := range sortedKeys(o.Roles) {
+		if !servers[id] {
+			bad("roles[%s]: unknown server %q", id, id)
+		}
+	}
 	rooms := make(map[string]bool, len(o.Rooms))
 	for i, r := range o.Rooms {
 		switch {
@@ -149,6 +160,17 @@ func (o Options) validate() error {
 		bad("period: %s is shorter than 1ms", o.Period)
 	}
 	return errors.Join(errs...)
+}
+
+// sortedKeys returns m's keys in order, so errors come out the same way
+// every time.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // validID reports whether s can name a room or server in a URL path.

@@ -66,7 +66,7 @@ func (o *outbox) reset() { *o = outbox{} }
 
 // enqueue queues a frame on c under the room's faults at now: nothing while
 // silent, events lost with the loss probability, and every frame delayed by
-// latency plus jitter but never before the frame queued ahead of it.
+// latency plus jitter (and its servers' latency) but never before the frame queued ahead of it.
 func (c *conn) enqueue(it outItem, now time.Duration, fs *faultState) {
 	if fs.isSilent(now) {
 		return
@@ -83,6 +83,7 @@ func (c *conn) enqueue(it outItem, now time.Duration, fs *faultState) {
 		}
 	}
 	d, jitter := fs.delay(now)
+	d += c.room.hostLatency(now)
 	if jitter > 0 {
 		d += time.Duration(c.rng.Int64N(int64(jitter)))
 	}

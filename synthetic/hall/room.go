@@ -13,12 +13,12 @@ import (
 // Room is one room of the hall: a script of events played on one ticker and
 // fanned out to the room's connections, and the room's faults.
 type Room struct {
-	hall    *Hall
-	id      string
-	kind    string
-	servers []string
-	script  script
-	log     *slog.Logger
+	hall   *Hall
+	id     string
+	kind   string
+	hosts  atomic.Pointer[[]*Server] // replaced whole (under Hall.topoMu) by a move
+	script script
+	log    *slog.Logger
 
 	fault   atomic.Pointer[faultState] // read on every frame
 	faultMu sync.Mutex                 // serialises fault changes
@@ -34,13 +34,17 @@ type Room struct {
 
 func newRoom(h *Hall, spec RoomSpec) *Room {
 	r := &Room{
-		hall:    h,
-		id:      spec.ID,
-		kind:    spec.Kind,
-		servers: append([]string(nil), spec.Servers...),
-		script:  scriptFor(spec.Kind),
-		log:     h.log.With("room", spec.ID),
+		hall:   h,
+		id:     spec.ID,
+		kind:   spec.Kind,
+		script: scriptFor(spec.Kind),
+		log:    h.log.With("room", spec.ID),
 	}
+	hosts := make([]*Server, len(spec.Servers))
+	for i, id := range spec.Servers {
+		hosts[i] = h.srvByID[id]
+	}
+	r.hosts.Store(&hosts)
 	r.fault.Store(noFaults)
 	return r
 }
@@ -50,6 +54,37 @@ func (r *Room) ID() string { return r.id }
 
 // Kind is KindOpeningHall or KindCoordinationRoom.
 func (r *Room) Kind() string { return r.kind }
+
+// Servers returns the ids of the servers hosting the room, in order.
+func (r *Room) Servers() []string {
+	hosts := *r.hosts.Load()
+	ids := make([]string, len(hosts))
+	for i, s := range hosts {
+		ids[i] = s.id
+	}
+	return ids
+}
+
+// hostLatency is the delay the room's servers' health faults add to its
+// frames at now.
+func (r *Room) hostLatency(now time.Duration) time.Duration {
+	var d time.Duration
+	for _, s := range *r.hosts.Load() {
+		d += s.latency(now)
+	}
+	return d
+}
+
+// restartingHost is a server of the room in a restart's down gap, or nil.
+func (r *Room) restartingHost() *Server {
+	now := r.hall.now()
+	for _, s := range *r.hosts.Load() {
+		if s.restarting(now) {
+			return s
+		}
+	}
+	return nil
+}
 
 // Conns is the number of open connections to the room, joined or not.
 func (r *Room) Conns() int { return int(r.nconns.Load()) }

@@ -80,34 +80,45 @@ type healthState struct {
 type Server struct {
 	hall    *Hall
 	id      string
-	rooms   []*Room
+	role    string                  // from Options.Roles; "" when unknown
+	rooms   atomic.Pointer[[]*Room] // replaced whole (under Hall.topoMu) by a move
 	log     *slog.Logger
 	health  atomic.Pointer[healthState]
+	load    atomic.Pointer[loadState]
 	metrics http.Handler
+
+	restartUntil atomic.Int64  // hall clock (ns): down and refusing until then
+	restarts     atomic.Uint64 // restarts since the hall started
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
 
-	descs  [len(gauges)]*prometheus.Desc
-	conns  *prometheus.Desc
-	events *prometheus.Desc
+	descs    [len(gauges)]*prometheus.Desc
+	conns    *prometheus.Desc
+	events   *prometheus.Desc
+	restartD *prometheus.Desc
 }
 
 func newServer(h *Hall, id string, seed uint64) *Server {
 	s := &Server{
 		hall: h,
 		id:   id,
+		role: h.opts.Roles[id],
 		log:  h.log.With("server", id),
 		rng:  rand.New(rand.NewPCG(seed, 0x5eed)),
 		conns: prometheus.NewDesc("hall_ws_connections",
 			"Open WebSocket connections to the room.", []string{"room"}, nil),
 		events: prometheus.NewDesc("hall_events_sent_total",
 			"Event frames written to the room's connections.", []string{"room"}, nil),
+		restartD: prometheus.NewDesc("hall_server_restarts_total",
+			"Restarts of the server through the admin API (POST /admin/servers/{id}/restart).", nil, nil),
 	}
 	for i, g := range gauges {
 		s.descs[i] = prometheus.NewDesc(g.name, g.help, nil, nil)
 	}
 	s.health.Store(&healthState{})
+	s.load.Store(&loadState{})
+	s.rooms.Store(&[]*Room{})
 	return s
 }
 
@@ -122,10 +133,18 @@ func (s *Server) register() {
 // ID is the server's id.
 func (s *Server) ID() string { return s.id }
 
+// Role is the server's role from Options.Roles, "" when the hall was not
+// told.
+func (s *Server) Role() string { return s.role }
+
+// Restarts is the number of times the server was restarted (RestartServer).
+func (s *Server) Restarts() uint64 { return s.restarts.Load() }
+
 // Rooms returns the ids of the rooms hosted on the server.
 func (s *Server) Rooms() []string {
-	ids := make([]string, len(s.rooms))
-	for i, r := range s.rooms {
+	rooms := *s.rooms.Load()
+	ids := make([]string, len(rooms))
+	for i, r := range rooms {
 		ids[i] = r.id
 	}
 	return ids
@@ -168,8 +187,13 @@ func (s *Server) Health() Health {
 	return st.set
 }
 
-// Down reports whether the server is faulted down now.
-func (s *Server) Down() bool { return s.Health().Down }
+// Down reports whether the server is faulted down, or restarting, now.
+func (s *Server) Down() bool { return s.Health().Down || s.restarting(s.hall.now()) }
+
+// restarting reports whether the server is in a restart's down gap at now.
+func (s *Server) restarting(now time.Duration) bool {
+	return now < time.Duration(s.restartUntil.Load())
+}
 
 // Describe implements prometheus.Collector.
 func (s *Server) Describe(ch chan<- *prometheus.Desc) {
@@ -178,6 +202,7 @@ func (s *Server) Describe(ch chan<- *prometheus.Desc) {
 	}
 	ch <- s.conns
 	ch <- s.events
+	ch <- s.restartD
 }
 
 // Collect implements prometheus.Collector: the resource gauges (a pushed
@@ -194,7 +219,8 @@ func (s *Server) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(s.descs[i], prometheus.GaugeValue, v)
 	}
 	s.rngMu.Unlock()
-	for _, r := range s.rooms {
+	ch <- prometheus.MustNewConstMetric(s.restartD, prometheus.CounterValue, float64(s.restarts.Load()))
+	for _, r := range *s.rooms.Load() {
 		ch <- prometheus.MustNewConstMetric(s.conns, prometheus.GaugeValue, float64(r.Conns()), r.id)
 		ch <- prometheus.MustNewConstMetric(s.events, prometheus.CounterValue, float64(r.EventsSent()), r.id)
 	}
