@@ -410,7 +410,7 @@ func (s *RunbookStep) validate(errs *problems, path string) {
 		errs.add(path, "nothing to do: set one of http, command or wait_probes")
 	case 1:
 	default:
-		errs.add(path, "want one of http, command or wait_probes, got %s", oneOf(kinds...))
+		errs.add(path, "set only one of http, command or wait_probes, not %s and %s", strings.Join(kinds[:len(kinds)-1], ", "), kinds[len(kinds)-1])
 	}
 	switch {
 	case s.WaitProbes > maxRunbookStepTimeout && s.Timeout == s.WaitProbes:

@@ -289,3 +289,14 @@ func TestFreezeWindowActive(t *testing.T) {
 		}
 	}
 }
+
+// A step's token never shows in the problems of the configuration that has it.
+func TestRemedyTokenNotShown(t *testing.T) {
+	_, err := Load("testdata/invalid-remedy.yaml")
+	if err == nil {
+		t.Fatal("invalid-remedy.yaml is valid")
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("the error shows the token:\n%v", err)
+	}
+}
