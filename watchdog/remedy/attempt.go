@@ -47,6 +47,8 @@ type Attempt struct {
 	// Reason says why it was refused, or how it failed.
 	Reason string       `json:"reason,omitempty"`
 	Steps  []StepRecord `json:"steps"`
+	// VerifyBy is when verification gives up (set when it begins).
+	VerifyBy time.Time `json:"verify_by,omitzero"`
 	// Key is the attempt's Redis key (not stored).
 	Key string `json:"-"`
 }

@@ -131,11 +131,14 @@ func render(name, text string, d Data) (string, error) {
 }
 
 // truncate keeps the first maxOutput bytes, cut on a rune boundary.
-func truncate(s string) string {
-	if len(s) <= maxOutput {
+func truncate(s string) string { return truncateTo(s, maxOutput) }
+
+// truncateTo keeps the first n bytes, cut on a rune boundary.
+func truncateTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := maxOutput
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

@@ -1,0 +1,125 @@
+package remedy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bidwatch/bidwatch/internal/config"
+	"github.com/bidwatch/bidwatch/watchdog/incident"
+)
+
+// Gone reports whether the probes see an incident's symptoms gone: it is
+// clearing (ClearingSince set) or resolved.
+func Gone(inc *incident.Incident) bool {
+	return !inc.ClearingSince.IsZero() || inc.State == incident.StateResolved || inc.State == incident.StateSignedOff
+}
+
+// verify reads the incident until the probes see its symptoms gone, or
+// until the attempt's VerifyBy: gone, the incident is marked mitigated;
+// still there, the attempt failed. When ctx ends first the attempt is left
+// verifying, for the next leader.
+func (r *Runner) verify(ctx context.Context, a *Attempt, rb *config.Runbook) {
+	for {
+		inc, err := r.current(ctx, a.Incident)
+		switch {
+		case err == nil && Gone(&inc):
+			r.verified(ctx, a, rb, inc)
+			return
+		case errors.Is(err, incident.ErrNotFound):
+			a.State, a.Ended, a.Reason = AttemptInterrupted, r.clock.Now(), "the incident is gone"
+			_ = r.attempts.Save(ctx, a)
+			r.finished(ctx, a)
+			return
+		case err != nil && ctx.Err() == nil:
+			r.log.Warn("read incident to verify", "incident", a.Incident, "err", err)
+		}
+		if !r.clock.Now().Before(a.VerifyBy) {
+			r.fail(ctx, a, rb, fmt.Sprintf("symptoms still there %s after the steps", verifyWithin(rb)))
+			return
+		}
+		wait := min(r.poll, max(a.VerifyBy.Sub(r.clock.Now()), time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.clock.After(wait):
+		}
+	}
+}
+
+// current reads an incident, or the one it was merged into.
+func (r *Runner) current(ctx context.Context, id string) (incident.Incident, error) {
+	inc, err := r.store.Get(ctx, id)
+	if err == nil && inc.State == incident.StateMerged && inc.MergedInto != "" {
+		return r.store.Get(ctx, inc.MergedInto)
+	}
+	return inc, err
+}
+
+// verified ends an attempt that worked: the incident is marked mitigated
+// (when it is still open or acknowledged) and the failures reset.
+func (r *Runner) verified(ctx context.Context, a *Attempt, rb *config.Runbook, inc incident.Incident) {
+	now := r.clock.Now()
+	a.State, a.Ended = AttemptVerified, now
+	if err := r.attempts.Save(ctx, a); err != nil {
+		r.log.Warn("save attempt", "key", a.Key, "err", err)
+	}
+	if err := r.states.Verified(ctx, rb.Name); err != nil {
+		r.log.Warn("reset failures", "runbook", rb.Name, "err", err)
+	}
+	text := fmt.Sprintf("verified: the probes see the symptoms gone %s after the runbook started", now.Sub(a.Started).Round(time.Second))
+	_, err := r.store.Act(ctx, inc.ID, incident.Action{Kind: incident.ActMitigate, Actor: Actor(rb.Name), At: now, Text: text})
+	if err != nil {
+		// Mitigate does not apply (resolved already, or mitigated by a
+		// person): the verification is still recorded.
+		r.note(ctx, a.Incident, rb.Name, fmt.Sprintf("%s (not marked mitigated: %v)", text, err))
+	} else if inc.ID != a.Incident {
+		r.note(ctx, a.Incident, rb.Name, text+" (in "+inc.ID+", which it was merged into)")
+	}
+	r.log.Info("runbook verified", "runbook", rb.Name, "incident", a.Incident)
+	r.finished(ctx, a)
+}
+
+// fail ends an attempt that did not work: recorded, escalated, counted;
+// the second failure in a row suspends the runbook.
+func (r *Runner) fail(ctx context.Context, a *Attempt, rb *config.Runbook, reason string) {
+	now := r.clock.Now()
+	a.State, a.Ended, a.Reason = AttemptFailed, now, reason
+	if err := r.attempts.Save(ctx, a); err != nil {
+		r.log.Warn("save attempt", "key", a.Key, "err", err)
+	}
+	escalated := "no escalation configured"
+	if r.escalate != nil {
+		inc, err := r.current(ctx, a.Incident)
+		if err == nil {
+			err = r.escalate(ctx, inc, fmt.Sprintf("runbook %s: %s", rb.Name, reason))
+		}
+		if err != nil {
+			escalated = "escalation failed: " + err.Error()
+		} else {
+			escalated = "escalated"
+		}
+	}
+	r.note(ctx, a.Incident, rb.Name, fmt.Sprintf("failed: %s; %s", reason, escalated))
+	r.log.Warn("runbook failed", "runbook", rb.Name, "incident", a.Incident, "reason", reason)
+	r.finished(ctx, a)
+	n, err := r.states.Failed(ctx, rb.Name)
+	if err != nil {
+		r.log.Warn("count failure", "runbook", rb.Name, "err", err)
+		return
+	}
+	if n >= suspendAfter {
+		why := fmt.Sprintf("%d failed verifications in a row, the last on %s", n, a.Incident)
+		if err := r.states.Suspend(ctx, rb.Name, why, now); err != nil {
+			r.log.Warn("suspend runbook", "runbook", rb.Name, "err", err)
+			return
+		}
+		r.m.state(rb.Name, rb.On(), true)
+		r.note(ctx, a.Incident, rb.Name, fmt.Sprintf("runbook %s suspended after %s: it runs again once a person re-enables it (bidwatch runbooks enable %s)", rb.Name, why, rb.Name))
+		r.log.Warn("runbook suspended", "runbook", rb.Name, "reason", why)
+	}
+}
+
+// suspendAfter failed verifications in a row suspend a runbook.
+const suspendAfter = 2
