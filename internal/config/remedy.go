@@ -98,9 +98,11 @@ type RunbookMatch struct {
 
 // RunbookStep is one action, with a timeout: exactly one of HTTP, Command
 // or WaitProbes is written. Strings in HTTP and Command are Go templates
-// over the incident ({{.ID}}, {{.Cause}}, {{.Subject}}, {{.Server}},
-// {{.Room}}, {{.Rooms}}, {{.SubCenter}}); each expands to one value, never
-// to shell syntax.
+// over the incident, [RunbookVars] ({{.ID}}, {{.Cause}}, {{.Subject}},
+// {{.Server}}, {{.Room}}, {{.Rooms}}, {{.SubCenter}}, {{.Class}}); each
+// expands to one value, never to shell syntax. Name defaults to "step N" (N
+// its position from 1), Timeout to DefaultRunbookStepTimeout or, for a
+// WaitProbes step, the wait when that is longer.
 type RunbookStep struct {
 	Name    string         `yaml:"name"`
 	Timeout time.Duration  `yaml:"timeout"`
@@ -113,6 +115,7 @@ type RunbookStep struct {
 
 // HTTPAction is a request to an admin API.
 type HTTPAction struct {
+	// Method is GET, POST, PUT, PATCH or DELETE; POST unless written.
 	Method  string            `yaml:"method"`
 	URL     string            `yaml:"url"`
 	Headers map[string]string `yaml:"headers"`
