@@ -2,8 +2,6 @@ package remedy
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -12,11 +10,12 @@ import (
 )
 
 // InFreeze returns the name of the first freeze window that covers the
-// incident's rooms or sub-centers at now, clock times read in loc. A window
-// that names no room nor sub-center covers everything; one that crosses
-// midnight (22:00 to 06:00) belongs to the day it starts on; To may be
-// 24:00; From equal to To is an empty window. A window written wrong
-// (validation rejects it) covers nothing.
+// incident's rooms or sub-centers at now, clock times read in loc
+// (dispatch.time_zone). A window that names no room nor sub-center covers
+// everything; the time of day is config.FreezeWindow.Active's: one that
+// crosses midnight (22:00 to 06:00) belongs to the day it starts on, To may
+// be 24:00, and a window written wrong (validation rejects it) covers
+// nothing.
 func InFreeze(windows []config.FreezeWindow, rooms, subCenters []string, now time.Time, loc *time.Location) (string, bool) {
 	if loc == nil {
 		loc = time.UTC
@@ -27,70 +26,11 @@ func InFreeze(windows []config.FreezeWindow, rooms, subCenters []string, now tim
 		if len(w.Rooms)+len(w.SubCenters) > 0 && !anyIn(rooms, w.Rooms) && !anyIn(subCenters, w.SubCenters) {
 			continue
 		}
-		if covers(w, now) {
+		if w.Active(now) {
 			return w.Name, true
 		}
 	}
 	return "", false
-}
-
-// covers reports whether a window's time of day holds at now (in its zone).
-func covers(w *config.FreezeWindow, now time.Time) bool {
-	from, ok1 := clockMinutes(w.From)
-	to, ok2 := clockMinutes(w.To)
-	days, ok3 := parseDays(w.Days)
-	if !ok1 || !ok2 || !ok3 || from == to {
-		return false
-	}
-	m := now.Hour()*60 + now.Minute()
-	today, yesterday := now.Weekday(), (now.Weekday()+6)%7
-	if from < to {
-		return days[today] && m >= from && m < to
-	}
-	// Crosses midnight: the evening part is today's window, the morning
-	// part yesterday's.
-	return (days[today] && m >= from) || (days[yesterday] && m < to)
-}
-
-// clockMinutes parses HH:MM (00:00 to 24:00) into minutes since midnight.
-func clockMinutes(s string) (int, bool) {
-	h, m, ok := strings.Cut(strings.TrimSpace(s), ":")
-	if !ok || len(m) != 2 {
-		return 0, false
-	}
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if err1 != nil || err2 != nil || hh < 0 || mm < 0 || mm > 59 || hh > 24 || (hh == 24 && mm != 0) {
-		return 0, false
-	}
-	return hh*60 + mm, true
-}
-
-var dayNames = map[string]time.Weekday{
-	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
-	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
-}
-
-// parseDays reads "all" (or ""), "weekdays", "weekends" or a list such as
-// "mon,wed".
-func parseDays(s string) ([7]bool, bool) {
-	var out [7]bool
-	switch s = strings.ToLower(strings.TrimSpace(s)); s {
-	case "", "all":
-		return [7]bool{true, true, true, true, true, true, true}, true
-	case "weekdays":
-		return [7]bool{false, true, true, true, true, true, false}, true
-	case "weekends":
-		return [7]bool{true, false, false, false, false, false, true}, true
-	}
-	for _, d := range strings.Split(s, ",") {
-		wd, ok := dayNames[strings.TrimSpace(d)]
-		if !ok {
-			return out, false
-		}
-		out[wd] = true
-	}
-	return out, true
 }
 
 // Verdict is what the guardrails decide.

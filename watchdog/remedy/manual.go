@@ -17,7 +17,7 @@ import (
 // manual:<ms>). A refusal returns the attempt and an error wrapping
 // ErrRefused. The attempt is recorded as asked by "bidwatch runbooks run".
 func (r *Runner) RunNow(ctx context.Context, name, incidentID string, dryRun bool) (Attempt, error) {
-	rb, ok := r.runbook(name)
+	rb, ok := r.rm.Runbook(name)
 	if !ok {
 		return Attempt{}, fmt.Errorf("runbook %q: %w", name, ErrUnknownRunbook)
 	}
@@ -45,7 +45,7 @@ func (r *Runner) RunNow(ctx context.Context, name, incidentID string, dryRun boo
 
 // Enable re-enables a suspended runbook (`bidwatch runbooks enable NAME`).
 func (r *Runner) Enable(ctx context.Context, name string) error {
-	rb, ok := r.runbook(name)
+	rb, ok := r.rm.Runbook(name)
 	if !ok {
 		return fmt.Errorf("runbook %q: %w", name, ErrUnknownRunbook)
 	}

@@ -20,20 +20,31 @@ type Data struct {
 	// the incident's servers whose role the runbook matches (the first of
 	// them when it matches no role).
 	Server string
-	// Room is the first room, Rooms all of them joined by spaces.
+	// Room is the first room; Rooms all of them ({{.Rooms}} prints them
+	// joined by spaces, {{range .Rooms}} goes through them).
 	Room  string
-	Rooms string
+	Rooms Words
 	// SubCenter is the first sub-center.
 	SubCenter string
 	Class     string
 }
+
+// Data has the fields of config.RunbookVars, which validation tries the
+// templates on.
+var _ = config.RunbookVars{ID: Data{}.ID, Cause: Data{}.Cause, Subject: Data{}.Subject, Server: Data{}.Server,
+	Room: Data{}.Room, Rooms: Data{}.Rooms, SubCenter: Data{}.SubCenter, Class: Data{}.Class}
+
+// Words are values a template prints joined by spaces.
+type Words []string
+
+func (w Words) String() string { return strings.Join(w, " ") }
 
 // DataOf returns the template data of an incident for a runbook (nil: no
 // runbook, Server is the first server).
 func DataOf(inc *incident.Incident, city *config.Config, rb *config.Runbook) Data {
 	d := Data{
 		ID: inc.ID, Cause: string(inc.Cause), Subject: inc.Subject, Class: string(inc.Class),
-		Rooms: strings.Join(inc.Place.Rooms, " "),
+		Rooms: Words(inc.Place.Rooms),
 	}
 	if len(inc.Place.Rooms) > 0 {
 		d.Room = inc.Place.Rooms[0]

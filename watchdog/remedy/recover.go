@@ -19,7 +19,7 @@ func (r *Runner) recoverAll(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	for i := range as {
 		a := &as[i]
-		rb, ok := r.runbook(a.Runbook)
+		rb, ok := r.rm.Runbook(a.Runbook)
 		if !ok {
 			a.State, a.Ended, a.Reason = AttemptInterrupted, r.clock.Now(), "runbook no longer in the config"
 			_ = r.attempts.Save(ctx, a)

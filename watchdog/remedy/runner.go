@@ -340,13 +340,3 @@ func (r *Runner) finished(ctx context.Context, a *Attempt) {
 		r.log.Warn("record the run", "runbook", a.Runbook, "err", err)
 	}
 }
-
-// runbook returns the runbook with this name in the config.
-func (r *Runner) runbook(name string) (*config.Runbook, bool) {
-	for i := range r.rm.Runbooks {
-		if r.rm.Runbooks[i].Name == name {
-			return &r.rm.Runbooks[i], true
-		}
-	}
-	return nil, false
-}
