@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strings"
 
 	"github.com/bidwatch/bidwatch/internal/config"
 )
@@ -21,15 +22,15 @@ func runCommand(ctx context.Context, _ Env, st *config.RunbookStep, d Data) (str
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = st.Command.Dir
 	out, err := cmd.CombinedOutput()
-	text := truncate(string(out))
+	text := truncate(strings.TrimRight(string(out), "\n"))
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit):
-		return fmt.Sprintf("%s\nexit %d", text, exit.ExitCode()), fmt.Errorf("%s: %w: exit %d", argv[0], ErrExit, exit.ExitCode())
+		return strings.TrimLeft(fmt.Sprintf("%s\nexit %d", text, exit.ExitCode()), "\n"), fmt.Errorf("%s: %w: exit %d", argv[0], ErrExit, exit.ExitCode())
 	case err != nil:
 		return text, fmt.Errorf("run %s: %w", argv[0], err)
 	}
-	return text + "\nexit 0", nil
+	return strings.TrimLeft(text+"\nexit 0", "\n"), nil
 }
 
 // renderArgs expands the path and every argument, each on its own.
