@@ -89,6 +89,9 @@ func (w *Watchdog) leaderRun(ctx context.Context) {
 	if w.dispatch != nil {
 		wg.Go(func() { w.dispatch.Run(ctx) })
 	}
+	if w.remedy != nil {
+		wg.Go(func() { w.remedy.Run(ctx) })
+	}
 	tick := w.clock.NewTicker(w.cfg.Leader.Tick)
 	defer tick.Stop()
 	var last time.Time

@@ -45,6 +45,9 @@ type Options struct {
 	StartID string
 	// NoDispatch turns dispatch alerts off (the leader sends none).
 	NoDispatch bool
+	// NoRemedy turns automatic remediation off (the leader runs no
+	// runbook, whatever remedy.runbooks says).
+	NoRemedy bool
 	// ChannelEnv is what the dispatch channels use (HTTP client, TLS for
 	// SMTP); every field has a default.
 	ChannelEnv channel.Env

@@ -2,6 +2,7 @@ package watchdog
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/watchdog/dispatch"
+	"github.com/bidwatch/bidwatch/watchdog/remedy"
 	"github.com/bidwatch/bidwatch/watchdog/health"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
@@ -34,6 +36,7 @@ type Watchdog struct {
 	store      *incident.RedisStore
 	health     *health.Runner
 	dispatch   *dispatch.Dispatcher
+	remedy     *remedy.Runner
 	samplesKey string
 	aggsKey    string
 	leader     atomic.Bool
@@ -75,7 +78,30 @@ func New(opts Options) (*Watchdog, error) {
 			return nil, err
 		}
 	}
+	if !opts.NoRemedy && len(opts.Config.Remedy.Runbooks) > 0 {
+		w.remedy, err = remedy.New(remedy.Options{City: opts.Config, Store: w.store, Redis: w.rdb, Prefix: opts.Bus.Prefix(),
+			Clock: opts.Clock, Logger: opts.Logger, Registry: opts.Registry, Escalate: w.escalate})
+		if err != nil {
+			return nil, err
+		}
+	}
 	return w, nil
+}
+
+// escalate asks dispatch, through the incident's events, to escalate it at
+// once: a runbook did not fix it.
+func (w *Watchdog) escalate(ctx context.Context, inc incident.Incident, reason string) error {
+	_, err := w.store.Change(ctx, inc.ID, incident.EventEscalate, func(i incident.Incident) (incident.Incident, error) {
+		if !i.State.Active() {
+			return i, incident.ErrNoChange
+		}
+		i.Log(w.clock.Now(), incident.Actor, "escalated", reason)
+		return i, nil
+	})
+	if errors.Is(err, incident.ErrNoChange) {
+		return nil
+	}
+	return err
 }
 
 // ID is the replica's name in the consumer group and the lease.
