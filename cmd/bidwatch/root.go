@@ -51,6 +51,7 @@ and raises incidents with the contract's SLA deadlines.`,
 		newAlertsCmd(logger),
 		newServeAckCmd(logger),
 		newConsoleCmd(logger),
+		newRunbooksCmd(logger),
 	)
 	return root
 }
