@@ -22,9 +22,9 @@ func (r *Runner) recoverAll(ctx context.Context, wg *sync.WaitGroup) {
 		rb, ok := r.rm.Runbook(a.Runbook)
 		if !ok {
 			a.State, a.Ended, a.Reason = AttemptInterrupted, r.clock.Now(), "runbook no longer in the config"
-			_ = r.attempts.Save(ctx, a)
 			r.note(ctx, a.Incident, a.Runbook, "interrupted by a leader change; not verified: "+a.Reason)
 			r.finished(ctx, a)
+			_ = r.attempts.Save(ctx, a)
 			continue
 		}
 		if a.State == AttemptRunning {

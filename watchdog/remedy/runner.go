@@ -243,10 +243,10 @@ func (r *Runner) begin(ctx context.Context, inc *incident.Incident, rb *config.R
 		r.log.Info("runbook refused", "runbook", rb.Name, "incident", inc.ID, "reason", a.Reason)
 	}
 	a.Ended = now
+	r.finished(ctx, a)
 	if err := r.attempts.Save(ctx, a); err != nil {
 		return a, err
 	}
-	r.finished(ctx, a)
 	return a, nil
 }
 

@@ -29,8 +29,8 @@ func (r *Runner) verify(ctx context.Context, a *Attempt, rb *config.Runbook) {
 			return
 		case errors.Is(err, incident.ErrNotFound):
 			a.State, a.Ended, a.Reason = AttemptInterrupted, r.clock.Now(), "the incident is gone"
-			_ = r.attempts.Save(ctx, a)
 			r.finished(ctx, a)
+			_ = r.attempts.Save(ctx, a)
 			return
 		case err != nil && ctx.Err() == nil:
 			r.log.Warn("read incident to verify", "incident", a.Incident, "err", err)
@@ -61,10 +61,6 @@ func (r *Runner) current(ctx context.Context, id string) (incident.Incident, err
 // (when it is still open or acknowledged) and the failures reset.
 func (r *Runner) verified(ctx context.Context, a *Attempt, rb *config.Runbook, inc incident.Incident) {
 	now := r.clock.Now()
-	a.State, a.Ended = AttemptVerified, now
-	if err := r.attempts.Save(ctx, a); err != nil {
-		r.log.Warn("save attempt", "key", a.Key, "err", err)
-	}
 	if err := r.states.Verified(ctx, rb.Name); err != nil {
 		r.log.Warn("reset failures", "runbook", rb.Name, "err", err)
 	}
@@ -77,18 +73,19 @@ func (r *Runner) verified(ctx context.Context, a *Attempt, rb *config.Runbook, i
 	} else if inc.ID != a.Incident {
 		r.note(ctx, a.Incident, rb.Name, text+" (in "+inc.ID+", which it was merged into)")
 	}
-	r.log.Info("runbook verified", "runbook", rb.Name, "incident", a.Incident)
+	// The attempt ends last: whoever reads it ended sees the rest done.
+	a.State, a.Ended = AttemptVerified, now
 	r.finished(ctx, a)
+	if err := r.attempts.Save(ctx, a); err != nil {
+		r.log.Warn("save attempt", "key", a.Key, "err", err)
+	}
+	r.log.Info("runbook verified", "runbook", rb.Name, "incident", a.Incident)
 }
 
 // fail ends an attempt that did not work: recorded, escalated, counted;
 // the second failure in a row suspends the runbook.
 func (r *Runner) fail(ctx context.Context, a *Attempt, rb *config.Runbook, reason string) {
 	now := r.clock.Now()
-	a.State, a.Ended, a.Reason = AttemptFailed, now, reason
-	if err := r.attempts.Save(ctx, a); err != nil {
-		r.log.Warn("save attempt", "key", a.Key, "err", err)
-	}
 	escalated := "no escalation configured"
 	if r.escalate != nil {
 		inc, err := r.current(ctx, a.Incident)
@@ -103,21 +100,25 @@ func (r *Runner) fail(ctx context.Context, a *Attempt, rb *config.Runbook, reaso
 	}
 	r.note(ctx, a.Incident, rb.Name, fmt.Sprintf("failed: %s; %s", reason, escalated))
 	r.log.Warn("runbook failed", "runbook", rb.Name, "incident", a.Incident, "reason", reason)
-	r.finished(ctx, a)
 	n, err := r.states.Failed(ctx, rb.Name)
 	if err != nil {
 		r.log.Warn("count failure", "runbook", rb.Name, "err", err)
-		return
 	}
 	if n >= suspendAfter {
 		why := fmt.Sprintf("%d failed verifications in a row, the last on %s", n, a.Incident)
 		if err := r.states.Suspend(ctx, rb.Name, why, now); err != nil {
 			r.log.Warn("suspend runbook", "runbook", rb.Name, "err", err)
-			return
+		} else {
+			r.m.state(rb.Name, rb.On(), true)
+			r.note(ctx, a.Incident, rb.Name, fmt.Sprintf("runbook %s suspended after %s: it runs again once a person re-enables it (bidwatch runbooks enable %s)", rb.Name, why, rb.Name))
+			r.log.Warn("runbook suspended", "runbook", rb.Name, "reason", why)
 		}
-		r.m.state(rb.Name, rb.On(), true)
-		r.note(ctx, a.Incident, rb.Name, fmt.Sprintf("runbook %s suspended after %s: it runs again once a person re-enables it (bidwatch runbooks enable %s)", rb.Name, why, rb.Name))
-		r.log.Warn("runbook suspended", "runbook", rb.Name, "reason", why)
+	}
+	// The attempt ends last: whoever reads it ended sees the rest done.
+	a.State, a.Ended, a.Reason = AttemptFailed, now, reason
+	r.finished(ctx, a)
+	if err := r.attempts.Save(ctx, a); err != nil {
+		r.log.Warn("save attempt", "key", a.Key, "err", err)
 	}
 }
 
