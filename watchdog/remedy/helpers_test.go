@@ -161,16 +161,6 @@ func (g *rig) get(id string) incident.Incident {
 	return inc
 }
 
-// attempt reads the attempt of a runbook on an incident.
-func (g *rig) attempt(id, runbook string) Attempt {
-	g.t.Helper()
-	a, err := NewAttempts(g.rdb, prefix).Load(context.Background(), NewAttempts(g.rdb, prefix).AttemptKey(id, runbook, 0))
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	return a
-}
-
 // ended waits for the attempt to end, and returns it.
 func (g *rig) ended(id, runbook string) Attempt {
 	g.t.Helper()
