@@ -26,6 +26,7 @@ import (
 	"github.com/bidwatch/bidwatch/watchdog"
 	"github.com/bidwatch/bidwatch/watchdog/dispatch/channel"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
+	"github.com/bidwatch/bidwatch/watchdog/remedy"
 )
 
 // demoLocations are the sub-centers the demo's probe agents run in. Each
@@ -190,6 +191,7 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 		_ = phoneSrv.Shutdown(sctx)
 	}()
 	demoDispatch(cfg, "http://"+phone.Addr().String()+"/alerts")
+	demoRemedy(cfg, "http://"+hallAddr)
 	// The console, with a demo login; the alerts' acknowledge links open it.
 	var login *demoLogin
 	if o.console != "" {
@@ -233,6 +235,7 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 	fmt.Fprintf(out, "  paths     %s; admin API /admin/paths\n", strings.Join(paths, ", "))
 	fmt.Fprintf(out, "  schedule  %d bid openings starting now\n", len(cfg.Rooms))
 	fmt.Fprintf(out, "  alerts    each sub-center's duty officer's phone: a webhook on http://%s (✉ lines below)\n", phone.Addr())
+	fmt.Fprintf(out, "  runbooks  %s: run by the watchdog through the hall's admin API (⚙ lines below)\n", runbookNames(cfg))
 	if login != nil {
 		fmt.Fprintf(out, "  console   %s  sign in as %s, password %s\n", login.url, login.names, login.password)
 	}
@@ -271,7 +274,11 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 				events = nil
 				continue
 			}
-			if ev.Kind != incident.EventUpdated && ev.Kind != "alert" && ev.Kind != incident.EventMergedIn {
+			switch ev.Kind {
+			case incident.EventUpdated, "alert", incident.EventMergedIn, incident.EventEscalate:
+			case remedy.EventRemedy:
+				fmt.Fprintf(out, "    ⚙ %s %s %s: %s\n", ev.At.Local().Format("15:04:05"), ev.Incident.ID, ev.Actor, firstLine(ev.Text))
+			default:
 				fmt.Fprintln(out, "  ● "+incident.EventLine(ev, time.Local))
 			}
 		case a := <-alerts:
@@ -320,6 +327,43 @@ func randomPassword() string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b[:])
+}
+
+// demoRemedy gives the demo city two runbooks (处置预案) that act on the
+// hall's admin API at hall: a media server in trouble is restarted (what
+// on-site staff would do first; it fixes a saturated one), and a room whose
+// gateway drops its bidders is cleared (it does not help while the drill
+// keeps dropping them: the runbook fails its verification and escalates).
+func demoRemedy(cfg *config.Config, hall string) {
+	on := func(steps ...config.RunbookStep) []config.RunbookStep { return steps }
+	cfg.Remedy.Runbooks = []config.Runbook{
+		{
+			Name:  "restart-media",
+			Match: config.RunbookMatch{Causes: []string{"server"}, Roles: []string{"media"}},
+			Steps: on(
+				config.RunbookStep{Name: "restart", Timeout: 10 * time.Second, HTTP: &config.HTTPAction{Method: "POST", URL: hall + "/admin/servers/{{.Server}}/restart"}},
+				config.RunbookStep{Name: "settle", Timeout: 10 * time.Second, WaitProbes: 3 * time.Second},
+			),
+			VerifyWithin: 45 * time.Second, Cooldown: 2 * time.Minute, MaxPerHour: 6,
+		},
+		{
+			Name:  "clear-room",
+			Match: config.RunbookMatch{Causes: []string{"room"}},
+			Steps: on(
+				config.RunbookStep{Name: "clear", Timeout: 10 * time.Second, HTTP: &config.HTTPAction{Method: "POST", URL: hall + "/admin/rooms/{{.Room}}/clear"}},
+			),
+			VerifyWithin: 20 * time.Second, Cooldown: 2 * time.Minute, MaxPerHour: 6,
+		},
+	}
+}
+
+// runbookNames lists the city's runbooks.
+func runbookNames(cfg *config.Config) string {
+	var names []string
+	for _, rb := range cfg.Remedy.Runbooks {
+		names = append(names, rb.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // demoDispatch gives the demo city a dispatch section: one duty officer per

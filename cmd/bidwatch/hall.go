@@ -171,6 +171,12 @@ func parsePathFlags(flags []string) ([]pathFlag, error) {
 func hallRooms(opts *hall.Options, c *config.Config) {
 	for _, s := range c.Servers {
 		opts.Servers = append(opts.Servers, s.ID)
+		if s.Role != "" {
+			if opts.Roles == nil {
+				opts.Roles = map[string]string{}
+			}
+			opts.Roles[s.ID] = string(s.Role)
+		}
 	}
 	for _, r := range c.Rooms {
 		opts.Rooms = append(opts.Rooms, hall.RoomSpec{ID: r.ID, Kind: string(r.Kind), Servers: r.Servers})
