@@ -2,8 +2,8 @@ package watchdog
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -17,9 +17,9 @@ import (
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/watchdog/dispatch"
-	"github.com/bidwatch/bidwatch/watchdog/remedy"
 	"github.com/bidwatch/bidwatch/watchdog/health"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
+	"github.com/bidwatch/bidwatch/watchdog/remedy"
 )
 
 // Watchdog is one watchdog replica. Run as many as the load needs against
