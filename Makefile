@@ -23,7 +23,7 @@ test:
 
 ## bench: every benchmark of the issues, then the WebSocket load run. Soak and
 ## load runs are bounded in count and time; all traffic stays on loopback.
-## Takes about 20 minutes on 2 cores; the figures are in docs/performance.md.
+## Takes about 22 minutes on 2 cores; the figures are in docs/performance.md.
 bench: build
 	@echo "# machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB, $$($(GO) version)"
 	$(GO) test -run '^$$' -bench 'ParseMessage' -benchmem ./synthetic/
@@ -37,6 +37,7 @@ bench: build
 	$(GO) test -run '^$$' -bench 'Ingest' -benchtime 200000x ./watchdog/
 	$(GO) test -run '^$$' -bench 'FaultToIncident' -benchtime 20x -timeout 20m ./watchdog/
 	$(GO) test -run '^$$' -bench 'FaultToAlert' -benchtime 20x -timeout 20m ./watchdog/
+	$(GO) test -run '^$$' -bench 'Remedy' -benchtime 20x -timeout 20m ./watchdog/
 	$(GO) test -run '^$$' -bench 'FaultToAlert' -benchtime 20x ./watchdog/dispatch/
 	$(GO) test -run '^$$' -bench 'RateCheck|Outbox' ./watchdog/dispatch/
 	$(GO) test -run '^$$' -bench 'CorrelatePlan' -benchmem ./watchdog/decide/

@@ -80,7 +80,10 @@ func New(opts Options) (*Watchdog, error) {
 	}
 	if !opts.NoRemedy && len(opts.Config.Remedy.Runbooks) > 0 {
 		w.remedy, err = remedy.New(remedy.Options{City: opts.Config, Store: w.store, Redis: w.rdb, Prefix: opts.Bus.Prefix(),
-			Clock: opts.Clock, Logger: opts.Logger, Registry: opts.Registry, Escalate: w.escalate})
+			Clock: opts.Clock, Logger: opts.Logger, Registry: opts.Registry, Escalate: w.escalate,
+			// Verification reads the incident often enough to see it clearing
+			// before clear_after resolves it (then it is marked mitigated).
+			Poll: 250 * time.Millisecond})
 		if err != nil {
 			return nil, err
 		}
