@@ -16,15 +16,42 @@ func Gone(inc *incident.Incident) bool {
 	return !inc.ClearingSince.IsZero() || inc.State == incident.StateResolved || inc.State == incident.StateSignedOff
 }
 
-// verify reads the incident until the probes see its symptoms gone, or
-// until the attempt's VerifyBy: gone, the incident is marked mitigated;
+// GoneFor reports whether the symptoms have stayed gone for hold by now:
+// it is resolved, or has been clearing for at least hold. A fault that
+// comes and goes (a gateway dropping its bidders every few seconds) clears
+// for moments between its returns; a moment is not a fix.
+func GoneFor(inc *incident.Incident, now time.Time, hold time.Duration) bool {
+	if inc.State == incident.StateResolved || inc.State == incident.StateSignedOff {
+		return true
+	}
+	return !inc.ClearingSince.IsZero() && now.Sub(inc.ClearingSince) >= hold
+}
+
+// maxHold is the longest the symptoms must stay gone to count as fixed.
+const maxHold = 5 * time.Second
+
+// holdOf is how long the symptoms must stay gone: half the shortest
+// clear_after of the detection rules (so an incident is seen fixed before
+// it resolves), at most maxHold.
+func holdOf(d config.Detect) time.Duration {
+	hold := maxHold
+	for _, ca := range []time.Duration{d.Latency.ClearAfter, d.Stutter.ClearAfter, d.Dropout.ClearAfter} {
+		if ca > 0 {
+			hold = min(hold, ca/2)
+		}
+	}
+	return hold
+}
+
+// verify reads the incident until the probes see its symptoms gone and
+// staying gone (GoneFor), or until the attempt's VerifyBy: gone, the incident is marked mitigated;
 // still there, the attempt failed. When ctx ends first the attempt is left
 // verifying, for the next leader.
 func (r *Runner) verify(ctx context.Context, a *Attempt, rb *config.Runbook) {
 	for {
 		inc, err := r.current(ctx, a.Incident)
 		switch {
-		case err == nil && Gone(&inc):
+		case err == nil && GoneFor(&inc, r.clock.Now(), holdOf(r.city.Watchdog.Detect)):
 			r.verified(ctx, a, rb, inc)
 			return
 		case errors.Is(err, incident.ErrNotFound):
