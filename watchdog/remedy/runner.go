@@ -220,6 +220,10 @@ func (r *Runner) begin(ctx context.Context, inc *incident.Incident, rb *config.R
 			a.State, a.Reason = AttemptRefused, "rate limit unknown: "+err.Error()
 		} else if res.Allowed == 0 {
 			a.State, a.Reason = AttemptRefused, fmt.Sprintf("rate limit: %d runs per hour reached (next allowed in %s)", maxPerHour(rb), res.RetryAfter.Round(time.Second))
+		} else if ok, next, err := r.states.TakeHourSlot(ctx, rb.Name, now, maxPerHour(rb), key); err != nil {
+			a.State, a.Reason = AttemptRefused, "rate limit unknown: "+err.Error()
+		} else if !ok {
+			a.State, a.Reason = AttemptRefused, fmt.Sprintf("rate limit: %d runs in the last hour (next allowed at %s)", maxPerHour(rb), next.Format(time.RFC3339))
 		}
 	}
 	d := DataOf(inc, r.city, rb)

@@ -19,6 +19,7 @@ import (
 //	remedy:attempt:<incident>:<runbook>[:<spell>]  an attempt (attempt.go)
 //	remedy:cursor                  the last incident event handled
 //	rate:<prefix>remedy:rate:<runbook>  redis_rate's hourly limit
+//	remedy:hour:<runbook>          sorted set of the runs in the last hour (exact limit)
 const (
 	keyRunbook = "remedy:runbook:"
 	keyTarget  = "remedy:target:"
