@@ -40,6 +40,7 @@ func newDemoCmd(logger *slog.Logger) *cobra.Command {
 		console  string
 		duration time.Duration
 		perRoom  int
+		runbooks bool
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -72,21 +73,24 @@ runs, other commands can reach it at the address it prints.`,
 			if err != nil {
 				return err
 			}
-			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{listen: listen, console: console, perRoom: perRoom, script: script})
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{listen: listen, console: console, perRoom: perRoom, script: script, noRemedy: !runbooks})
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7400", "address of the synthetic hall")
 	cmd.Flags().StringVar(&console, "console", "127.0.0.1:8080", `address of the web console ("" for none)`)
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (0: until interrupted)")
 	cmd.Flags().IntVar(&perRoom, "participants", 2, "WebSocket participants per room per probe agent")
+	cmd.Flags().BoolVar(&runbooks, "runbooks", true, "let the watchdog run the demo's runbooks (automatic remediation); false: incidents only")
 	return cmd
 }
 
 type demoOptions struct {
-	listen  string
-	console string
-	perRoom int
-	script  *drill.Script // nil: no drills
+	// noRemedy leaves the demo city without runbooks.
+	noRemedy bool
+	listen   string
+	console  string
+	perRoom  int
+	script   *drill.Script // nil: no drills
 }
 
 func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoOptions) error {
@@ -191,7 +195,9 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 		_ = phoneSrv.Shutdown(sctx)
 	}()
 	demoDispatch(cfg, "http://"+phone.Addr().String()+"/alerts")
-	demoRemedy(cfg, "http://"+hallAddr)
+	if !o.noRemedy {
+		demoRemedy(cfg, "http://"+hallAddr)
+	}
 	// The console, with a demo login; the alerts' acknowledge links open it.
 	var login *demoLogin
 	if o.console != "" {
@@ -235,7 +241,9 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 	fmt.Fprintf(out, "  paths     %s; admin API /admin/paths\n", strings.Join(paths, ", "))
 	fmt.Fprintf(out, "  schedule  %d bid openings starting now\n", len(cfg.Rooms))
 	fmt.Fprintf(out, "  alerts    each sub-center's duty officer's phone: a webhook on http://%s (✉ lines below)\n", phone.Addr())
-	fmt.Fprintf(out, "  runbooks  %s: run by the watchdog through the hall's admin API (⚙ lines below)\n", runbookNames(cfg))
+	if len(cfg.Remedy.Runbooks) > 0 {
+		fmt.Fprintf(out, "  runbooks  %s: run by the watchdog through the hall's admin API (⚙ lines below)\n", runbookNames(cfg))
+	}
 	if login != nil {
 		fmt.Fprintf(out, "  console   %s  sign in as %s, password %s\n", login.url, login.names, login.password)
 	}
