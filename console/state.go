@@ -194,12 +194,9 @@ func (s *Server) tiles(now time.Time, active []incident.Brief, sched []ScheduleS
 // roomsOfServers are the rooms served by any of the servers.
 func (s *Server) roomsOfServers(servers []string) []string {
 	var out []string
-	for _, r := range s.city.Rooms {
-		for _, sv := range servers {
-			if slices.Contains(r.Servers, sv) {
-				out = append(out, r.ID)
-				break
-			}
+	for _, sv := range servers {
+		for _, r := range s.city.RoomsUsing(sv) {
+			out = append(out, r.ID)
 		}
 	}
 	return out
