@@ -60,6 +60,7 @@ func (c *Config) setDefaults() {
 	c.Watchdog = DefaultWatchdog()
 	c.Dispatch = DefaultDispatch()
 	c.Console = DefaultConsole()
+	c.Reports = DefaultReports()
 }
 
 // setDefaults fills a HealthCheck before it is decoded.
@@ -88,4 +89,5 @@ func (c *Config) kindDefaults() {
 		}
 	}
 	c.Remedy.kindDefaults()
+	c.Reports.deliverDefaults()
 }

@@ -15,6 +15,7 @@ type Config struct {
 	Schedule   Schedule    `yaml:"schedule"`
 	Console    Console     `yaml:"console"`
 	Remedy     Remedy      `yaml:"remedy"`
+	Reports    Reports     `yaml:"reports"`
 }
 
 // City names the city whose trading platform is watched.

@@ -30,6 +30,7 @@ func (c *Config) validate(errs *problems) {
 	c.Dispatch.validate(errs, c)
 	c.Console.validate(errs)
 	c.Remedy.validate(errs, c)
+	c.Reports.validate(errs, c)
 }
 
 var (
