@@ -124,15 +124,14 @@ func (r *Reports) LoadSigningKey() (ed25519.PrivateKey, error) {
 // ParseSigningKey reads an Ed25519 private key: a 32-byte seed or a 64-byte
 // key, raw or in hex or base64 (surrounding space ignored).
 func ParseSigningKey(data []byte) (ed25519.PrivateKey, error) {
+	// Text first: a raw key that happens to be valid hex or base64 text is
+	// vanishingly unlikely.
 	raw := data
-	if s := strings.TrimSpace(string(data)); len(s) != len(data) || (len(data) != ed25519.SeedSize && len(data) != ed25519.PrivateKeySize) {
-		if b, err := hex.DecodeString(s); err == nil {
-			raw = b
-		} else if b, err := base64.StdEncoding.DecodeString(s); err == nil {
-			raw = b
-		} else {
-			raw = []byte(s)
-		}
+	s := strings.TrimSpace(string(data))
+	if b, err := hex.DecodeString(s); err == nil && s != "" {
+		raw = b
+	} else if b, err := base64.StdEncoding.DecodeString(s); err == nil && s != "" {
+		raw = b
 	}
 	switch len(raw) {
 	case ed25519.SeedSize:
@@ -189,9 +188,12 @@ func (r *Reports) validate(errs *problems, c *Config) {
 			errs.add(dp+".after", "must not be negative")
 		}
 	}
-	for name, v := range map[string]time.Duration{"detect": r.Drill.Detect, "alert": r.Drill.Alert, "acknowledge": r.Drill.Acknowledge, "mitigate": r.Drill.Mitigate} {
-		if v <= 0 {
-			errs.add(p+".drill."+name, "must be a positive duration, like 1m")
+	for _, t := range []struct {
+		name string
+		v    time.Duration
+	}{{"detect", r.Drill.Detect}, {"alert", r.Drill.Alert}, {"acknowledge", r.Drill.Acknowledge}, {"mitigate", r.Drill.Mitigate}} {
+		if t.v <= 0 {
+			errs.add(p+".drill."+t.name, "must be a positive duration, like 1m, got %s", t.v)
 		}
 	}
 }
