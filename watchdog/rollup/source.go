@@ -40,11 +40,17 @@ type SessionRow struct {
 	Stats   Stats
 }
 
-// HealthRow is the roll-up of one health reading of one server over an
-// hour (UTC): the checks made and failed, and the named value's count, sum,
-// minimum and maximum (Metric "" for the check itself: its latency).
+// HealthRow is the roll-up of one health check of one server over an hour
+// (UTC): for Metric "" (the check itself) the checks made and failed and
+// their latency's count, sum, minimum and maximum in ms; for a named value
+// of the check (cpu_pct, db_conns_pct, …) that value's count, sum, minimum
+// and maximum, with Checks and Failed zero (they are counted once, on the
+// check's own row).
 type HealthRow struct {
 	Server string
+	// Check names the check within the server ("http[0]"), as
+	// health.Reading.Check does.
+	Check  string
 	Metric string
 	Start  time.Time
 	Checks int64
