@@ -33,6 +33,13 @@ type Options struct {
 	// LastSeqTTL is how long de-duplication state outlives a participant's
 	// last Sample; default DefaultLastSeqTTL.
 	LastSeqTTL time.Duration
+	// MinReplicas is how many replicas must confirm (WAIT) a write that must
+	// not be lost — a published batch, an incident — before it counts as
+	// done. AutoReplicas (0, the default) takes 1 once the master reports a
+	// replica, else none; NoReplicas never waits. See durable.go.
+	MinReplicas int
+	// WaitTimeout bounds each WAIT; default DefaultWaitTimeout.
+	WaitTimeout time.Duration
 	// Logger receives the connection's log lines; default discards.
 	Logger *slog.Logger
 }
@@ -47,6 +54,7 @@ type Bus struct {
 	logger     *slog.Logger
 	embedded   *miniredis.Miniredis
 	mode       mode
+	durable    durability
 }
 
 // Open connects to the Redis that opts.URL names, or starts an embedded one
@@ -73,6 +81,7 @@ func Open(_ context.Context, opts Options) (*Bus, error) {
 		b.logger = slog.New(slog.DiscardHandler)
 	}
 	b.logger = b.logger.With("component", "bus")
+	b.durable = newDurability(opts.MinReplicas, opts.WaitTimeout)
 
 	if opts.URL == "" {
 		m := miniredis.NewMiniRedis()
@@ -96,7 +105,7 @@ func Open(_ context.Context, opts Options) (*Bus, error) {
 		return nil, fmt.Errorf("redis URL %s with prefix %q: %w", Redact(opts.URL), b.prefix, ErrClusterPrefix)
 	}
 	b.rdb, b.mode = rdb, m
-	b.logger.Info("redis", "url", Redact(opts.URL), "mode", string(m), "prefix", b.prefix)
+	b.logger.Info("redis", "url", Redact(opts.URL), "mode", string(m), "prefix", b.prefix, "min_replicas", b.durable.describe())
 	return b, nil
 }
 

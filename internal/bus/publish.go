@@ -47,6 +47,12 @@ const scriptChunk = 128
 // participant's entries are always offered in seq order, a retry of a batch
 // whose outcome was unknown adds nothing twice.
 //
+// A call that adds nothing still writes (it renews the first entry's lastseq
+// key): a WAIT after it on the same connection then covers every earlier
+// write on this master, so a re-sent batch whose entries the master had —
+// but had not yet handed to a replica — is confirmed only once a replica
+// has them too.
+//
 // KEYS[1] = samples stream; KEYS[1+i] = lastseq key of entry i.
 // ARGV[1] = MAXLEN; ARGV[2] = lastseq TTL in seconds; ARGV[1+2i] = seq of
 // entry i; ARGV[2+2i] = its JSON.
@@ -63,13 +69,18 @@ for i = 2, #KEYS do
     added = added + 1
   end
 end
+if added == 0 and #KEYS > 1 then
+  redis.call('SET', KEYS[2], redis.call('GET', KEYS[2]) or '0', 'EX', ttl)
+end
 return added
 `)
 
 // Publish appends entries to the samples stream in one pipelined round trip,
-// skipping any already published (see publishScript). Entries of one
-// participant must come in seq order. On error the outcome of some entries is
-// unknown; publishing them again is safe.
+// skipping any already published (see publishScript), and — where replicas
+// are required (Options.MinReplicas) — ends the pipeline with one WAIT for
+// them, on the same connection. Entries of one participant must come in seq
+// order. On error (ErrNotReplicated included) the outcome of some entries is
+// unknown or not yet safe from a failover; publishing them again is safe.
 func (b *Bus) Publish(ctx context.Context, entries []Entry) (PublishResult, error) {
 	if len(entries) == 0 {
 		return PublishResult{}, nil
@@ -78,11 +89,12 @@ func (b *Bus) Publish(ctx context.Context, entries []Entry) (PublishResult, erro
 	if err != nil && isNoScript(err) {
 		// A restarted or failed-over Redis lost the script cache: load it and
 		// try again, which is safe because publishing is idempotent.
-		if lerr := publishScript.Load(ctx, b.rdb).Err(); lerr != nil {
-			return PublishResult{}, fmt.Errorf("publish: load script: %w", lerr)
+		if lerr := b.LoadScripts(ctx); lerr != nil {
+			return PublishResult{}, fmt.Errorf("publish: %w", lerr)
 		}
 		res, err = b.publish(ctx, entries)
 	}
+	b.afterClusterError(ctx, err)
 	return res, err
 }
 
@@ -91,7 +103,15 @@ func (b *Bus) publish(ctx context.Context, entries []Entry) (PublishResult, erro
 	maxLen := strconv.FormatInt(b.maxLen, 10)
 	ttl := strconv.FormatInt(int64(b.lastSeqTTL.Seconds()), 10)
 
-	pipe := b.rdb.Pipeline()
+	need, err := b.MinReplicas(ctx)
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("publish %d samples: %w", len(entries), err)
+	}
+	w, err := b.writer(ctx)
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("publish %d samples: %w", len(entries), err)
+	}
+	pipe := w.Pipeline()
 	cmds := make([]*redis.Cmd, 0, (len(entries)+scriptChunk-1)/scriptChunk)
 	for start := 0; start < len(entries); start += scriptChunk {
 		chunk := entries[start:min(start+scriptChunk, len(entries))]
@@ -105,7 +125,8 @@ func (b *Bus) publish(ctx context.Context, entries []Entry) (PublishResult, erro
 		}
 		cmds = append(cmds, publishScript.EvalSha(ctx, pipe, keys, args...))
 	}
-	_, err := pipe.Exec(ctx)
+	wait := b.addWait(ctx, pipe, need)
+	_, err = pipe.Exec(ctx)
 	var res PublishResult
 	for i, c := range cmds {
 		n := min(scriptChunk, len(entries)-i*scriptChunk)
@@ -118,6 +139,9 @@ func (b *Bus) publish(ctx context.Context, entries []Entry) (PublishResult, erro
 		}
 		res.Added += added
 		res.Skipped += n - added
+	}
+	if err == nil {
+		err = b.checkWait(wait, need)
 	}
 	if err != nil {
 		return res, fmt.Errorf("publish %d samples: %w", len(entries), err)
@@ -140,6 +164,17 @@ func isNoScript(err error) bool {
 func (b *Bus) LoadScripts(ctx context.Context) error {
 	if err := publishScript.Load(ctx, b.rdb).Err(); err != nil {
 		return fmt.Errorf("load scripts: %w", err)
+	}
+	if _, ok := b.rdb.(*redis.ClusterClient); ok {
+		// Publishing talks to the slot's master directly: make sure it
+		// has the script, whichever node that is now.
+		w, err := b.writer(ctx)
+		if err != nil {
+			return fmt.Errorf("load scripts: %w", err)
+		}
+		if err := publishScript.Load(ctx, w).Err(); err != nil {
+			return fmt.Errorf("load scripts: %w", err)
+		}
 	}
 	return nil
 }

@@ -30,6 +30,10 @@ const (
 //
 // Query options are go-redis's (dial_timeout, read_timeout, pool_size, …);
 // an unknown one is an error.
+//
+// Connections never send CLIENT SETINFO (go-redis's identity): Redis before
+// 7.2 answers it with an ERR that lands in INFO errorstats on every new
+// connection and hides real errors there.
 func newClient(raw string) (redis.UniversalClient, mode, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -57,6 +61,7 @@ func newClient(raw string) (redis.UniversalClient, mode, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("redis URL %s: %w", Redact(raw), err)
 		}
+		o.DisableIdentity = true
 		return redis.NewClient(o), modeSingle, nil
 	default:
 		return nil, "", fmt.Errorf("redis URL %s: unknown scheme %q (want redis, rediss, redis-sentinel or redis-cluster)", Redact(raw), u.Scheme)
@@ -68,6 +73,7 @@ func sentinel(u *url.URL, raw string) (redis.UniversalClient, mode, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("redis URL %s: %w", Redact(raw), err)
 	}
+	o.DisableIdentity = true
 	return redis.NewFailoverClient(o), modeSentinel, nil
 }
 
@@ -76,6 +82,7 @@ func cluster(u *url.URL, raw string) (redis.UniversalClient, mode, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("redis URL %s: %w", Redact(raw), err)
 	}
+	o.DisableIdentity = true
 	return redis.NewClusterClient(o), modeCluster, nil
 }
 
@@ -99,7 +106,7 @@ func Redact(raw string) string {
 // ErrClusterPrefix is returned by Open when a Cluster URL is used with a key
 // prefix that holds no hash tag: bidwatch's scripts touch several keys at
 // once, which Cluster allows only within one hash slot.
-var ErrClusterPrefix = errors.New(`a Redis Cluster needs a hash-tagged key prefix, such as "{bidwatch}:" or "bidwatch:{city}:"`)
+var ErrClusterPrefix = errors.New(`a Redis Cluster needs a hash-tagged key prefix, such as "{bidwatch}:" or "bidwatch:{city}:": set redis.prefix, or pass --prefix '{bidwatch}:'`)
 
 // hasHashTag reports whether every key under prefix hashes to one slot.
 func hasHashTag(prefix string) bool {
