@@ -131,19 +131,19 @@ type Report struct {
 	// of each figure (nil with NoCompare).
 	Previous *Previous `json:"previous,omitempty"`
 
-	Sessions    Sessions     `json:"sessions"`
-	SubCenters  []Area       `json:"sub_centers"`
-	Rooms       []Area       `json:"rooms"`
-	Series      []Point      `json:"series"`
-	SeriesStep  string       `json:"series_step"` // "hour" or "day"
-	Incidents   Incidents    `json:"incidents"`
-	Remediation Remediation  `json:"remediation"`
-	Patrol      []Patrol     `json:"patrol"`
-	Health      []Server     `json:"health"`
-	Worst       []Area       `json:"worst_rooms"`
-	Recurring   []Recurring  `json:"recurring"`
-	RepeatRooms []RoomCount  `json:"repeat_rooms"`
-	Evidence    *Evidence    `json:"evidence,omitempty"`
+	Sessions    Sessions    `json:"sessions"`
+	SubCenters  []Area      `json:"sub_centers"`
+	Rooms       []Area      `json:"rooms"`
+	Series      []Point     `json:"series"`
+	SeriesStep  string      `json:"series_step"` // "hour" or "day"
+	Incidents   Incidents   `json:"incidents"`
+	Remediation Remediation `json:"remediation"`
+	Patrol      []Patrol    `json:"patrol"`
+	Health      []Server    `json:"health"`
+	Worst       []Area      `json:"worst_rooms"`
+	Recurring   []Recurring `json:"recurring"`
+	RepeatRooms []RoomCount `json:"repeat_rooms"`
+	Evidence    *Evidence   `json:"evidence,omitempty"`
 }
 
 // Scope is what the report covers.
