@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Problem kinds: what Verify found wrong with the first bad entry.
@@ -233,7 +234,10 @@ func checkRecords(d *Doc, groups map[string]*GroupLeaves) error {
 		where := fmt.Sprintf("record %d", pos)
 		switch {
 		case r.N > pos:
-			return &Problem{Where: fmt.Sprintf("record %d", pos), What: Removed, Detail: fmt.Sprintf("the records jump from %d to %d", pos-1, r.N)}
+			if slices.ContainsFunc(d.Records[i+1:], func(o Record) bool { return o.N == pos }) {
+				return &Problem{Where: where, What: Reordered, Detail: fmt.Sprintf("record %d is further down, record %d is here", pos, r.N)}
+			}
+			return &Problem{Where: where, What: Removed, Detail: fmt.Sprintf("the records jump from %d to %d", pos-1, r.N)}
 		case r.N < pos:
 			what := Added
 			if i > 0 && r.N < d.Records[i-1].N {
@@ -249,6 +253,9 @@ func checkRecords(d *Doc, groups map[string]*GroupLeaves) error {
 			return &Problem{Where: where, What: Added, Detail: fmt.Sprintf("no sealed group %q in the file", clip(r.Group))}
 		}
 		where = fmt.Sprintf("record %d (%s, leaf %d)", pos, r.Group, r.Leaf)
+		if want := recordKind(g.Kind); r.Kind != want {
+			return &Problem{Where: where, What: Changed, Detail: fmt.Sprintf("kind %q, a %s group holds %q records", clip(r.Kind), g.Kind, want)}
+		}
 		if r.Leaf < 0 || r.Leaf >= len(g.Leaves) {
 			return &Problem{Where: where, What: Added, Detail: fmt.Sprintf("the group has %d leaves", len(g.Leaves))}
 		}
@@ -267,4 +274,12 @@ func checkRecords(d *Doc, groups map[string]*GroupLeaves) error {
 			Detail: fmt.Sprintf("the file says it holds %d records, it holds %d", d.RecordCount, len(d.Records))}
 	}
 	return nil
+}
+
+// recordKind is the kind of record a group of kind holds.
+func recordKind(kind string) string {
+	if kind == KindIncident {
+		return RecordIncident
+	}
+	return RecordSample
 }
