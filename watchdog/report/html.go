@@ -20,11 +20,11 @@ var htmlText string
 const maxListed = 100
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct":       fmtPct,
-	"ms":        fmtMS,
-	"num":       fmtNum,
-	"min1":      func(n Num) string { return fmtFloat(n, 1) },
-	"dur":       fmtDur,
+	"pct":       func(v any) string { return fmtPct(toNum(v)) },
+	"ms":        func(v any) string { return fmtMS(toNum(v)) },
+	"num":       func(v any) string { return fmtNum(toNum(v)) },
+	"min1":      func(v any) string { return fmtFloat(toNum(v), 1) },
+	"dur":       func(v any) string { return fmtDur(toNum(v)) },
 	"hours":     func(ms int64) string { return fmt.Sprintf("%.1f", float64(ms)/3.6e6) },
 	"when":      func(t time.Time) string { return fmtWhen(t) },
 	"day":       func(t time.Time) string { return fmtDay(t) },
@@ -141,6 +141,21 @@ func healthCharts(r *Report, labels []string) []healthChart {
 		out = append(out, healthChart{Label: MetricLabel(n), Chart: lineChart(MetricLabel(n), "", labels, byName[n], 0, hi, auto)})
 	}
 	return out
+}
+
+// toNum reads a template's number.
+func toNum(v any) Num {
+	switch x := v.(type) {
+	case Num:
+		return x
+	case float64:
+		return Num(x)
+	case int:
+		return Num(x)
+	case int64:
+		return Num(x)
+	}
+	return nanNum()
 }
 
 func fmtPct(n Num) string {
