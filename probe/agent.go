@@ -68,9 +68,11 @@ type Options struct {
 	PatrolInterval, PatrolDuration time.Duration
 
 	// SpoolDir holds the spool; empty keeps it in memory only (lost on exit).
-	// SpoolMaxBytes bounds it (default 256 MiB).
+	// SpoolMaxBytes bounds it (default 256 MiB). SpoolFsync is its fsync
+	// policy (default FsyncEverySec).
 	SpoolDir      string
 	SpoolMaxBytes int64
+	SpoolFsync    FsyncPolicy
 
 	// HeartbeatInterval is how often the agent's status is written (default 5 s).
 	HeartbeatInterval time.Duration
@@ -133,7 +135,7 @@ func New(opts Options) (*Agent, error) {
 	patrol := slices.Sorted(maps.Keys(a.rooms))
 	a.policy = Policy{Lead: opts.Lead, Tail: opts.Tail, PatrolInterval: opts.PatrolInterval, PatrolDuration: opts.PatrolDuration, PatrolRooms: patrol}
 
-	spool, err := OpenSpool(SpoolOptions{Dir: opts.SpoolDir, MaxBytes: opts.SpoolMaxBytes, Logger: a.logger})
+	spool, err := OpenSpool(SpoolOptions{Dir: opts.SpoolDir, MaxBytes: opts.SpoolMaxBytes, Fsync: opts.SpoolFsync, Logger: a.logger})
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +355,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		cancel()
 		<-served
 	}
-	a.logger.Info("probe agent stopped", "flushed", flushed, "spooled", a.spool.Depth(), "spool_dropped", a.spool.Dropped())
+	a.logger.Info("probe agent stopped", "flushed", flushed, "spooled", a.spool.Depth(), "spool_dropped", a.spool.Dropped(),
+		"spool_corrupt", a.spool.Corrupt(), "spool_replayed", a.spool.Replayed())
 	return err
 }
 

@@ -14,6 +14,8 @@ type metrics struct {
 	sent           prometheus.Counter
 	duplicates     prometheus.Counter
 	publishErrors  prometheus.Counter
+	unconfirmed    prometheus.Counter
+	outages        prometheus.Counter
 	redisUp        prometheus.Gauge
 	scheduleErrors *prometheus.CounterVec
 	sessions       prometheus.Gauge
@@ -35,8 +37,12 @@ func newMetrics(spool *Spool) *metrics {
 			Help: "Samples offered again after an unclear failure and skipped because Redis had them."}),
 		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "publish_errors_total",
 			Help: "Failed attempts to publish a batch of Samples to Redis."}),
+		unconfirmed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "publish_unconfirmed_total",
+			Help: "Publishes the master took but too few replicas confirmed (WAIT) in time: kept in the spool and sent again."}),
+		outages: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "redis_outages_total",
+			Help: "Times Redis went from up to down as the publisher saw it."}),
 		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "redis_up",
-			Help: "1 while the last publish to Redis succeeded."}),
+			Help: "1 while publishing to Redis succeeds; 0 from the first failed publish, or one unanswered for 0.8 s."}),
 		scheduleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "schedule_errors_total",
 			Help: "Schedule loads rejected (the last good schedule was kept), by source (file, feed, command)."}, []string{"source"}),
 		sessions: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "schedule_sessions",
@@ -48,8 +54,13 @@ func newMetrics(spool *Spool) *metrics {
 	for _, s := range []string{"file", "feed", "command"} {
 		m.scheduleErrors.WithLabelValues(s)
 	}
+	replay := spool.Replay()
+	torn := 0.0
+	if replay.Torn {
+		torn = 1
+	}
 	m.reg.MustRegister(
-		m.participants, m.runs, m.samples, m.sent, m.duplicates, m.publishErrors, m.redisUp, m.scheduleErrors, m.sessions,
+		m.participants, m.runs, m.samples, m.sent, m.duplicates, m.publishErrors, m.unconfirmed, m.outages, m.redisUp, m.scheduleErrors, m.sessions,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "spool_depth",
 			Help: "Samples waiting in the spool to be published."}, func() float64 { return float64(spool.Depth()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "spool_bytes",
@@ -57,6 +68,18 @@ func newMetrics(spool *Spool) *metrics {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "spool_dropped_total",
 			Help: "Samples dropped because the spool was full (oldest first) or unreadable: a measurement gap."},
 			func() float64 { return float64(spool.Dropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "spool_corrupt_total",
+			Help: "Spool records skipped, unpublished, because they failed their checksum or were not a Sample: damage on disk."},
+			func() float64 { return float64(spool.Corrupt()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "spool_replay_records",
+			Help: "Records an earlier run left in the spool, found at start (to replay)."},
+			func() float64 { return float64(replay.Records) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "spool_replay_torn",
+			Help: "1 when the spool's last record was found cut short at start (a power cut or a kill mid-write)."},
+			func() float64 { return torn }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "spool_replayed_total",
+			Help: "Records of an earlier run published (or found in Redis already) since start."},
+			func() float64 { return float64(spool.Replayed()) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -2,7 +2,9 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,14 +13,21 @@ import (
 
 // Publisher defaults.
 const (
-	publishBatch   = 1024
-	publishTimeout = 5 * time.Second
-	retryMin       = 100 * time.Millisecond
-	retryMax       = 2 * time.Second
+	publishBatch = 1024
+	// publishTimeout bounds one attempt (a WAIT for replicas included).
+	publishTimeout = 3 * time.Second
+	// downAfter is how long a publish may go unanswered before Redis is
+	// reported down (redis_up 0), while the attempt goes on: well within a
+	// second of the failure, not after the client's retries.
+	downAfter = 800 * time.Millisecond
+	retryMin  = 100 * time.Millisecond
+	retryMax  = 2 * time.Second
 )
 
 // publisher moves Samples from the spool to Redis, oldest first, one owner
-// goroutine. A failed batch stays at the head of the spool and is offered
+// goroutine. A batch leaves the spool only when Publish says Redis has it —
+// on the master and, where replicas are required, confirmed by WAIT. A
+// failed or unconfirmed batch stays at the head of the spool and is offered
 // again after a backoff; publishing is idempotent (bus.Publish), so a batch
 // that reached Redis before the failure was noticed adds nothing twice.
 type publisher struct {
@@ -28,6 +37,49 @@ type publisher struct {
 	logger  *slog.Logger
 
 	sent, errs atomic.Int64 // for the heartbeat
+	out        outage
+}
+
+// outage tracks one Redis outage as the publisher sees it, so it is logged
+// once when it starts and once when it ends.
+type outage struct {
+	mu       sync.Mutex
+	down     bool
+	start    time.Time
+	maxDepth int64
+	firstErr string
+}
+
+// markDown reports Redis down (idempotent within one outage).
+func (p *publisher) markDown(why string) {
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	depth := p.spool.Depth()
+	if p.out.down {
+		p.out.maxDepth = max(p.out.maxDepth, depth)
+		return
+	}
+	p.out.down, p.out.start, p.out.maxDepth, p.out.firstErr = true, time.Now(), depth, why
+	p.metrics.redisUp.Set(0)
+	p.metrics.outages.Inc()
+	p.logger.Warn("redis unreachable: samples wait in the spool until it returns",
+		"outage_start", p.out.start.UTC().Format(time.RFC3339Nano), "spool_depth", depth, "err", why)
+}
+
+// markUp reports Redis up, ending an outage if there was one.
+func (p *publisher) markUp() {
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	p.metrics.redisUp.Set(1)
+	if !p.out.down {
+		return
+	}
+	end := time.Now()
+	p.out.down = false
+	p.logger.Info("redis is back: publishing the spool",
+		"outage_start", p.out.start.UTC().Format(time.RFC3339Nano), "outage_end", end.UTC().Format(time.RFC3339Nano),
+		"outage", end.Sub(p.out.start).Round(time.Millisecond).String(),
+		"spool_max_depth", p.out.maxDepth, "spool_depth", p.spool.Depth(), "first_err", p.out.firstErr)
 }
 
 // run publishes until stop is closed, then drains what is spooled for up to
@@ -49,7 +101,6 @@ func (p *publisher) run(stop <-chan struct{}, flush time.Duration) bool {
 		case <-ctx.Done():
 		}
 	}()
-	up := true
 	backoff := retryMin
 	draining := false
 	for {
@@ -72,22 +123,19 @@ func (p *publisher) run(stop <-chan struct{}, flush time.Duration) bool {
 			}
 			continue
 		}
-		pctx, pcancel := context.WithTimeout(ctx, publishTimeout)
-		res, err := p.bus.Publish(pctx, batch)
-		pcancel()
+		res, err := p.publish(ctx, batch)
 		if err != nil {
 			if ctx.Err() != nil {
 				p.logger.Warn("shutdown: could not publish everything in time; the rest stays in the spool", "waiting", p.spool.Depth())
 				return false
 			}
 			p.metrics.publishErrors.Inc()
-			p.errs.Add(1)
-			if up {
-				up = false
-				p.metrics.redisUp.Set(0)
-				p.logger.Warn("redis unreachable: spooling samples to disk until it returns", "err", err)
+			if errors.Is(err, bus.ErrNotReplicated) {
+				p.metrics.unconfirmed.Inc()
 			}
-			p.spool.Spill()
+			p.errs.Add(1)
+			p.markDown(err.Error())
+			p.spool.Sync()
 			select {
 			case <-time.After(backoff):
 			case <-ctx.Done():
@@ -97,16 +145,21 @@ func (p *publisher) run(stop <-chan struct{}, flush time.Duration) bool {
 			backoff = min(2*backoff, retryMax)
 			continue
 		}
-		if !up {
-			up = true
-			p.logger.Info("redis is back: replaying the spool", "waiting", p.spool.Depth())
-		}
-		p.metrics.redisUp.Set(1)
-		p.spool.Healthy()
+		p.markUp()
 		backoff = retryMin
 		p.spool.Ack(len(batch))
 		p.metrics.sent.Add(float64(res.Added))
 		p.sent.Add(int64(res.Added))
 		p.metrics.duplicates.Add(float64(res.Skipped))
 	}
+}
+
+// publish makes one attempt, reporting Redis down if it goes unanswered
+// for downAfter.
+func (p *publisher) publish(ctx context.Context, batch []bus.Entry) (bus.PublishResult, error) {
+	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
+	slow := time.AfterFunc(downAfter, func() { p.markDown("no answer within " + downAfter.String()) })
+	defer slow.Stop()
+	return p.bus.Publish(pctx, batch)
 }

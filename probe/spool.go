@@ -1,12 +1,8 @@
 package probe
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -27,6 +23,26 @@ const (
 	defaultMemEntries    = 16384
 )
 
+// FsyncPolicy says when the spool asks the operating system to put what it
+// wrote on the disk itself, like Redis's appendfsync. Every record reaches
+// the operating system as it is appended, so a killed agent loses nothing
+// either way; the policy decides what a power cut may cost.
+type FsyncPolicy string
+
+// Fsync policies.
+const (
+	// FsyncAlways fsyncs after every append: a power cut loses nothing.
+	FsyncAlways FsyncPolicy = "always"
+	// FsyncEverySec fsyncs once a second (the default): a power cut loses
+	// at most the last second.
+	FsyncEverySec FsyncPolicy = "everysec"
+	// FsyncNever leaves it to the operating system (usually within 30 s).
+	FsyncNever FsyncPolicy = "never"
+)
+
+// FsyncPolicies lists the policies, for validation and help.
+var FsyncPolicies = []FsyncPolicy{FsyncAlways, FsyncEverySec, FsyncNever}
+
 // SpoolOptions configure OpenSpool.
 type SpoolOptions struct {
 	// Dir holds the segment files. Empty keeps the spool in memory only
@@ -35,77 +51,110 @@ type SpoolOptions struct {
 	// MaxBytes bounds the segment files together; beyond it the oldest
 	// segment is dropped and its Samples counted. Default DefaultSpoolMaxBytes.
 	MaxBytes int64
-	// SegmentBytes is the size at which a segment is closed (and fsynced) and
-	// a new one started; default min(8 MiB, MaxBytes/4).
+	// SegmentBytes is the size at which a segment is closed and a new one
+	// started; default min(8 MiB, MaxBytes/4).
 	SegmentBytes int64
-	// MemEntries is how many entries wait in memory while Redis is healthy
-	// before they go to disk anyway; default 16384.
+	// MemEntries is how many of the newest records are also kept in memory,
+	// so publishing them does not read the disk; default 16384.
 	MemEntries int
-	Logger     *slog.Logger
+	// Fsync is the fsync policy; default FsyncEverySec.
+	Fsync  FsyncPolicy
+	Logger *slog.Logger
 }
 
-// Spool is the ordered queue between the participants and Redis. While Redis
-// takes what is published, entries pass through memory; once it fails
-// (Spill) — or memory fills — entries go to segment files of JSON lines in
-// Dir, and stay on disk, in order, until they are published (Ack). A segment
-// is fsynced when it is closed. When the files together pass MaxBytes the
-// oldest segment is deleted and its unpublished entries are counted as
-// dropped: a gap is reported, never hidden. On open the segments left by an
-// earlier run are replayed first.
+// ReplayReport says what a spool found left by an earlier run.
+type ReplayReport struct {
+	// Segments and Records left on disk (Records counts lines, the
+	// corrupt ones too); Bytes their size.
+	Segments int
+	Records  int64
+	Bytes    int64
+	// Torn is set when the last record was cut short (a power cut, or a
+	// kill in the middle of a write): TornBytes were cut from the file.
+	Torn      bool
+	TornBytes int64
+}
+
+// Spool is the write-ahead log between the participants and Redis. Every
+// record is written to the current segment file as it is appended — one
+// write(2), so it is in the operating system at once and a killed process
+// loses nothing — and fsynced by the Fsync policy; the newest are also kept
+// in memory, so while Redis keeps up they are published without reading the
+// disk. A record leaves the spool only when the sender acknowledges it
+// (Ack), which the publisher does only once Redis — and the replicas it
+// waits for — have it. A segment whose records are all acknowledged is
+// deleted. When the files together pass MaxBytes the oldest segment is
+// deleted and its unread records counted as dropped: a gap reported, never
+// hidden. On open the segments left by an earlier run are replayed first.
 //
-// Invariant: entries are handed out by Peek in the order they were appended:
-// head (peeked, not yet acknowledged), then disk, then memory; disk and
-// memory are never both non-empty.
+// A record is a line "<crc32c of the JSON, 8 hex digits> <Sample JSON>"
+// (see record.go); a line that fails the check is skipped and counted as
+// corrupt, never published.
 //
-// One goroutine (the sender) calls Peek, Ack, Spill and Healthy; any number
-// call Append.
+// Invariant: records are handed out by Peek in the order they were
+// appended. head holds those peeked and not yet acknowledged; unread counts
+// the rest, whose newest len(mem) are in mem (the others only on disk).
+//
+// One goroutine (the sender) calls Peek and Ack; any number call Append.
 type Spool struct {
 	dir        string
 	maxBytes   int64
 	segBytes   int64
 	memEntries int
+	fsync      FsyncPolicy
 	logger     *slog.Logger
 
 	mu       sync.Mutex
 	head     []spoolEntry
-	mem      []bus.Entry
-	segs     []*segment // oldest first; the last one is being written when w != nil
+	mem      []spoolEntry
+	segs     []*segment // oldest first; the last one is being written when wf != nil
 	wf       *os.File
-	w        *bufio.Writer
 	rd       *segmentReader
 	nextSeg  uint64
-	durable  bool // Redis is failing: append straight to disk
 	unread   int64
 	disk     int64 // bytes in segs
+	dirty    bool  // written since the last fsync
+	buf      []byte
 	lastWarn time.Time
+	replay   ReplayReport
+	oldLeft  int64 // records of the earlier run not yet acknowledged
 
-	dropped atomic.Int64
-	notify  chan struct{}
+	dropped  atomic.Int64
+	corrupt  atomic.Int64
+	replayed atomic.Int64
+	notify   chan struct{}
+	stop     chan struct{}
+	stopped  chan struct{}
 }
 
 type spoolEntry struct {
 	bus.Entry
-	seg *segment // nil for an entry taken from memory
+	seg *segment // nil for a record kept in memory only (its write failed)
+	end int64    // offset just after its line in seg
 }
 
 type segment struct {
-	num   uint64
-	path  string
-	size  int64
-	count int64 // lines in the file
-	read  int64 // lines read into head (or skipped)
-	acked int64 // lines acknowledged (or skipped)
-	old   bool  // left by an earlier run
+	num      uint64
+	path     string
+	size     int64
+	count    int64 // lines in the file
+	read     int64 // lines read into head (or skipped)
+	acked    int64 // lines acknowledged (or skipped)
+	readOff  int64 // offset of the next unread line
+	ackedOff int64 // offset just after the last acknowledged line
+	old      bool  // left by an earlier run
+	legacy   bool  // a .jsonl segment of an older version: no checksums
 }
 
 // OpenSpool opens (creating) the spool in opts.Dir and takes up the segments
-// an earlier run left there.
+// an earlier run left there; Replay says what it found.
 func OpenSpool(opts SpoolOptions) (*Spool, error) {
 	s := &Spool{
 		dir:        opts.Dir,
 		maxBytes:   opts.MaxBytes,
 		segBytes:   opts.SegmentBytes,
 		memEntries: opts.MemEntries,
+		fsync:      opts.Fsync,
 		logger:     opts.Logger,
 		notify:     make(chan struct{}, 1),
 		nextSeg:    1,
@@ -120,6 +169,13 @@ func OpenSpool(opts SpoolOptions) (*Spool, error) {
 	if s.memEntries <= 0 {
 		s.memEntries = defaultMemEntries
 	}
+	switch s.fsync {
+	case "":
+		s.fsync = FsyncEverySec
+	case FsyncAlways, FsyncEverySec, FsyncNever:
+	default:
+		return nil, fmt.Errorf("spool: unknown fsync policy %q (want always, everysec or never)", s.fsync)
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -133,43 +189,73 @@ func OpenSpool(opts SpoolOptions) (*Spool, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
-	if s.unread > 0 {
+	s.oldLeft = s.unread
+	if s.replay.Records > 0 || s.replay.Torn {
 		s.logger.Info("spool holds samples from an earlier run; replaying them first",
-			"dir", s.dir, "samples", s.unread, "bytes", s.disk)
+			"dir", s.dir, "samples", s.unread, "segments", s.replay.Segments, "bytes", s.disk,
+			"torn_tail", s.replay.Torn, "torn_bytes", s.replay.TornBytes)
 		s.signal()
+	}
+	if s.fsync == FsyncEverySec {
+		s.stop, s.stopped = make(chan struct{}), make(chan struct{})
+		go s.syncEverySecond()
 	}
 	return s, nil
 }
 
-// load finds the segments left in the directory and the acknowledged
-// position an orderly Close wrote.
+// load finds the segments left in the directory, cuts a torn last record
+// off, and takes up the acknowledged position an orderly Close wrote.
 func (s *Spool) load() error {
-	names, err := filepath.Glob(filepath.Join(s.dir, "seg-*.jsonl"))
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		num, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(name), "seg-"), ".jsonl"), 10, 64)
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile(name)
+	var names []string
+	for _, pat := range []string{"seg-*.wal", "seg-*.jsonl"} {
+		m, err := filepath.Glob(filepath.Join(s.dir, pat))
 		if err != nil {
 			return fmt.Errorf("spool: %w", err)
 		}
-		count := int64(bytes.Count(data, []byte{'\n'}))
-		if len(data) > 0 && data[len(data)-1] != '\n' {
-			count++ // a line cut short by a crash; read as a bad entry
-		}
-		if count == 0 {
-			_ = os.Remove(name)
+		names = append(names, m...)
+	}
+	type found struct {
+		num    uint64
+		name   string
+		legacy bool
+	}
+	var fs []found
+	for _, name := range names {
+		base := filepath.Base(name)
+		ext := filepath.Ext(base)
+		num, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(base, "seg-"), ext), 10, 64)
+		if err != nil {
 			continue
 		}
-		s.segs = append(s.segs, &segment{num: num, path: name, size: int64(len(data)), count: count, old: true})
-		s.disk += int64(len(data))
+		fs = append(fs, found{num: num, name: name, legacy: ext == ".jsonl"})
+	}
+	sort.Slice(fs, func(i, j int) bool { return fs[i].num < fs[j].num })
+	for i, f := range fs {
+		size, count, torn, err := scanSegment(f.name)
+		if err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		if torn > 0 {
+			if i == len(fs)-1 {
+				s.replay.Torn, s.replay.TornBytes = true, torn
+			} else {
+				// Only the last segment can be cut by a crash; this one
+				// was cut some other way.
+				s.corrupt.Add(1)
+				s.logger.Error("spool: a segment ends in a cut record; skipped as corrupt", "segment", f.name, "bytes", torn)
+			}
+		}
+		if count == 0 {
+			_ = os.Remove(f.name)
+			continue
+		}
+		s.segs = append(s.segs, &segment{num: f.num, path: f.name, size: size, count: count, old: true, legacy: f.legacy})
+		s.disk += size
 		s.unread += count
-		s.nextSeg = max(s.nextSeg, num+1)
+		s.nextSeg = max(s.nextSeg, f.num+1)
+		s.replay.Segments++
+		s.replay.Records += count
+		s.replay.Bytes += size
 	}
 	// The acknowledged position in the oldest segment, if Close wrote one.
 	pos := filepath.Join(s.dir, "position")
@@ -177,23 +263,30 @@ func (s *Spool) load() error {
 		var p struct {
 			Segment uint64 `json:"segment"`
 			Acked   int64  `json:"acked"`
+			Offset  int64  `json:"offset"`
 		}
-		if json.Unmarshal(data, &p) == nil && p.Segment == s.segs[0].num && p.Acked > 0 && p.Acked <= s.segs[0].count {
-			rd, err := openSegmentReader(s.segs[0], p.Acked)
-			if err != nil {
-				return err
-			}
-			s.rd = rd
-			s.segs[0].read, s.segs[0].acked = p.Acked, p.Acked
+		seg := s.segs[0]
+		if json.Unmarshal(data, &p) == nil && p.Segment == seg.num && p.Acked > 0 && p.Acked <= seg.count && p.Offset > 0 && p.Offset <= seg.size {
+			seg.read, seg.acked = p.Acked, p.Acked
+			seg.readOff, seg.ackedOff = p.Offset, p.Offset
 			s.unread -= p.Acked
+			s.replay.Records -= p.Acked
 		}
 	}
 	_ = os.Remove(pos)
 	return nil
 }
 
-// Append queues entries, in order. It never waits for Redis. Entries that
-// cannot be kept (the disk failed) are counted as dropped.
+// Replay says what the spool found left by an earlier run when it opened.
+func (s *Spool) Replay() ReplayReport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.replay
+}
+
+// Append writes entries to the spool, in order, before anything is sent. It
+// never waits for Redis. If the disk fails the entries are kept in memory
+// (bounded by MemEntries; beyond it the oldest are dropped and counted).
 func (s *Spool) Append(entries ...bus.Entry) {
 	if len(entries) == 0 {
 		return
@@ -202,140 +295,145 @@ func (s *Spool) Append(entries ...bus.Entry) {
 	defer s.mu.Unlock()
 	defer s.signal()
 	if s.dir == "" {
-		s.mem = append(s.mem, entries...)
-		if over := len(s.mem) - s.memEntries; over > 0 {
-			s.mem = s.mem[over:]
-			s.drop(int64(over), "memory spool full")
-		}
+		s.keepLocked(entries, nil, nil)
 		return
 	}
-	if s.durable || len(s.segs) > 0 {
-		s.writeLocked(entries)
-		return
-	}
-	s.mem = append(s.mem, entries...)
-	if len(s.mem) >= s.memEntries {
-		s.spillLocked() // Redis is not keeping up: keep the backlog on disk
-	}
-}
-
-// Spill moves what waits in memory to disk and sends later entries straight
-// there, until Healthy. The sender calls it when a publish fails.
-func (s *Spool) Spill() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dir == "" {
-		return
-	}
-	s.durable = true
-	s.spillLocked()
-	if s.wf != nil {
-		if err := s.w.Flush(); err == nil {
-			_ = s.wf.Sync()
+	seg, ends, err := s.writeLocked(entries)
+	if err != nil {
+		if now := time.Now(); now.Sub(s.lastWarn) >= time.Second {
+			s.lastWarn = now
+			s.logger.Error("spool write failed: keeping samples in memory only", "dir", s.dir, "err", err)
 		}
+		seg, ends = nil, nil
 	}
+	s.keepLocked(entries, seg, ends)
+	s.trimLocked()
 }
 
-// Healthy ends the Spill state: new entries pass through memory again once
-// the disk backlog is published.
-func (s *Spool) Healthy() {
-	s.mu.Lock()
-	s.durable = false
-	s.mu.Unlock()
-}
-
-// spillLocked writes the memory queue to disk, keeping the order. Entries
-// already peeked from memory are written first and stay in head, now backed
-// by their line on disk, so the sender's Ack still matches what it peeked.
-// (Peek takes from memory only while no segment exists, so with segments on
-// disk nothing is left in memory.)
-func (s *Spool) spillLocked() {
-	for i := range s.head {
-		if s.head[i].seg != nil {
-			continue
-		}
-		seg, err := s.writeOneLocked(s.head[i].Entry)
-		if err != nil {
-			s.logger.Error("spool: keeping an entry in memory only", "err", err)
-			continue
-		}
-		s.head[i].seg = seg
-		seg.read++ // already in head
-		s.unread--
-	}
-	mem := s.mem
-	s.mem = nil
-	s.writeLocked(mem)
-}
-
-// writeLocked appends entries to disk, in order.
-func (s *Spool) writeLocked(entries []bus.Entry) {
+// keepLocked adds entries (written to seg, ending at ends, or in memory
+// only when seg is nil) to the unread records and the memory cache.
+func (s *Spool) keepLocked(entries []bus.Entry, seg *segment, ends []int64) {
 	for i, e := range entries {
-		if _, err := s.writeOneLocked(e); err != nil {
-			s.drop(int64(len(entries)-i), "spool write failed: "+err.Error())
-			return
+		se := spoolEntry{Entry: e, seg: seg}
+		if seg != nil {
+			se.end = ends[i]
+		}
+		s.mem = append(s.mem, se)
+	}
+	s.unread += int64(len(entries))
+	if over := len(s.mem) - s.memEntries; over > 0 {
+		lost := int64(0)
+		for _, e := range s.mem[:over] {
+			if e.seg == nil {
+				lost++
+			}
+		}
+		clear(s.mem[:over])
+		s.mem = s.mem[over:]
+		if lost > 0 {
+			// Memory-only records are gone; those on disk are read from there.
+			s.unread -= lost
+			s.drop(lost, "memory spool full")
 		}
 	}
 }
 
-// writeOneLocked appends one entry to the current segment, rotating and
-// trimming, and returns the segment it went to.
-func (s *Spool) writeOneLocked(e bus.Entry) (*segment, error) {
+// writeLocked appends entries' records to the current segment in one write
+// and fsyncs by the policy. It returns the segment and each record's end
+// offset.
+func (s *Spool) writeLocked(entries []bus.Entry) (*segment, []int64, error) {
 	if err := s.ensureWriterLocked(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	seg := s.segs[len(s.segs)-1]
-	n, err := s.w.Write(e.Data)
-	if err == nil {
-		err = s.w.WriteByte('\n')
-		n++
+	s.buf = s.buf[:0]
+	ends := make([]int64, len(entries))
+	for i, e := range entries {
+		s.buf = appendRecord(s.buf, e.Data)
+		ends[i] = seg.size + int64(len(s.buf))
+	}
+	n, err := s.wf.Write(s.buf)
+	if err == nil && s.fsync == FsyncAlways {
+		err = s.wf.Sync()
 	}
 	if err != nil {
+		if n > 0 {
+			_ = s.wf.Truncate(seg.size) // no half record left behind
+		}
 		s.closeWriterLocked()
-		return nil, err
+		return nil, nil, err
 	}
 	seg.size += int64(n)
-	seg.count++
+	seg.count += int64(len(entries))
 	s.disk += int64(n)
-	s.unread++
+	s.dirty = s.fsync == FsyncEverySec
 	if seg.size >= s.segBytes {
 		s.closeWriterLocked()
 	}
-	s.trimLocked()
-	return seg, nil
+	return seg, ends, nil
 }
 
 func (s *Spool) ensureWriterLocked() error {
 	if s.wf != nil {
 		return nil
 	}
-	seg := &segment{num: s.nextSeg, path: filepath.Join(s.dir, fmt.Sprintf("seg-%016d.jsonl", s.nextSeg))}
+	seg := &segment{num: s.nextSeg, path: filepath.Join(s.dir, fmt.Sprintf("seg-%016d.wal", s.nextSeg))}
 	f, err := os.OpenFile(seg.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return err
 	}
 	s.nextSeg++
-	s.wf, s.w = f, bufio.NewWriterSize(f, 64<<10)
+	s.wf = f
 	s.segs = append(s.segs, seg)
 	return nil
 }
 
-// closeWriterLocked finishes the current segment: flush, fsync, close.
+// closeWriterLocked finishes the current segment: fsync (unless the policy
+// is never), close.
 func (s *Spool) closeWriterLocked() {
 	if s.wf == nil {
 		return
 	}
-	if err := s.w.Flush(); err != nil {
-		s.logger.Error("spool flush", "err", err)
-	} else if err := s.wf.Sync(); err != nil {
-		s.logger.Error("spool fsync", "err", err)
+	if s.fsync != FsyncNever {
+		if err := s.wf.Sync(); err != nil {
+			s.logger.Error("spool fsync", "err", err)
+		}
 	}
 	_ = s.wf.Close()
-	s.wf, s.w = nil, nil
+	s.wf, s.dirty = nil, false
+}
+
+// syncEverySecond is the everysec policy's fsync, until Close. The fsync
+// runs outside the lock, so appends do not wait for the disk.
+func (s *Spool) syncEverySecond() {
+	defer close(s.stopped)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		s.Sync()
+	}
+}
+
+// Sync fsyncs what was written since the last fsync. The publisher calls it
+// when Redis fails, so what waits for Redis is on the disk itself.
+func (s *Spool) Sync() {
+	s.mu.Lock()
+	f := s.wf
+	dirty := s.dirty || s.fsync == FsyncNever
+	s.dirty = false
+	s.mu.Unlock()
+	if f != nil && dirty {
+		_ = f.Sync() // may race a close: that close synced
+	}
 }
 
 // trimLocked drops the oldest segments while the spool is over MaxBytes,
-// counting the entries that were never read.
+// counting the records that were never read.
 func (s *Spool) trimLocked() {
 	for s.disk > s.maxBytes && len(s.segs) > 1 {
 		old := s.segs[0]
@@ -344,10 +442,19 @@ func (s *Spool) trimLocked() {
 			s.rd.close()
 			s.rd = nil
 		}
+		i := 0
+		for i < len(s.mem) && s.mem[i].seg == old {
+			i++
+		}
+		clear(s.mem[:i])
+		s.mem = s.mem[i:]
 		_ = os.Remove(old.path)
 		s.segs = s.segs[1:]
 		s.disk -= old.size
 		s.unread -= lost
+		if old.old {
+			s.oldLeft -= old.count - old.acked
+		}
 		old.read, old.acked = old.count, old.count
 		s.drop(lost, "spool full: dropped the oldest samples")
 	}
@@ -380,18 +487,34 @@ func (s *Spool) Peek(max int) []bus.Entry {
 	return out
 }
 
-// fillOneLocked moves the next entry from disk or memory into head.
+// fillOneLocked moves the next record into head: from memory when every
+// unread record is there, else from disk.
 func (s *Spool) fillOneLocked() bool {
-	for len(s.segs) > 0 {
+	for s.unread > 0 {
+		if s.unread == int64(len(s.mem)) {
+			e := s.mem[0]
+			s.mem[0] = spoolEntry{}
+			s.mem = s.mem[1:]
+			s.unread--
+			if e.seg != nil {
+				e.seg.read++
+				e.seg.readOff = e.end
+			}
+			s.head = append(s.head, e)
+			return true
+		}
 		seg := s.nextUnreadSegmentLocked()
 		if seg == nil {
-			break
+			s.logger.Error("spool: records counted but not found; recounting", "unread", s.unread, "in_memory", len(s.mem))
+			s.unread = int64(len(s.mem))
+			continue
 		}
-		if s.rd == nil || s.rd.seg != seg {
+		if s.rd == nil || s.rd.seg != seg || s.rd.off != seg.readOff {
 			if s.rd != nil {
 				s.rd.close()
+				s.rd = nil
 			}
-			rd, err := openSegmentReader(seg, seg.read)
+			rd, err := openSegmentReader(seg, seg.readOff)
 			if err != nil {
 				s.logger.Error("spool read", "segment", seg.path, "err", err)
 				s.skipSegmentLocked(seg)
@@ -399,26 +522,26 @@ func (s *Spool) fillOneLocked() bool {
 			}
 			s.rd = rd
 		}
-		if s.wf != nil && seg == s.segs[len(s.segs)-1] {
-			_ = s.w.Flush()
-		}
 		line, err := s.rd.next()
 		seg.read++
+		seg.readOff = s.rd.off
 		s.unread--
 		if err != nil {
-			s.logger.Error("spool: bad entry skipped", "segment", seg.path, "line", seg.read, "err", err)
-			seg.acked++
-			s.dropped.Add(1)
+			s.logger.Error("spool read", "segment", seg.path, "err", err)
+			s.ackLocked(spoolEntry{seg: seg, end: seg.size})
+			s.drop(1, "spool segment unreadable: dropped")
+			s.skipSegmentLocked(seg)
+			continue
+		}
+		e, err := decodeRecord(line, seg.legacy)
+		if err != nil {
+			n := s.corrupt.Add(1)
+			s.logger.Error("spool: corrupt record skipped (not published)", "segment", seg.path, "line", seg.read, "err", err, "corrupt_total", n)
+			s.ackLocked(spoolEntry{seg: seg, end: seg.readOff})
 			s.removeDoneLocked()
 			continue
 		}
-		s.head = append(s.head, spoolEntry{Entry: line, seg: seg})
-		return true
-	}
-	if len(s.mem) > 0 {
-		s.head = append(s.head, spoolEntry{Entry: s.mem[0]})
-		s.mem[0] = bus.Entry{}
-		s.mem = s.mem[1:]
+		s.head = append(s.head, spoolEntry{Entry: e, seg: seg, end: seg.readOff})
 		return true
 	}
 	return false
@@ -435,8 +558,19 @@ func (s *Spool) nextUnreadSegmentLocked() *segment {
 
 func (s *Spool) skipSegmentLocked(seg *segment) {
 	lost := seg.count - seg.read
-	seg.read, seg.acked = seg.count, seg.count
+	// Records of this segment still in memory are read from there.
+	inMem := int64(0)
+	for _, e := range s.mem {
+		if e.seg == seg {
+			inMem++
+		}
+	}
+	lost -= inMem
+	seg.read += lost
 	s.unread -= lost
+	for range lost {
+		s.ackLocked(spoolEntry{seg: seg, end: seg.size})
+	}
 	s.drop(lost, "spool segment unreadable: dropped")
 	s.removeDoneLocked()
 }
@@ -447,25 +581,40 @@ func (s *Spool) Ack(n int) {
 	defer s.mu.Unlock()
 	n = min(n, len(s.head))
 	for _, e := range s.head[:n] {
-		if e.seg != nil {
-			e.seg.acked++
-		}
+		s.ackLocked(e)
 	}
 	clear(s.head[:n])
 	s.head = s.head[n:]
 	s.removeDoneLocked()
 }
 
-// removeDoneLocked deletes the oldest segments once all their entries are
-// acknowledged. The segment being written goes too when it is done: the next
-// entry starts a new one.
+func (s *Spool) ackLocked(e spoolEntry) {
+	if e.seg == nil {
+		return
+	}
+	e.seg.acked++
+	e.seg.ackedOff = e.end
+	if e.seg.old {
+		s.oldLeft--
+		if e.Data != nil {
+			s.replayed.Add(1)
+		}
+		if s.oldLeft == 0 {
+			s.logger.Info("spool: the earlier run's samples are replayed",
+				"replayed", s.replayed.Load(), "corrupt", s.corrupt.Load(), "torn_tail", s.replay.Torn)
+		}
+	}
+}
+
+// removeDoneLocked deletes the oldest segments once all their records are
+// acknowledged. The segment being written goes too when it is done: the
+// next record starts a new one.
 func (s *Spool) removeDoneLocked() {
 	for len(s.segs) > 0 && s.segs[0].acked >= s.segs[0].count {
 		old := s.segs[0]
 		if s.wf != nil && len(s.segs) == 1 {
-			_ = s.w.Flush()
-			_ = s.wf.Close()
-			s.wf, s.w = nil, nil
+			_ = s.wf.Close() // nothing in it is needed: no fsync
+			s.wf, s.dirty = nil, false
 		}
 		if s.rd != nil && s.rd.seg == old {
 			s.rd.close()
@@ -491,7 +640,7 @@ func (s *Spool) signal() {
 func (s *Spool) Depth() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return int64(len(s.head)+len(s.mem)) + s.unread
+	return int64(len(s.head)) + s.unread
 }
 
 // DiskBytes is the size of the segment files.
@@ -502,21 +651,53 @@ func (s *Spool) DiskBytes() int64 {
 }
 
 // Dropped counts entries lost since the spool was opened: trimmed when it
-// was full, or unreadable.
+// was full, kept in memory when the disk failed and then pushed out, or in
+// a segment that could not be read. Corrupt records are counted apart.
 func (s *Spool) Dropped() int64 { return s.dropped.Load() }
 
-// Close writes everything still waiting to disk, so the next run replays it,
-// and records how far the oldest segment was published.
+// Corrupt counts records skipped because they failed their checksum or
+// were not a Sample: damage on disk, not lost measurements.
+func (s *Spool) Corrupt() int64 { return s.corrupt.Load() }
+
+// Replayed counts records of an earlier run published since the spool was
+// opened.
+func (s *Spool) Replayed() int64 { return s.replayed.Load() }
+
+// Close fsyncs what is on disk, writes what is in memory only, and records
+// how far the oldest segment was acknowledged, so the next run replays the
+// rest.
 func (s *Spool) Close() error {
+	if s.stop != nil {
+		close(s.stop)
+		<-s.stopped
+		s.stop = nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dir == "" {
-		if n := len(s.head) + len(s.mem); n > 0 {
+		if n := int64(len(s.head)) + s.unread; n > 0 {
 			s.logger.Warn("memory spool closed with samples unpublished", "lost", n)
 		}
 		return nil
 	}
-	s.spillLocked()
+	var memOnly []bus.Entry
+	for _, e := range s.head {
+		if e.seg == nil {
+			memOnly = append(memOnly, e.Entry)
+		}
+	}
+	for _, e := range s.mem {
+		if e.seg == nil {
+			memOnly = append(memOnly, e.Entry)
+		}
+	}
+	if len(memOnly) > 0 {
+		// Out of order behind what is on disk, but not lost: the
+		// idempotent publish skips what was sent already.
+		if _, _, err := s.writeLocked(memOnly); err != nil {
+			s.logger.Error("spool closed with samples in memory only: lost", "lost", len(memOnly), "err", err)
+		}
+	}
 	s.closeWriterLocked()
 	if s.rd != nil {
 		s.rd.close()
@@ -525,131 +706,13 @@ func (s *Spool) Close() error {
 	if len(s.segs) > 0 && s.segs[0].acked > 0 {
 		// The head holds entries read but not acknowledged: they are
 		// replayed, as the position counts only the acknowledged.
-		data, _ := json.Marshal(map[string]any{"segment": s.segs[0].num, "acked": s.segs[0].acked})
+		data, _ := json.Marshal(map[string]any{"segment": s.segs[0].num, "acked": s.segs[0].acked, "offset": s.segs[0].ackedOff})
 		if err := os.WriteFile(filepath.Join(s.dir, "position"), data, 0o640); err != nil {
 			return fmt.Errorf("spool: %w", err)
 		}
 	}
-	if s.unread+int64(len(s.head)) > 0 {
-		s.logger.Info("spool closed with samples to replay at the next start", "samples", int64(len(s.head))+s.unread, "dir", s.dir)
+	if n := int64(len(s.head)) + s.unread; n > 0 {
+		s.logger.Info("spool closed with samples to replay at the next start", "samples", n, "dir", s.dir)
 	}
 	return nil
 }
-
-// segmentReader reads a segment's lines as entries.
-type segmentReader struct {
-	seg *segment
-	f   *os.File
-	r   *bufio.Reader
-}
-
-func openSegmentReader(seg *segment, skip int64) (*segmentReader, error) {
-	f, err := os.Open(seg.path)
-	if err != nil {
-		return nil, err
-	}
-	rd := &segmentReader{seg: seg, f: f, r: bufio.NewReaderSize(f, 64<<10)}
-	for range skip {
-		if _, err := rd.r.ReadBytes('\n'); err != nil {
-			rd.close()
-			return nil, fmt.Errorf("skip to line %d of %s: %w", skip, seg.path, err)
-		}
-	}
-	return rd, nil
-}
-
-// next reads the next line and decodes the entry's identity from it. The
-// writer is flushed before its segment is read, so every counted line is
-// whole, but for one cut short by a crash.
-func (rd *segmentReader) next() (bus.Entry, error) {
-	line, err := rd.r.ReadBytes('\n')
-	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
-		return bus.Entry{}, err
-	}
-	line = bytes.TrimSuffix(line, []byte{'\n'})
-	if !rd.seg.old {
-		// Written by this run, whole: read the identity without decoding
-		// the line (a replay after an outage goes at full speed).
-		if probe, participant, seq, ok := identity(line); ok {
-			return bus.Entry{Probe: probe, Participant: participant, Seq: seq, Data: line}, nil
-		}
-	}
-	// Left by an earlier run (its last line may be cut short by a crash) or
-	// in an unexpected shape: decode it all, which checks it.
-	var id struct {
-		Probe       string `json:"probe"`
-		Participant string `json:"participant"`
-		Seq         uint64 `json:"seq"`
-	}
-	if err := json.Unmarshal(line, &id); err != nil {
-		return bus.Entry{}, fmt.Errorf("decode: %w", err)
-	}
-	if id.Participant == "" || id.Seq == 0 {
-		return bus.Entry{}, errors.New("decode: no participant or seq")
-	}
-	return bus.Entry{Probe: id.Probe, Participant: id.Participant, Seq: id.Seq, Data: line}, nil
-}
-
-// identity reads probe, participant and seq from a Sample's JSON as
-// json.Marshal writes it: no spaces, fields in struct order, so the string
-// fields probe … participant come before seq. ok is false for anything else
-// (an escaped string, another order), and the caller decodes the line.
-func identity(line []byte) (probe, participant string, seq uint64, ok bool) {
-	if len(line) < 2 || line[0] != '{' {
-		return "", "", 0, false
-	}
-	i := 1
-	str := func() (string, bool) { // a string without escapes at line[i]
-		if i >= len(line) || line[i] != '"' {
-			return "", false
-		}
-		j := i + 1
-		for j < len(line) && line[j] != '"' {
-			if line[j] == '\\' {
-				return "", false
-			}
-			j++
-		}
-		if j >= len(line) {
-			return "", false
-		}
-		v := string(line[i+1 : j])
-		i = j + 1
-		return v, true
-	}
-	for i < len(line) {
-		key, ok := str()
-		if !ok || i >= len(line) || line[i] != ':' {
-			return "", "", 0, false
-		}
-		i++
-		if key == "seq" {
-			j := i
-			for j < len(line) && line[j] >= '0' && line[j] <= '9' {
-				j++
-			}
-			if j == i || j-i > 19 || j >= len(line) || (line[j] != ',' && line[j] != '}') {
-				return "", "", 0, false
-			}
-			n, err := strconv.ParseUint(string(line[i:j]), 10, 64)
-			if err != nil || n == 0 || participant == "" {
-				return "", "", 0, false
-			}
-			return probe, participant, n, true
-		}
-		v, ok := str()
-		if !ok || i >= len(line) || line[i] != ',' {
-			return "", "", 0, false
-		}
-		i++
-		switch key {
-		case "probe":
-			probe = v
-		case "participant":
-			participant = v
-		}
-	}
-	return "", "", 0, false
-}
-
-func (rd *segmentReader) close() { _ = rd.f.Close() }

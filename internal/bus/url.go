@@ -62,6 +62,7 @@ func newClient(raw string) (redis.UniversalClient, mode, error) {
 			return nil, "", fmt.Errorf("redis URL %s: %w", Redact(raw), err)
 		}
 		o.DisableIdentity = true
+		o.ContextTimeoutEnabled = true // a publish's deadline bounds its reads: a frozen master is noticed in time
 		return redis.NewClient(o), modeSingle, nil
 	default:
 		return nil, "", fmt.Errorf("redis URL %s: unknown scheme %q (want redis, rediss, redis-sentinel or redis-cluster)", Redact(raw), u.Scheme)
@@ -74,6 +75,7 @@ func sentinel(u *url.URL, raw string) (redis.UniversalClient, mode, error) {
 		return nil, "", fmt.Errorf("redis URL %s: %w", Redact(raw), err)
 	}
 	o.DisableIdentity = true
+	o.ContextTimeoutEnabled = true
 	return redis.NewFailoverClient(o), modeSentinel, nil
 }
 
@@ -83,6 +85,7 @@ func cluster(u *url.URL, raw string) (redis.UniversalClient, mode, error) {
 		return nil, "", fmt.Errorf("redis URL %s: %w", Redact(raw), err)
 	}
 	o.DisableIdentity = true
+	o.ContextTimeoutEnabled = true
 	return redis.NewClusterClient(o), modeCluster, nil
 }
 
