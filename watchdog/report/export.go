@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -84,7 +85,8 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	if r.Evidence != nil {
 		row("证据链_序号", i64(r.Evidence.Head.N))
 		row("证据链_哈希", r.Evidence.Head.Hash)
-		row("证据链_签名", r.Evidence.Signature)
+		row("证据链_签名", base64.StdEncoding.EncodeToString(r.Evidence.Head.Signature))
+		row("证据链_签名密钥", r.Evidence.Head.KeyID)
 	}
 	if r.Previous != nil {
 		t("与上期对比", "指标", "名称", "单位", "本期", "上期", "变化")

@@ -251,20 +251,22 @@ type Change struct {
 }
 
 // Evidence is the evidence chain's head when the report was made, so the
-// report can be checked against the chain (bidwatch verify).
+// report can be checked against the chain (bidwatch verify reads
+// "evidence"."head" as it reads an export's head).
 type Evidence struct {
 	Head EvidenceHead `json:"head"`
-	// KeyID and Signature: the head's Ed25519 signature, when a signing
-	// key is set (reports.signing_key).
-	KeyID     string `json:"key_id,omitempty"`
-	Signature string `json:"signature,omitempty"`
 	// Error says why the head could not be read.
 	Error string `json:"error,omitempty"`
 }
 
-// EvidenceHead is the chain's last entry: its number and hash.
+// EvidenceHead is the chain's last entry, its number and hash (hex), as
+// watchdog/evidence.Head writes it: when a signing key is set
+// (reports.signing_key), signed with it at At.
 type EvidenceHead struct {
-	N    int64     `json:"n"`
-	Hash string    `json:"hash"`
-	At   time.Time `json:"at,omitzero"`
+	N         int64     `json:"n"`
+	Hash      string    `json:"hash"`
+	At        time.Time `json:"at,omitzero"`
+	KeyID     string    `json:"key_id,omitempty"`
+	PublicKey []byte    `json:"public_key,omitempty"`
+	Signature []byte    `json:"signature,omitempty"`
 }
