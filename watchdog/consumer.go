@@ -15,27 +15,32 @@ import (
 
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/watchdog/rollup"
 )
 
 // flushScript hands a batch on: it checks that this consumer still owns
 // every entry (another replica may have claimed some while this one
 // stalled), and only then appends the batch's aggregates to the aggregates
-// stream and acknowledges the entries, all at once. When some are no longer
-// owned it changes nothing and returns them, and the batch is reduced again
-// without them: so no entry is ever counted twice, and none is acknowledged
-// unprocessed.
+// stream, adds the batch to the roll-ups and the raw archive
+// (rollup.ApplyLua) and acknowledges the entries, all at once. When some
+// are no longer owned it changes nothing and returns them, and the batch is
+// reduced again without them: so no entry is ever counted twice, and none
+// is acknowledged unprocessed.
 //
 // The ownership check costs an XPENDING per entry; it is skipped (check
 // "0") when the batch is handed on well within claim_idle of being read, as
 // nobody can have claimed an entry idle for less than claim_idle.
 //
-// KEYS: samples stream, aggregates stream. ARGV: group, consumer, aggregates
-// JSON ("" for none), the oldest id to keep (MINID ~), check ("1" or "0"),
-// ids…
-var flushScript = redis.NewScript(`
+// KEYS: samples stream, aggregates stream, the roll-ups' keys. ARGV: group,
+// consumer, aggregates JSON ("" for none), the oldest id to keep (MINID ~),
+// check ("1" or "0"), the number of ids n, ids…, then the roll-up
+// operations (rollup.Ingest.Build).
+var flushScript = redis.NewScript(rollup.ApplyLua + `
+local n = tonumber(ARGV[6])
+local last = 6 + n
 if ARGV[5] == '1' then
   local lost = {}
-  for i = 6, #ARGV do
+  for i = 7, last do
     local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
     if #p == 0 then lost[#lost + 1] = ARGV[i] end
   end
@@ -44,13 +49,14 @@ end
 if ARGV[3] ~= '' then
   redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[4], '*', 'aggs', ARGV[3])
 end
-local i = 6
-while i <= #ARGV do
-  local j = math.min(i + 499, #ARGV)
+rollup_apply(2, last + 1)
+local i = 7
+while i <= last do
+  local j = math.min(i + 499, last)
   redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, i, j))
   i = j + 1
 end
-return {1, #ARGV - 5}
+return {1, n}
 `)
 
 // ensureGroup creates the consumer group (and the stream) if missing.
@@ -159,6 +165,7 @@ func (w *Watchdog) claim(ctx context.Context) {
 // item is one stream entry, decoded.
 type item struct {
 	id     string
+	raw    string // the entry's Sample JSON, as the stream holds it
 	sample sample.Sample
 	ok     bool
 }
@@ -172,11 +179,15 @@ func (w *Watchdog) handle(ctx context.Context, msgs []redis.XMessage, readAt tim
 	items := w.decode(msgs)
 	deadline := readAt.Add(w.cfg.Consumer.ClaimIdle)
 	backoff := 50 * time.Millisecond
+	failed := false
 	for len(items) > 0 {
 		// Well within claim_idle of the read, nobody can have claimed an
-		// entry: the ownership check is skipped.
-		check := time.Since(readAt) > w.cfg.Consumer.ClaimIdle/2
+		// entry: the ownership check is skipped. After a failed flush it is
+		// not: the script may have run with its reply lost, and entries it
+		// acknowledged then are not counted (rolled up) again.
+		check := failed || time.Since(readAt) > w.cfg.Consumer.ClaimIdle/2
 		n, lost, err := w.flush(ctx, items, check)
+		failed = err != nil
 		if err == nil && len(lost) == 0 {
 			w.m.processed.Add(float64(n))
 			now := time.Now()
@@ -221,6 +232,12 @@ func (w *Watchdog) decode(msgs []redis.XMessage) []item {
 				continue
 			}
 			items[i].sample, items[i].ok = s, true
+			switch v := m.Values[bus.FieldSample].(type) {
+			case string:
+				items[i].raw = v
+			case []byte:
+				items[i].raw = string(v)
+			}
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), (len(msgs)+decodeChunk-1)/decodeChunk)
@@ -242,10 +259,12 @@ func (w *Watchdog) decode(msgs []redis.XMessage) []item {
 // acknowledged, or the ids no longer owned.
 func (w *Watchdog) flush(ctx context.Context, items []item, check bool) (int, []string, error) {
 	red := newReducer(w.cfg.Detect.Dropout.DownConnectedPct)
-	args := make([]any, 5, 5+len(items))
+	args := make([]any, 6, 6+len(items))
+	entries := make([]rollup.Entry, 0, len(items))
 	for i := range items {
 		if items[i].ok {
 			red.add(&items[i].sample)
+			entries = append(entries, rollup.Entry{Sample: &items[i].sample, Raw: items[i].raw})
 		}
 		args = append(args, items[i].id)
 	}
@@ -259,15 +278,21 @@ func (w *Watchdog) flush(ctx context.Context, items []item, check bool) (int, []
 		payload = string(data)
 	}
 	minID := strconv.FormatInt(time.Now().Add(-aggsKeep).UnixMilli(), 10)
-	args[0], args[1], args[2], args[3], args[4] = Group, w.opts.ID, payload, minID, "0"
+	args[0], args[1], args[2], args[3], args[4], args[5] = Group, w.opts.ID, payload, minID, "0", len(items)
 	if check {
 		args[4] = "1"
+	}
+	keys := []string{w.samplesKey, w.aggsKey}
+	if w.ingest != nil {
+		rkeys, rargs := w.ingest.Build(entries)
+		keys = append(keys, rkeys...)
+		args = append(args, rargs...)
 	}
 	// The flush must not be cut short by shutdown: a batch read is handed
 	// on, or left pending, whole.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	res, err := flushScript.Run(fctx, w.rdb, []string{w.samplesKey, w.aggsKey}, args...).Slice()
+	res, err := flushScript.Run(fctx, w.rdb, keys, args...).Slice()
 	if err != nil {
 		return 0, nil, fmt.Errorf("flush %d samples: %w", len(items), err)
 	}

@@ -18,6 +18,7 @@ type metrics struct {
 	findings    *prometheus.GaugeVec
 	stage       *prometheus.HistogramVec
 	healthTotal *prometheus.CounterVec
+	packed      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -72,8 +73,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "bidwatch_watchdog_health_checks_total",
 			Help: "Health checks run, by result.",
 		}, []string{"result"}),
+		packed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bidwatch_watchdog_rollups_packed_total",
+			Help: "Roll-ups the leader packed: kind day (one Dim's day), session, health_day.",
+		}, []string{"kind"}),
 	}
-	for _, c := range []prometheus.Collector{m.processed, m.bad, m.claimed, m.lost, m.lag, m.leader, m.pending, m.open, m.opened, m.findings, m.stage, m.healthTotal} {
+	for _, c := range []prometheus.Collector{m.processed, m.bad, m.claimed, m.lost, m.lag, m.leader, m.pending, m.open, m.opened, m.findings, m.stage, m.healthTotal, m.packed} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

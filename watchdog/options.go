@@ -45,6 +45,9 @@ type Options struct {
 	StartID string
 	// NoDispatch turns dispatch alerts off (the leader sends none).
 	NoDispatch bool
+	// NoRollups turns the roll-ups and the raw archive off: Samples are
+	// detected on but not kept for reports (benchmarks of detection alone).
+	NoRollups bool
 	// NoRemedy turns automatic remediation off (the leader runs no
 	// runbook, whatever remedy.runbooks says).
 	NoRemedy bool

@@ -20,6 +20,7 @@ import (
 	"github.com/bidwatch/bidwatch/watchdog/health"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 	"github.com/bidwatch/bidwatch/watchdog/remedy"
+	"github.com/bidwatch/bidwatch/watchdog/rollup"
 )
 
 // Watchdog is one watchdog replica. Run as many as the load needs against
@@ -39,6 +40,8 @@ type Watchdog struct {
 	remedy     *remedy.Runner
 	samplesKey string
 	aggsKey    string
+	ingest     *rollup.Ingest
+	rollups    *rollup.RedisStore
 	leader     atomic.Bool
 	started    time.Time
 }
@@ -65,6 +68,12 @@ func New(opts Options) (*Watchdog, error) {
 		aggsKey:    opts.Bus.Key(KeyAggs),
 	}
 	w.store = incident.NewRedisStore(w.rdb, opts.Bus.Prefix(), w.cfg.Incidents)
+	if !opts.NoRollups {
+		rep := opts.Config.Reports
+		w.ingest = &rollup.Ingest{Prefix: opts.Bus.Prefix(), Thresholds: rollup.Thresholds{DegradedRTT: w.cfg.Detect.Latency.Degraded},
+			RawRetention: rep.RawRetention, RollupRetention: rep.RollupRetention}
+		w.rollups = rollup.NewRedisStore(w.rdb, opts.Bus.Prefix(), rep.Location(), rep.RollupRetention)
+	}
 	if !opts.NoHealth {
 		w.health, err = health.NewRunner(opts.Config, health.RunnerOptions{Client: opts.HTTPClient, Clock: opts.Clock, Logger: opts.Logger})
 		if err != nil {
@@ -123,6 +132,9 @@ func (w *Watchdog) Store() *incident.RedisStore { return w.store }
 func (w *Watchdog) Events(ctx context.Context) <-chan incident.Event {
 	return w.store.Events(ctx, "$")
 }
+
+// Rollups reads the roll-ups this watchdog writes (nil with NoRollups).
+func (w *Watchdog) Rollups() *rollup.RedisStore { return w.rollups }
 
 // Gatherer is the registry holding the watchdog's metrics.
 func (w *Watchdog) Gatherer() prometheus.Gatherer { return w.opts.Registry }

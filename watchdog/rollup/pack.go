@@ -1,0 +1,450 @@
+package rollup
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// ErrBadPack is returned (wrapped) for bytes that are not a packed roll-up
+// this version can read.
+var ErrBadPack = errors.New("bad packed roll-up")
+
+// Packed roll-ups: what the leader writes once a day (or a session) can no
+// longer change, in place of its live hashes. Each starts with a format
+// byte; numbers are varints, first/last times are relative to a base, a
+// histogram lists only its non-empty buckets.
+const (
+	packDay     = 1 // one Dim's day: its total and its hours
+	packSession = 2 // one session: its room and a Stats per Dim
+	packHealth  = 3 // a day of health roll-ups: every server's checks' hours
+)
+
+// Bounds on what a packed value may hold, so a bad one cannot make the
+// decoder allocate without limit.
+const (
+	maxPackHours   = 26   // hours in one day (25 across a DST change)
+	maxPackString  = 256  // bytes of one id
+	maxPackDims    = 4096 // Dims of one session
+	maxPackHealths = 1 << 20
+)
+
+// Scalar fields of Stats, in their packed order (bit i of the mask).
+const nScalars = 14
+
+func scalars(st *Stats) [nScalars]*int64 {
+	return [nScalars]*int64{&st.Samples, &st.ObservedMS, &st.DownMS, &st.DegradedMS, &st.SessionMS, &st.PatrolMS,
+		&st.Freezes, &st.FreezeMS, &st.Dropouts, &st.Reconnects, &st.MissedSeq, &st.RTTSumMS, &st.FirstMS, &st.LastMS}
+}
+
+// appendStats appends st, its first and last times relative to base (Unix
+// ms): a mask of the non-zero scalars, those scalars, then the histogram's
+// non-empty buckets as (gap from the previous bucket, count).
+func appendStats(b []byte, st *Stats, base int64) []byte {
+	vals := scalars(st)
+	var mask uint64
+	var v [nScalars]int64
+	for i, p := range vals {
+		v[i] = *p
+		if i >= 12 && v[i] != 0 { // FirstMS, LastMS: relative to base
+			v[i] -= base
+		}
+		if *p != 0 {
+			mask |= 1 << i
+		}
+	}
+	b = binary.AppendUvarint(b, mask)
+	for i := range v {
+		if mask&(1<<i) != 0 {
+			b = binary.AppendVarint(b, v[i])
+		}
+	}
+	nb := 0
+	for _, c := range st.RTT {
+		if c != 0 {
+			nb++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(nb))
+	prev := -1
+	for i, c := range st.RTT {
+		if c != 0 {
+			b = binary.AppendUvarint(b, uint64(i-prev-1))
+			b = binary.AppendVarint(b, c)
+			prev = i
+		}
+	}
+	return b
+}
+
+// reader decodes a packed value, remembering the first problem.
+type reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *reader) fail(format string, a ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: at byte %d: %s", ErrBadPack, r.off, fmt.Sprintf(format, a...))
+	}
+}
+
+func (r *reader) uvarint(what string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b[r.off:])
+	if n <= 0 {
+		r.fail("%s: truncated or overlong varint", what)
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+func (r *reader) varint(what string) int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b[r.off:])
+	if n <= 0 {
+		r.fail("%s: truncated or overlong varint", what)
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+func (r *reader) small(what string, limit uint64) int {
+	v := r.uvarint(what)
+	if v > limit {
+		r.fail("%s: %d is more than %d", what, v, limit)
+		return 0
+	}
+	return int(v)
+}
+
+func (r *reader) float(what string) float64 {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b)-r.off < 8 {
+		r.fail("%s: truncated", what)
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b[r.off:]))
+	r.off += 8
+	return v
+}
+
+func (r *reader) str(what string) string {
+	n := r.small(what+" length", maxPackString)
+	if r.err != nil {
+		return ""
+	}
+	if len(r.b)-r.off < n {
+		r.fail("%s: truncated", what)
+		return ""
+	}
+	s := string(r.b[r.off : r.off+n])
+	r.off += n
+	return s
+}
+
+func (r *reader) end() {
+	if r.err == nil && r.off != len(r.b) {
+		r.fail("%d bytes left over", len(r.b)-r.off)
+	}
+}
+
+func (r *reader) stats(st *Stats, base int64) {
+	mask := r.uvarint("mask")
+	if mask >= 1<<nScalars {
+		r.fail("mask %#x names unknown fields", mask)
+		return
+	}
+	vals := scalars(st)
+	for i, p := range vals {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		v := r.varint("field")
+		if v == 0 && i < 12 {
+			r.fail("field %d present but zero", i)
+		}
+		if i >= 12 {
+			v += base
+			if v == 0 {
+				r.fail("field %d is the zero time", i)
+			}
+		}
+		*p = v
+	}
+	nb := r.small("buckets", HistBuckets)
+	idx := -1
+	for range nb {
+		idx += 1 + r.small("bucket gap", HistBuckets)
+		if r.err != nil {
+			return
+		}
+		if idx >= HistBuckets {
+			r.fail("bucket %d is past the last (%d)", idx, HistBuckets-1)
+			return
+		}
+		c := r.varint("bucket count")
+		if c <= 0 && r.err == nil {
+			r.fail("bucket %d: count %d", idx, c)
+		}
+		st.RTT[idx] = c
+	}
+}
+
+func (r *reader) format(want byte) {
+	if len(r.b) == 0 {
+		r.fail("empty")
+		return
+	}
+	if r.b[0] != want {
+		r.fail("format %d, want %d", r.b[0], want)
+		return
+	}
+	r.off = 1
+}
+
+// HourStats is one hour's roll-up inside a packed day.
+type HourStats struct {
+	Hour  time.Time
+	Stats Stats
+}
+
+// Day is one Dim's packed day: its first UTC hour, its total and its
+// non-empty hours, in order.
+type Day struct {
+	Base  time.Time
+	Total Stats
+	Hours []HourStats
+}
+
+// EncodeDay packs one Dim's day: base is the day's first UTC hour, hours
+// its non-empty hours in order, all within 26 hours of base. The total is
+// the sum of the hours.
+func EncodeDay(base time.Time, hours []HourStats) ([]byte, error) {
+	base = Hour(base)
+	var total Stats
+	for i := range hours {
+		total.Merge(&hours[i].Stats)
+	}
+	bms := base.UnixMilli()
+	t := appendStats(nil, &total, bms)
+	b := make([]byte, 0, 16+len(t)*(1+len(hours)))
+	b = append(b, packDay)
+	b = binary.AppendUvarint(b, uint64(base.Unix()/3600))
+	b = binary.AppendUvarint(b, uint64(len(t)))
+	b = append(b, t...)
+	b = binary.AppendUvarint(b, uint64(len(hours)))
+	prev := -1
+	for i := range hours {
+		off := int(hours[i].Hour.Sub(base) / time.Hour)
+		if off <= prev || off >= maxPackHours || hours[i].Hour.Sub(base)%time.Hour != 0 {
+			return nil, fmt.Errorf("pack day %s: hour %s out of order or out of the day", base.Format(time.RFC3339), hours[i].Hour.Format(time.RFC3339))
+		}
+		b = binary.AppendUvarint(b, uint64(off-prev-1))
+		b = appendStats(b, &hours[i].Stats, bms)
+		prev = off
+	}
+	return b, nil
+}
+
+func (r *reader) dayHead() (base time.Time, bms int64, tlen int) {
+	r.format(packDay)
+	h := r.uvarint("base hour")
+	if h > 1<<32 {
+		r.fail("base hour %d out of range", h)
+	}
+	base = time.Unix(int64(h)*3600, 0).UTC()
+	tlen = r.small("total length", uint64(len(r.b)))
+	return base, base.UnixMilli(), tlen
+}
+
+// DecodeDayTotal reads only a packed day's base hour and total.
+func DecodeDayTotal(b []byte) (time.Time, Stats, error) {
+	r := reader{b: b}
+	var st Stats
+	base, bms, tlen := r.dayHead()
+	if r.err == nil && len(b)-r.off < tlen {
+		r.fail("total: truncated")
+	}
+	if r.err != nil {
+		return time.Time{}, st, r.err
+	}
+	tr := reader{b: b[r.off : r.off+tlen]}
+	tr.stats(&st, bms)
+	tr.end()
+	if tr.err != nil {
+		return time.Time{}, Stats{}, fmt.Errorf("total: %w", tr.err)
+	}
+	return base, st, nil
+}
+
+// DecodeDay reads a packed day.
+func DecodeDay(b []byte) (Day, error) {
+	var d Day
+	base, total, err := DecodeDayTotal(b)
+	if err != nil {
+		return d, err
+	}
+	d.Base, d.Total = base, total
+	r := reader{b: b}
+	_, bms, tlen := r.dayHead()
+	r.off += tlen
+	n := r.small("hours", maxPackHours)
+	prev := -1
+	for range n {
+		off := prev + 1 + r.small("hour gap", maxPackHours)
+		if r.err == nil && off >= maxPackHours {
+			r.fail("hour %d is past the day", off)
+		}
+		if r.err != nil {
+			return Day{}, r.err
+		}
+		h := HourStats{Hour: base.Add(time.Duration(off) * time.Hour)}
+		r.stats(&h.Stats, bms)
+		d.Hours = append(d.Hours, h)
+		prev = off
+	}
+	r.end()
+	if r.err != nil {
+		return Day{}, r.err
+	}
+	return d, nil
+}
+
+// Session is a packed session: its room and its roll-up per Dim.
+type Session struct {
+	Room string
+	Dims []SessionDim
+}
+
+// SessionDim is one Dim's roll-up in a session.
+type SessionDim struct {
+	Dim   Dim
+	Stats Stats
+}
+
+// EncodeSession packs a session.
+func EncodeSession(s *Session) []byte {
+	var base int64
+	for i := range s.Dims {
+		if f := s.Dims[i].Stats.FirstMS; f != 0 && (base == 0 || f < base) {
+			base = f
+		}
+	}
+	b := []byte{packSession}
+	b = binary.AppendVarint(b, base)
+	b = appendString(b, s.Room)
+	b = binary.AppendUvarint(b, uint64(len(s.Dims)))
+	for i := range s.Dims {
+		d := &s.Dims[i]
+		b = appendString(b, d.Dim.Location)
+		b = appendString(b, string(d.Dim.Transport))
+		b = appendStats(b, &d.Stats, base)
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	if len(s) > maxPackString {
+		s = s[:maxPackString]
+	}
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// DecodeSession reads a packed session.
+func DecodeSession(b []byte) (Session, error) {
+	var s Session
+	r := reader{b: b}
+	r.format(packSession)
+	base := r.varint("base")
+	s.Room = r.str("room")
+	n := r.small("dims", maxPackDims)
+	for range n {
+		if r.err != nil {
+			break
+		}
+		var d SessionDim
+		d.Dim.Room = s.Room
+		d.Dim.Location = r.str("location")
+		d.Dim.Transport = transport(r.str("transport"))
+		r.stats(&d.Stats, base)
+		s.Dims = append(s.Dims, d)
+	}
+	r.end()
+	if r.err != nil {
+		return Session{}, r.err
+	}
+	return s, nil
+}
+
+// EncodeHealthDay packs a day of health roll-ups (rows of hours at or
+// after base, within 26 hours).
+func EncodeHealthDay(base time.Time, rows []HealthRow) ([]byte, error) {
+	base = Hour(base)
+	b := []byte{packHealth}
+	b = binary.AppendUvarint(b, uint64(base.Unix()/3600))
+	b = binary.AppendUvarint(b, uint64(len(rows)))
+	for i := range rows {
+		h := &rows[i]
+		off := h.Start.Sub(base)
+		if off < 0 || off >= maxPackHours*time.Hour || off%time.Hour != 0 {
+			return nil, fmt.Errorf("pack health day %s: hour %s out of the day", base.Format(time.RFC3339), h.Start.Format(time.RFC3339))
+		}
+		b = binary.AppendUvarint(b, uint64(off/time.Hour))
+		b = appendString(b, h.Server)
+		b = appendString(b, h.Check)
+		b = appendString(b, h.Metric)
+		b = binary.AppendVarint(b, h.Checks)
+		b = binary.AppendVarint(b, h.Failed)
+		b = binary.AppendVarint(b, h.N)
+		if h.N != 0 {
+			for _, f := range []float64{h.Sum, h.Min, h.Max} {
+				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+			}
+		}
+	}
+	return b, nil
+}
+
+// DecodeHealthDay reads a packed day of health roll-ups.
+func DecodeHealthDay(b []byte) ([]HealthRow, error) {
+	r := reader{b: b}
+	r.format(packHealth)
+	h := r.uvarint("base hour")
+	if h > 1<<32 {
+		r.fail("base hour %d out of range", h)
+	}
+	base := time.Unix(int64(h)*3600, 0).UTC()
+	n := r.small("rows", min(maxPackHealths, uint64(len(b))))
+	var rows []HealthRow
+	for range n {
+		if r.err != nil {
+			break
+		}
+		var row HealthRow
+		row.Start = base.Add(time.Duration(r.small("hour", maxPackHours-1)) * time.Hour)
+		row.Server, row.Check, row.Metric = r.str("server"), r.str("check"), r.str("metric")
+		row.Checks, row.Failed, row.N = r.varint("checks"), r.varint("failed"), r.varint("n")
+		if row.N != 0 {
+			row.Sum, row.Min, row.Max = r.float("sum"), r.float("min"), r.float("max")
+		}
+		rows = append(rows, row)
+	}
+	r.end()
+	if r.err != nil {
+		return nil, r.err
+	}
+	return rows, nil
+}

@@ -1,0 +1,482 @@
+package rollup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bidwatch/bidwatch/watchdog/health"
+)
+
+// readChunk is how many keys one MGET or pipeline reads.
+const readChunk = 512
+
+// RedisStore reads the roll-ups the watchdog's consumers write to Redis
+// (Reader), writes the health roll-ups, and packs closed days and quiet
+// sessions (Compact).
+type RedisStore struct {
+	rdb       redis.UniversalClient
+	prefix    string
+	loc       *time.Location
+	retention time.Duration
+}
+
+// NewRedisStore returns a store over the keys under prefix; loc is the
+// report time zone days are packed in, retention how long roll-ups are
+// kept (reports.rollup_retention).
+func NewRedisStore(rdb redis.UniversalClient, prefix string, loc *time.Location, retention time.Duration) *RedisStore {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &RedisStore{rdb: rdb, prefix: prefix, loc: loc, retention: retention}
+}
+
+func (s *RedisStore) key(name string) string { return s.prefix + name }
+
+// healthScript adds one reading's deltas to its hour's health hash.
+// KEYS: the hour hash, the live health hours' index. ARGV: expire-at (Unix
+// s), the hour (Unix ms), its name, then per delta: field prefix, checks,
+// failed, has a value ("1"/"0"), value.
+var healthScript = redis.NewScript(`
+local k = KEYS[1]
+local i = 4
+while i <= #ARGV do
+  local p = ARGV[i]
+  if ARGV[i + 1] ~= '0' then redis.call('HINCRBY', k, p .. 'c', ARGV[i + 1]) end
+  if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', k, p .. 'f', ARGV[i + 2]) end
+  if ARGV[i + 3] == '1' then
+    local v = tonumber(ARGV[i + 4])
+    redis.call('HINCRBY', k, p .. 'n', 1)
+    redis.call('HINCRBYFLOAT', k, p .. 's', ARGV[i + 4])
+    local lo = redis.call('HGET', k, p .. 'lo')
+    if not lo or v < tonumber(lo) then redis.call('HSET', k, p .. 'lo', ARGV[i + 4]) end
+    local hi = redis.call('HGET', k, p .. 'hi')
+    if not hi or v > tonumber(hi) then redis.call('HSET', k, p .. 'hi', ARGV[i + 4]) end
+  end
+  i = i + 5
+end
+redis.call('EXPIREAT', k, ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+`)
+
+// AddReading folds one health reading into its hour's health roll-ups.
+func (s *RedisStore) AddReading(ctx context.Context, r health.Reading) error {
+	ds := HealthDeltas(&r)
+	if len(ds) == 0 || r.Server == "" {
+		return nil
+	}
+	hour := Hour(r.At)
+	hn := HourName(hour)
+	args := []any{hour.Add(time.Hour + s.retention).Unix(), hour.UnixMilli(), hn}
+	for i := range ds {
+		d := &ds[i]
+		has := "0"
+		if d.HasVal {
+			has = "1"
+		}
+		args = append(args, healthField(d.Key.Server, d.Key.Check, d.Key.Metric), d.Checks, d.Failed, has, strconv.FormatFloat(d.Value, 'g', -1, 64))
+	}
+	if err := healthScript.Run(ctx, s.rdb, []string{s.key(KeyHealthHour + hn), s.key(KeyHealthHours)}, args...).Err(); err != nil {
+		return fmt.Errorf("write health roll-up: %w", err)
+	}
+	return nil
+}
+
+func healthField(server, check, metric string) string {
+	return server + "|" + check + "|" + metric + "|"
+}
+
+// Hourly implements Reader: packed days' hours and live hours alike.
+func (s *RedisStore) Hourly(ctx context.Context, from, to time.Time, fn func(Row) error) error {
+	live, err := s.liveHours(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	dims, err := s.dims(ctx, from)
+	if err != nil {
+		return err
+	}
+	days := s.days(from, to)
+	err = s.eachPacked(ctx, days, dims, func(_ time.Time, d Dim, b []byte) error {
+		day, err := DecodeDay(b)
+		if err != nil {
+			return fmt.Errorf("day %s of %s: %w", day.Base.Format(time.RFC3339), d.Key(), err)
+		}
+		for i := range day.Hours {
+			h := &day.Hours[i]
+			if h.Hour.Before(from) || !h.Hour.Before(to) {
+				continue
+			}
+			k := hourDim{hour: h.Hour.Unix(), dim: d}
+			if l, ok := live[k]; ok {
+				h.Stats.Merge(l)
+				delete(live, k)
+			}
+			if err := fn(Row{Dim: d, Start: h.Hour, Span: time.Hour, Stats: h.Stats}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k, st := range live {
+		if err := fn(Row{Dim: k.dim, Start: time.Unix(k.hour, 0).UTC(), Span: time.Hour, Stats: *st}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Daily implements Reader. In the store's own zone a day is its packed
+// total (plus any hours that arrived after it was packed), or the sum of
+// its live hours; in another zone days are summed from hours.
+func (s *RedisStore) Daily(ctx context.Context, loc *time.Location, from, to time.Time, fn func(Row) error) error {
+	if loc == nil {
+		loc = s.loc
+	}
+	if loc.String() != s.loc.String() {
+		return s.dailyFromHours(ctx, loc, from, to, fn)
+	}
+	type dayDim struct {
+		day int64
+		dim Dim
+	}
+	live, err := s.liveHours(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	sums := map[dayDim]*Stats{}
+	for k, st := range live {
+		dd := dayDim{DayOf(time.Unix(k.hour, 0), loc).Unix(), k.dim}
+		if cur := sums[dd]; cur != nil {
+			cur.Merge(st)
+		} else {
+			sums[dd] = st
+		}
+	}
+	dims, err := s.dims(ctx, from)
+	if err != nil {
+		return err
+	}
+	err = s.eachPacked(ctx, s.days(from, to), dims, func(day time.Time, d Dim, b []byte) error {
+		_, total, err := DecodeDayTotal(b)
+		if err != nil {
+			return fmt.Errorf("day %s of %s: %w", DayName(day, loc), d.Key(), err)
+		}
+		dd := dayDim{day.Unix(), d}
+		if l, ok := sums[dd]; ok {
+			total.Merge(l)
+			delete(sums, dd)
+		}
+		return fn(Row{Dim: d, Start: day, Span: DaySpan(day), Stats: total})
+	})
+	if err != nil {
+		return err
+	}
+	for k, st := range sums {
+		day := time.Unix(k.day, 0).In(loc)
+		if err := fn(Row{Dim: k.dim, Start: day, Span: DaySpan(day), Stats: *st}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dailyFromHours sums hours into days of loc.
+func (s *RedisStore) dailyFromHours(ctx context.Context, loc *time.Location, from, to time.Time, fn func(Row) error) error {
+	type dayDim struct {
+		day int64
+		dim Dim
+	}
+	sums := map[dayDim]*Row{}
+	err := s.Hourly(ctx, from, to, func(r Row) error {
+		day := DayOf(r.Start, loc)
+		k := dayDim{day.Unix(), r.Dim}
+		cur := sums[k]
+		if cur == nil {
+			cur = &Row{Dim: r.Dim, Start: day, Span: DaySpan(day)}
+			sums[k] = cur
+		}
+		cur.Stats.Merge(&r.Stats)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range sums {
+		if err := fn(*r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// days returns the midnights (in the store's zone) of the days that hold
+// an hour of [from, to).
+func (s *RedisStore) days(from, to time.Time) []time.Time {
+	var out []time.Time
+	if !from.Before(to) {
+		return nil
+	}
+	last := DayOf(to.Add(-time.Nanosecond), s.loc)
+	for d := DayOf(from, s.loc); !d.After(last); d = d.AddDate(0, 0, 1) {
+		out = append(out, d)
+	}
+	return out
+}
+
+// dims returns the Dims seen since from.
+func (s *RedisStore) dims(ctx context.Context, from time.Time) ([]Dim, error) {
+	ms, err := s.rdb.ZRangeByScore(ctx, s.key(KeyDims), &redis.ZRangeBy{Min: strconv.FormatInt(from.UnixMilli(), 10), Max: "+inf"}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read roll-up dims: %w", err)
+	}
+	out := make([]Dim, 0, len(ms))
+	for _, m := range ms {
+		if d, ok := ParseDim(m); ok {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// eachPacked calls fn for every packed day of days × dims that exists,
+// reading with MGET in chunks.
+func (s *RedisStore) eachPacked(ctx context.Context, days []time.Time, dims []Dim, fn func(day time.Time, d Dim, b []byte) error) error {
+	type ref struct {
+		day time.Time
+		dim Dim
+	}
+	keys := make([]string, 0, readChunk)
+	refs := make([]ref, 0, readChunk)
+	flush := func() error {
+		if len(keys) == 0 {
+			return nil
+		}
+		vals, err := s.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return fmt.Errorf("read packed days: %w", err)
+		}
+		for i, v := range vals {
+			str, ok := v.(string)
+			if !ok {
+				continue
+			}
+			if err := fn(refs[i].day, refs[i].dim, []byte(str)); err != nil {
+				return err
+			}
+		}
+		keys, refs = keys[:0], refs[:0]
+		return nil
+	}
+	dimKeys := make([]string, len(dims))
+	for i, d := range dims {
+		dimKeys[i] = d.Key()
+	}
+	for _, day := range days {
+		dn := s.prefix + KeyDay + DayName(day, s.loc) + ":"
+		for i, d := range dims {
+			keys = append(keys, dn+dimKeys[i])
+			refs = append(refs, ref{day, d})
+			if len(keys) == readChunk {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+// liveHours reads the live hour hashes of [from, to).
+func (s *RedisStore) liveHours(ctx context.Context, from, to time.Time) (map[hourDim]*Stats, error) {
+	ms, err := s.rdb.ZRangeByScore(ctx, s.key(KeyHours), &redis.ZRangeBy{
+		Min: strconv.FormatInt(from.UnixMilli(), 10), Max: "(" + strconv.FormatInt(to.UnixMilli(), 10)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read live hours: %w", err)
+	}
+	out := make(map[hourDim]*Stats, len(ms))
+	for lo := 0; lo < len(ms); lo += readChunk {
+		part := ms[lo:min(lo+readChunk, len(ms))]
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.MapStringStringCmd, len(part))
+		for i, m := range part {
+			cmds[i] = pipe.HGetAll(ctx, s.key(KeyHour+m))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("read live hours: %w", err)
+		}
+		for i, m := range part {
+			h, d, ok := parseHourMember(m)
+			if !ok {
+				continue
+			}
+			st, err := statsFromHash(cmds[i].Val())
+			if err != nil {
+				return nil, fmt.Errorf("hour %s: %w", m, err)
+			}
+			if st.Empty() {
+				continue // expired, or packed meanwhile
+			}
+			k := hourDim{hour: h.Unix(), dim: d}
+			if cur := out[k]; cur != nil {
+				cur.Merge(&st)
+			} else {
+				out[k] = &st
+			}
+		}
+	}
+	return out, nil
+}
+
+// Sessions implements Reader.
+func (s *RedisStore) Sessions(ctx context.Context, from, to time.Time, fn func(SessionRow) error) error {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.key(KeySessions), &redis.ZRangeBy{
+		Min: strconv.FormatInt(from.UnixMilli(), 10), Max: "(" + strconv.FormatInt(to.UnixMilli(), 10)}).Result()
+	if err != nil {
+		return fmt.Errorf("read sessions: %w", err)
+	}
+	for lo := 0; lo < len(ids); lo += readChunk {
+		part := ids[lo:min(lo+readChunk, len(ids))]
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.MapStringStringCmd, len(part))
+		for i, id := range part {
+			cmds[i] = pipe.HGetAll(ctx, s.key(KeySession+id))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("read sessions: %w", err)
+		}
+		for i, id := range part {
+			sess, err := sessionFromHash(cmds[i].Val())
+			if err != nil {
+				return fmt.Errorf("session %s: %w", id, err)
+			}
+			for _, d := range sess.Dims {
+				if err := fn(SessionRow{Session: id, Dim: d.Dim, Stats: d.Stats}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Health implements Reader.
+func (s *RedisStore) Health(ctx context.Context, from, to time.Time, fn func(HealthRow) error) error {
+	live, err := s.liveHealth(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	days := s.days(from, to)
+	for lo := 0; lo < len(days); lo += readChunk {
+		part := days[lo:min(lo+readChunk, len(days))]
+		keys := make([]string, len(part))
+		for i, d := range part {
+			keys[i] = s.key(KeyHealthDay + DayName(d, s.loc))
+		}
+		vals, err := s.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return fmt.Errorf("read packed health: %w", err)
+		}
+		for i, v := range vals {
+			str, ok := v.(string)
+			if !ok {
+				continue
+			}
+			rows, err := DecodeHealthDay([]byte(str))
+			if err != nil {
+				return fmt.Errorf("health day %s: %w", DayName(part[i], s.loc), err)
+			}
+			for _, r := range rows {
+				if r.Start.Before(from) || !r.Start.Before(to) {
+					continue
+				}
+				k := HealthKey{Server: r.Server, Check: r.Check, Metric: r.Metric, Hour: r.Start}
+				if l, ok := live[k]; ok {
+					r.Merge(l)
+					delete(live, k)
+				}
+				if err := fn(r); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, r := range live {
+		if err := fn(*r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// liveHealth reads the live health hours of [from, to).
+func (s *RedisStore) liveHealth(ctx context.Context, from, to time.Time) (map[HealthKey]*HealthRow, error) {
+	hs, err := s.rdb.ZRangeByScore(ctx, s.key(KeyHealthHours), &redis.ZRangeBy{
+		Min: strconv.FormatInt(from.UnixMilli(), 10), Max: "(" + strconv.FormatInt(to.UnixMilli(), 10)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read live health hours: %w", err)
+	}
+	out := map[HealthKey]*HealthRow{}
+	for _, hn := range hs {
+		h, err := s.rdb.HGetAll(ctx, s.key(KeyHealthHour+hn)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("read health hour %s: %w", hn, err)
+		}
+		hour, err := time.Parse(hourFmt, hn)
+		if err != nil {
+			continue
+		}
+		if err := healthFromHash(h, hour, out); err != nil {
+			return nil, fmt.Errorf("health hour %s: %w", hn, err)
+		}
+	}
+	return out, nil
+}
+
+// healthFromHash adds an hour's health hash to rows.
+func healthFromHash(h map[string]string, hour time.Time, rows map[HealthKey]*HealthRow) error {
+	for f, v := range h {
+		parts := strings.Split(f, "|")
+		if len(parts) != 4 {
+			continue
+		}
+		k := HealthKey{Server: parts[0], Check: parts[1], Metric: parts[2], Hour: hour}
+		r := rows[k]
+		if r == nil {
+			r = &HealthRow{Server: k.Server, Check: k.Check, Metric: k.Metric, Start: hour}
+			rows[k] = r
+		}
+		var err error
+		switch parts[3] {
+		case "c":
+			r.Checks, err = strconv.ParseInt(v, 10, 64)
+		case "f":
+			r.Failed, err = strconv.ParseInt(v, 10, 64)
+		case "n":
+			r.N, err = strconv.ParseInt(v, 10, 64)
+		case "s":
+			r.Sum, err = strconv.ParseFloat(v, 64)
+		case "lo":
+			r.Min, err = strconv.ParseFloat(v, 64)
+		case "hi":
+			r.Max, err = strconv.ParseFloat(v, 64)
+		}
+		if err != nil {
+			return fmt.Errorf("field %q: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// ErrRetry is how a compaction step says Redis changed under it: it is
+// tried again on the next run.
+var errRetry = errors.New("changed while packing")
