@@ -1,0 +1,107 @@
+package watchdog
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bidwatch/bidwatch/internal/bus"
+	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/watchdog/rollup"
+)
+
+// TestFlushRollsUpOnce: a replica that stalled finds 4 of its 10 entries
+// claimed by another; its flush rolls up and archives only the 6 it still
+// owns, a retry of the same batch adds nothing, and the other replica's
+// flush adds its 4: the roll-ups count each Sample once, and the raw
+// archive holds each stream entry's exact bytes once.
+func TestFlushRollsUpOnce(t *testing.T) {
+	b := openBus(t, redisURL(t))
+	ctx := context.Background()
+	city := fastCity(t, "")
+	slow, err := New(Options{Config: city, Bus: b, ID: "slow", NoHealth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := New(Options{Config: city, Bus: b, ID: "other", NoHealth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := slow.ensureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
+	var es []bus.Entry
+	for i := range 10 {
+		s := sample.Sample{Probe: "p", Location: "yz", Session: "S-1", Room: "by-hall-1", Transport: sample.TransportWS,
+			Participant: fmt.Sprint(i), Seq: 1, WindowStart: at, WindowMS: 1000, Connected: true, ConnectedMS: 1000, RTTCount: 1, RTTMedianMS: 20}
+		if i >= 8 {
+			s.Session = "" // patrol: hourly roll-ups only
+		}
+		e, err := bus.NewEntry(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
+	}
+	if _, err := b.Publish(ctx, es); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.Client().XReadGroup(ctx, &redis.XReadGroupArgs{Group: Group, Consumer: "slow", Streams: []string{b.Key(bus.KeySamples), ">"}, Count: 100}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := res[0].Messages
+	var taken []string
+	for _, m := range msgs[:4] {
+		taken = append(taken, m.ID)
+	}
+	claimed, err := b.Client().XClaim(ctx, &redis.XClaimArgs{Stream: b.Key(bus.KeySamples), Group: Group, Consumer: "other", MinIdle: 0, Messages: taken}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := time.Now().Add(-city.Watchdog.Consumer.ClaimIdle)
+	hour := rollup.Hour(at)
+	count := func() (samples, sessionSamples int64) {
+		t.Helper()
+		err := slow.Rollups().Hourly(ctx, hour, hour.Add(time.Hour), func(r rollup.Row) error { samples += r.Stats.Samples; return nil })
+		if err == nil {
+			err = slow.Rollups().Sessions(ctx, hour, hour.Add(time.Hour), func(r rollup.SessionRow) error { sessionSamples += r.Stats.Samples; return nil })
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+
+	slow.handle(ctx, msgs, stale, false)
+	if n, s := count(); n != 6 || s != 4 {
+		t.Fatalf("after the stalled flush: %d samples (%d in sessions), want 6 (4)", n, s)
+	}
+	slow.handle(ctx, msgs, stale, false) // the same batch again: nothing is its own any more
+	if n, _ := count(); n != 6 {
+		t.Fatalf("after a retry: %d samples, want still 6", n)
+	}
+	other.handle(ctx, claimed, stale, true)
+	if n, s := count(); n != 10 || s != 8 {
+		t.Fatalf("after the other replica's flush: %d samples (%d in sessions), want 10 (8)", n, s)
+	}
+
+	raw, err := b.Client().LRange(ctx, b.Key(rollup.KeyRaw+"by-hall-1:"+rollup.HourName(at)), 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, m := range msgs {
+		want = append(want, m.Values[bus.FieldSample].(string))
+	}
+	slices.Sort(raw)
+	slices.Sort(want)
+	if !slices.Equal(raw, want) {
+		t.Errorf("raw archive:\n%q\nwant the stream's entries\n%q", raw, want)
+	}
+}
