@@ -158,6 +158,7 @@ func TestSyntheticMonth(t *testing.T) {
 	eq(t, "breaches", len(in.Breaches), 2)
 	eq(t, "breach 1", in.Breaches[0].ID+" "+in.Breaches[0].Reason, "INC-2 minor deadline 2026-11-20T11:00:00+08:00 passed unresolved")
 	eq(t, "breach 1 result", in.Breaches[0].Result, "更换网卡")
+	eq(t, "breach 1 in Chinese", in.Breaches[0].ReasonCN, "一般故障处置时限（2026-11-20 11:00）已过仍未排除")
 	eq(t, "breach 2", in.Breaches[1].ID+" "+in.Breaches[1].Reason, "INC-5 not resolved by its minor deadline")
 
 	// Remediation: clear-room verified, restart-media failed.

@@ -32,6 +32,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"state":     func(s incident.State) string { return s.Chinese() },
 	"outcome":   OutcomeChinese,
 	"sla":       SLAChinese,
+	"fig":       fmtFig,
 	"delta":     fmtDelta,
 	"first":     func(n int, xs any) any { return firstN(xs, n) },
 	"more":      func(n, shown int) int { return n - min(n, shown) },
@@ -169,7 +170,24 @@ func fmtPct(n Num) string {
 	case f >= 99:
 		return fmt.Sprintf("%.3f%%", f)
 	}
-	return fmt.Sprintf("%.1f%%", f)
+	return fmt.Sprintf("%.2f%%", f)
+}
+
+// fmtFig says a compared figure with its unit: counts whole, the rest with
+// a decimal or two.
+func fmtFig(n Num, unit string) string {
+	if !n.Valid() {
+		return "—"
+	}
+	switch unit {
+	case "次", "场", "起":
+		return fmt.Sprintf("%.0f %s", float64(n), unit)
+	case "ms":
+		return fmt.Sprintf("%.0f %s", float64(n), unit)
+	case "%":
+		return fmt.Sprintf("%.2f%s", float64(n), unit)
+	}
+	return fmt.Sprintf("%.1f %s", float64(n), unit)
 }
 
 func fmtMS(n Num) string {

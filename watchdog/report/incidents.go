@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -59,10 +60,11 @@ type Breach struct {
 	Deadline time.Time   `json:"deadline"`
 	Resolved time.Time   `json:"resolved,omitzero"`
 	Summary  string      `json:"summary"`
-	// Reason is the timeline's breach entry (why it was late), with the
-	// result when there is one.
-	Reason string `json:"reason"`
-	Result string `json:"result,omitempty"`
+	// Reason is the timeline's breach entries (why it was late), as the
+	// watchdog wrote them; ReasonCN says it in Chinese.
+	Reason   string `json:"reason"`
+	ReasonCN string `json:"reason_cn"`
+	Result   string `json:"result,omitempty"`
 }
 
 // Line is one incident in the list.
@@ -199,7 +201,7 @@ func incidentFigures(incs []*incident.Incident, now time.Time, deadlines map[voc
 
 // breachOf says why an incident breached: the timeline's breach entries.
 func breachOf(inc *incident.Incident) Breach {
-	var why []string
+	var why, cn []string
 	for _, e := range inc.Timeline {
 		if e.Kind == "breached" && e.Text != "" {
 			why = append(why, e.Text)
@@ -208,10 +210,30 @@ func breachOf(inc *incident.Incident) Breach {
 	if len(why) == 0 {
 		why = append(why, "not resolved by its "+string(inc.Class)+" deadline")
 	}
+	why = slices.Compact(why)
+	for _, w := range why {
+		cn = append(cn, breachChinese(w, inc))
+	}
 	return Breach{
 		ID: inc.ID, Class: inc.Class, Opened: inc.OpenedAt, Deadline: inc.Deadline, Resolved: inc.ResolvedAt,
-		Summary: inc.Phenomenon.Summary, Reason: strings.Join(slices.Compact(why), "; "), Result: inc.Result,
+		Summary: inc.Phenomenon.Summary, Reason: strings.Join(why, "; "), ReasonCN: strings.Join(slices.Compact(cn), "；"), Result: inc.Result,
 	}
+}
+
+// breachChinese says a breach entry in Chinese: the watchdog writes "<class>
+// deadline <time> passed unresolved" and "resolved <d> after the <class>
+// deadline"; anything else is kept as it is.
+func breachChinese(text string, inc *incident.Incident) string {
+	deadline := inc.Deadline.Format("2006-01-02 15:04")
+	switch {
+	case strings.HasSuffix(text, "passed unresolved"), strings.HasPrefix(text, "not resolved by"):
+		return fmt.Sprintf("%s处置时限（%s）已过仍未排除", inc.Class.Chinese(), deadline)
+	case strings.HasPrefix(text, "resolved ") && strings.Contains(text, " after the "):
+		d := strings.TrimPrefix(text, "resolved ")
+		d = d[:strings.Index(d, " after the ")]
+		return fmt.Sprintf("超过%s处置时限（%s）%s后排除", inc.Class.Chinese(), deadline, d)
+	}
+	return text
 }
 
 func share(n, of int) Num {
