@@ -92,6 +92,7 @@ func (w *Watchdog) leaderRun(ctx context.Context) {
 	if w.remedy != nil {
 		wg.Go(func() { w.remedy.Run(ctx) })
 	}
+	wg.Go(func() { w.seal(ctx) }) // evidence: sealing.go
 	tick := w.clock.NewTicker(w.cfg.Leader.Tick)
 	defer tick.Stop()
 	var last time.Time

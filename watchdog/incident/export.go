@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bidwatch/bidwatch/watchdog/evidence"
 )
 
 // Record is an incident as exported: the fault record's fields, flat, with
@@ -16,6 +18,11 @@ type Record struct {
 	Incident
 	HandlingTime   string `json:"handling_time"`
 	HandlingTimeMS int64  `json:"handling_time_ms"`
+	// Seal is the evidence chain's entry sealing this version of the
+	// record (absent while it is not sealed yet), EvidenceHead the chain's
+	// head when the export was made (evidence_seal.go).
+	Seal         *evidence.Entry `json:"seal,omitempty"`
+	EvidenceHead *evidence.Head  `json:"evidence_head,omitempty"`
 }
 
 // RecordOf returns the exported form of an incident as of now.
