@@ -42,7 +42,7 @@ func newMetrics(spool *Spool) *metrics {
 		outages: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "redis_outages_total",
 			Help: "Times Redis went from up to down as the publisher saw it."}),
 		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "redis_up",
-			Help: "1 while publishing to Redis succeeds; 0 from the first failed publish, or one unanswered for 0.8 s."}),
+			Help: "1 while publishing to Redis succeeds; 0 from the first failed publish, or one unanswered for 0.5 s."}),
 		scheduleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "schedule_errors_total",
 			Help: "Schedule loads rejected (the last good schedule was kept), by source (file, feed, command)."}, []string{"source"}),
 		sessions: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "schedule_sessions",

@@ -19,7 +19,7 @@ const (
 	// downAfter is how long a publish may go unanswered before Redis is
 	// reported down (redis_up 0), while the attempt goes on: well within a
 	// second of the failure, not after the client's retries.
-	downAfter = 800 * time.Millisecond
+	downAfter = 500 * time.Millisecond
 	retryMin  = 100 * time.Millisecond
 	retryMax  = 2 * time.Second
 )

@@ -26,6 +26,9 @@ type Option func(*Server)
 // as production Redis runs, so it survives Stop and Restart.
 func WithAOF() Option { return func(s *Server) { s.aof = true } }
 
+// WithArgs adds redis-server arguments ("--replicaof", "127.0.0.1 6380").
+func WithArgs(args ...string) Option { return func(s *Server) { s.args = append(s.args, args...) } }
+
 // Server is a redis-server process owned by one test.
 type Server struct {
 	t    testing.TB
@@ -33,6 +36,10 @@ type Server struct {
 	port int
 	dir  string
 	aof  bool
+	args []string
+	// sentinelConf, when set, runs the server as a sentinel with this
+	// config file (which the sentinel rewrites).
+	sentinelConf string
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -108,6 +115,10 @@ func (s *Server) start() error {
 		"--dir", s.dir,
 		"--loglevel", "warning",
 	)
+	cmd.Args = append(cmd.Args, s.args...)
+	if s.sentinelConf != "" {
+		cmd = exec.Command(s.bin, s.sentinelConf, "--sentinel", "--loglevel", "warning")
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
