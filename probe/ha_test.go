@@ -175,4 +175,3 @@ func TestClusterSlotMigration(t *testing.T) {
 	agents.waitProgress(t, 100, 30*time.Second)
 	agents.stopAndCheck(t, url, prefix)
 }
-
