@@ -17,11 +17,13 @@ export function mountHeader(el, banners, { logout }) {
   const incCount = h('span', { class: 'badge', hidden: true });
   navIncidents.append(incCount);
   const navSchedule = link('/schedule', { class: 'nav-link', data: { nav: 'schedule' } });
-  const navText = [h('span'), h('span'), h('span')];
+  const navReports = link('/reports', { class: 'nav-link', data: { nav: 'reports' } });
+  const navText = [h('span'), h('span'), h('span'), h('span')];
   navOverview.prepend(navText[0]);
   navIncidents.prepend(navText[1]);
   navSchedule.prepend(navText[2]);
-  const nav = h('nav', { class: 'nav' }, navOverview, navIncidents, navSchedule);
+  navReports.prepend(navText[3]);
+  const nav = h('nav', { class: 'nav' }, navOverview, navIncidents, navSchedule, navReports);
   const clock = h('time', { class: 'clock', testid: 'clock' });
   const userName = h('span', { class: 'user-name', testid: 'user-name' });
   const userRole = h('span', { class: 'user-role' });
@@ -36,7 +38,7 @@ export function mountHeader(el, banners, { logout }) {
   const stale = h('div', { class: 'banner banner-stale', testid: 'stale-banner', role: 'alert', hidden: true });
   const source = h('div', { class: 'banner banner-source', testid: 'source-banner', role: 'status', hidden: true });
   banners.replaceChildren(stale, source);
-  els = { el, city, nav, navText, incCount, clock, userName, userRole, langBtn, logoutBtn, stale, source, navLinks: { overview: navOverview, incidents: navIncidents, schedule: navSchedule } };
+  els = { el, city, nav, navText, incCount, clock, userName, userRole, langBtn, logoutBtn, stale, source, navLinks: { overview: navOverview, incidents: navIncidents, schedule: navSchedule, reports: navReports } };
   words();
   on('user', update);
   on('overview', update);
@@ -53,6 +55,7 @@ export function words() {
   setText(els.navText[0], t('nav.overview'));
   setText(els.navText[1], t('nav.incidents'));
   setText(els.navText[2], t('nav.schedule'));
+  setText(els.navText[3], t('nav.reports'));
   els.nav.setAttribute('aria-label', t('nav.main'));
   setText(els.langBtn, t('header.lang'));
   els.langBtn.title = t('header.lang.title');

@@ -16,6 +16,7 @@ import * as incident from './pages/incident.js';
 import * as print from './pages/print.js';
 import * as schedule from './pages/schedule.js';
 import * as ack from './pages/ack.js';
+import * as reports from './pages/reports.js';
 
 // A link written the old way (#/incidents/ID) goes to its path.
 if (location.hash.startsWith('#/')) {
@@ -48,11 +49,12 @@ route('print', /^\/incidents\/([^/]+)\/print$/, print.mount, { bare: true });
 route('incident', /^\/incidents\/([^/]+)$/, incident.mount);
 route('schedule', /^\/schedule$/, schedule.mount);
 route('ack', /^\/ack$/, ack.mount);
+route('reports', /^\/reports$/, reports.mount);
 route('notfound', /^.*$/, (root) => {
   root.append(h('section', { class: 'panel' }, h('h1', { text: t('notfound') }), h('a', { href: '/', 'data-link': '', text: t('room.back') })));
 });
 
-const NAV = { overview: 'overview', room: 'overview', incidents: 'incidents', incident: 'incidents', schedule: 'schedule' };
+const NAV = { overview: 'overview', room: 'overview', incidents: 'incidents', incident: 'incidents', schedule: 'schedule', reports: 'reports' };
 
 function toLogin() {
   const next = here();
@@ -93,6 +95,7 @@ function keys(ev) {
     case '1': navigate('/'); break;
     case '2': navigate('/incidents'); break;
     case '3': navigate('/schedule'); break;
+    case '4': navigate('/reports'); break;
     case 'f':
     case 'F':
       if (document.fullscreenElement) document.exitFullscreen();
