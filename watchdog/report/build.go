@@ -140,18 +140,36 @@ func collect(ctx context.Context, src Sources, sc *resolved, p Period, until tim
 		}
 	}
 	hourEnd := rollup.Hour(until.Add(time.Hour - time.Nanosecond))
+	// Rows come grouped by hour and room, as a reader decodes them: the
+	// last hour's bucket and the last room's series are kept at hand.
+	var (
+		lastHour time.Time
+		lastB    = -1
+		lastRoom string
+		lastRS   []rollup.Stats
+	)
 	err := src.Rollups.Hourly(ctx, p.Start, hourEnd, func(r rollup.Row) error {
-		if !sc.hasRoom(r.Dim.Room) || r.Start.Before(p.Start) || !r.Start.Before(until) {
+		if r.Start.Before(p.Start) || !r.Start.Before(until) {
 			return nil
 		}
-		b := c.bucket(r.Start)
+		if !r.Start.Equal(lastHour) || lastB < 0 {
+			lastHour, lastB = r.Start, c.bucket(r.Start)
+		}
+		b := lastB
 		if b < 0 {
 			return nil
 		}
-		rs := c.rooms[r.Dim.Room]
-		if rs == nil {
-			rs = make([]rollup.Stats, len(c.buckets))
-			c.rooms[r.Dim.Room] = rs
+		rs := lastRS
+		if r.Dim.Room != lastRoom || rs == nil {
+			if !sc.hasRoom(r.Dim.Room) {
+				return nil
+			}
+			rs = c.rooms[r.Dim.Room]
+			if rs == nil {
+				rs = make([]rollup.Stats, len(c.buckets))
+				c.rooms[r.Dim.Room] = rs
+			}
+			lastRoom, lastRS = r.Dim.Room, rs
 		}
 		rs[b].Merge(&r.Stats)
 		if r.Stats.PatrolMS > 0 {
