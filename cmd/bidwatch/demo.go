@@ -25,6 +25,7 @@ import (
 	"github.com/bidwatch/bidwatch/synthetic/hall/drill"
 	"github.com/bidwatch/bidwatch/watchdog"
 	"github.com/bidwatch/bidwatch/watchdog/dispatch/channel"
+	"github.com/bidwatch/bidwatch/watchdog/drills"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 	"github.com/bidwatch/bidwatch/watchdog/remedy"
 )
@@ -255,7 +256,8 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			drilled <- runDrill(ctx, out, drill.HallTarget{Hall: h}, o.script, logger)
+			rec := drills.NewRecorder(drills.NewStore(b.Client(), b.Prefix()), cfg, "demo", logger)
+			drilled <- runDrill(ctx, out, drill.HallTarget{Hall: h}, o.script, "demo", rec, logger)
 		}()
 	}
 	for {

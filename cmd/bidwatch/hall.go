@@ -14,9 +14,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
 	"github.com/bidwatch/bidwatch/synthetic/hall/drill"
+	"github.com/bidwatch/bidwatch/watchdog/drills"
 )
 
 // newHallCmd is `bidwatch hall`: a synthetic bid-opening hall to drill against.
@@ -29,6 +31,8 @@ func newHallCmd(logger *slog.Logger) *cobra.Command {
 		noMedia bool
 		paths   []string
 		drillF  string
+		redis   string
+		prefix  string
 	)
 	cmd := &cobra.Command{
 		Use:   "hall",
@@ -57,16 +61,23 @@ while the others see it fine.
 faults that come and go on a timeline, each drill printed as it starts and
 stops (configs/drill-demo.yaml shows the format; --drill demo plays that
 one, for --config configs/demo.yaml with --path yz=… --path gy=…). The hall
-says when the script is over and goes on serving.`,
+says when the script is over and goes on serving.
+
+With a Redis — --redis URL, or redis.url in --config — the drill is
+recorded there (docs/drills.md): each drill's faults, the places they
+touch, and when they were set and cleared, so "bidwatch drills report"
+can score the watchdog's response against the incidents it raised.`,
 		Example: `  bidwatch hall
   bidwatch hall --listen 127.0.0.1:7400 --config configs/demo.yaml
   bidwatch hall --config configs/demo.yaml --path yz=127.0.0.1:7401 --path gy=127.0.0.1:7402
+  bidwatch hall --config city.yaml --drill drill.yaml --redis redis://127.0.0.1:6379
   curl -X POST -d '{"delay_ms":700}' http://127.0.0.1:7400/admin/paths/gy
   curl -X POST -d '{"latency_ms":400,"jitter_ms":100}' http://127.0.0.1:7400/admin/rooms/room-1/fault`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := hall.Options{Period: period, Token: token, NoMedia: noMedia, Logger: logger}
 			run := hallRun{listen: listen}
+			var city *config.Config
 			if file != "" {
 				c, err := config.Load(file)
 				switch {
@@ -76,6 +87,7 @@ says when the script is over and goes on serving.`,
 					return &exitError{code: 2, err: err}
 				}
 				hallRooms(&opts, c)
+				city = c
 				for _, sc := range c.SubCenters {
 					run.subCenters = append(run.subCenters, sc.ID)
 				}
@@ -86,6 +98,12 @@ says when the script is over and goes on serving.`,
 					return err
 				}
 				run.drill, run.drillFile = s, drillF
+				rec, closeRec, err := drillRecorder(cmd, city, redis, prefix, "hall "+listen, logger)
+				if err != nil {
+					return err
+				}
+				defer closeRec()
+				run.recorder = rec
 			}
 			if period <= 0 {
 				return &exitError{code: 3, err: fmt.Errorf("--period %s: must be positive", period)}
@@ -105,7 +123,40 @@ says when the script is over and goes on serving.`,
 	cmd.Flags().BoolVar(&noMedia, "no-media", false, "serve no WebRTC media (WHEP/WHIP); media is served on 127.0.0.1 only")
 	cmd.Flags().StringArrayVar(&paths, "path", nil, "serve a network path from a location, LOCATION=HOST:PORT (port 0: a free one); repeatable")
 	cmd.Flags().StringVar(&drillF, "drill", "", `play this drill script against the hall ("demo": the demo's, configs/drill-demo.yaml)`)
+	cmd.Flags().StringVar(&redis, "redis", "", "record the --drill in this Redis (overrides redis.url of --config)")
+	cmd.Flags().StringVar(&prefix, "prefix", "", `key prefix of the drill record (overrides redis.prefix; default "bidwatch:")`)
 	return cmd
+}
+
+// drillRecorder opens the Redis a drill is recorded in: --redis, or
+// redis.url of the config; nil (and nothing to close) when neither is set.
+func drillRecorder(cmd *cobra.Command, city *config.Config, redisURL, prefix, host string, logger *slog.Logger) (*drills.Recorder, func(), error) {
+	url, pfx := redisURL, bus.DefaultPrefix
+	if city != nil {
+		if url == "" {
+			url = city.Redis.URL.Reveal()
+		}
+		if city.Redis.Prefix != "" {
+			pfx = city.Redis.Prefix
+		}
+	}
+	if cmd.Flags().Changed("prefix") {
+		pfx = prefix
+	}
+	if url == "" {
+		return nil, func() {}, nil
+	}
+	b, err := bus.Open(cmd.Context(), bus.Options{URL: url, Prefix: pfx, Logger: slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})})
+	if err != nil {
+		return nil, nil, &exitError{code: 3, err: fmt.Errorf("drill record: %w", err)}
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
+	defer cancel()
+	if err := b.Ping(ctx); err != nil {
+		_ = b.Close()
+		return nil, nil, &exitError{code: 2, err: fmt.Errorf("drill record: %w (leave out --redis to play the drill unrecorded)", err)}
+	}
+	return drills.NewRecorder(drills.NewStore(b.Client(), b.Prefix()), city, host, logger), func() { _ = b.Close() }, nil
 }
 
 // loadDrill reads a drill script: a file, or "demo" for the embedded one.
@@ -124,11 +175,25 @@ func loadDrill(file string) (*drill.Script, error) {
 }
 
 // runDrill plays a drill script against target, printing each drill as it
-// starts and stops and the end of the script.
-func runDrill(ctx context.Context, out io.Writer, target drill.Target, s *drill.Script, logger *slog.Logger) error {
+// starts and stops and the end of the script, and recording the run when
+// rec is set (the file names the script in the record).
+func runDrill(ctx context.Context, out io.Writer, target drill.Target, s *drill.Script, file string, rec *drills.Recorder, logger *slog.Logger) error {
+	var r *drills.Recording
+	if rec != nil {
+		var err error
+		if r, err = rec.Begin(ctx, s, file, time.Now()); err != nil {
+			fmt.Fprintf(out, "drill not recorded: %v\n", err)
+		} else {
+			fmt.Fprintf(out, "drill run %s recorded: bidwatch drills report %s\n", r.Run().ID, r.Run().ID)
+			defer func() { r.End(time.Now()) }()
+		}
+	}
 	return drill.Run(ctx, target, s, drill.Options{
 		Logger: logger,
 		OnEvent: func(e drill.Event) {
+			if r != nil {
+				r.OnEvent(e)
+			}
 			if line := e.Line(); line != "" {
 				fmt.Fprintln(out, line)
 			}
@@ -190,7 +255,8 @@ type hallRun struct {
 	paths      []pathFlag
 	drill      *drill.Script // nil: none
 	drillFile  string
-	subCenters []string // the config's, to check the drill's places
+	recorder   *drills.Recorder // nil: the drill is not recorded
+	subCenters []string         // the config's, to check the drill's places
 }
 
 // runHall serves the hall until ctx ends, then shuts it down cleanly.
@@ -235,7 +301,7 @@ func runHall(ctx context.Context, stdout io.Writer, r hallRun) error {
 	drilled := make(chan error, 1)
 	if r.drill != nil {
 		fmt.Fprintf(out, "drill %s: %d drills, %s in all, the first in %s\n", r.drillFile, len(r.drill.Drills), r.drill.Length(), r.drill.Start)
-		go func() { drilled <- runDrill(ctx, out, target, r.drill, r.opts.Logger) }()
+		go func() { drilled <- runDrill(ctx, out, target, r.drill, r.drillFile, r.recorder, r.opts.Logger) }()
 	}
 	for done := false; !done; {
 		select {

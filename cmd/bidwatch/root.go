@@ -52,6 +52,7 @@ and raises incidents with the contract's SLA deadlines.`,
 		newServeAckCmd(logger),
 		newConsoleCmd(logger),
 		newRunbooksCmd(logger),
+		newDrillsCmd(logger),
 	)
 	return root
 }

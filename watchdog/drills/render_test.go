@@ -45,7 +45,7 @@ func TestWriteHTML(t *testing.T) {
 		"INC-1", "INC-2", "INC-3",
 		"归因错误：判为「房间/应用 gy-hall-1」，应为「网络线路 gy」", // the second drill
 		"服务器 jd-media-1", "网络线路 gy", "delay=700ms",
-		`<span class="met">20秒 达标</span>`,
+		`<span class="met">30秒 达标</span>`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the HTML lacks %q", want)

@@ -322,7 +322,7 @@ func scoreDrill(run *Run, d *Drill, incs []*incident.Incident, t config.DrillTar
 	}
 	ds.Steps = append(steps, sla)
 
-	if ds.Primary == nil {
+	if ds.Primary == nil && due(t.Detect) {
 		problem(ProblemNotDetected, "未发现：演练故障期间及清除后 %s 内没有产生故障单", Duration(grace))
 	}
 	for _, s := range ds.Steps {
@@ -435,13 +435,12 @@ func verdict(done bool, after, target time.Duration, due bool) Verdict {
 }
 
 // responseTimes finds when each step happened in the incident's spell that
-// began at spell: detection (its first symptom, for the first spell), the
+// began at spell: detection (the spell's start: the watchdog raised the
+// incident, or reopened it — an incident's DetectedAt is when its first
+// symptom began, the fault's onset, not the watchdog's finding it), the
 // first alert, acknowledgement, and mitigation or resolution.
 func responseTimes(inc *incident.Incident, spell time.Time) map[string]time.Time {
 	at := map[string]time.Time{"detect": spell}
-	if spell.Equal(inc.OpenedAt) && !inc.DetectedAt.IsZero() && inc.DetectedAt.Before(spell) {
-		at["detect"] = inc.DetectedAt
-	}
 	first := func(step string, t time.Time) {
 		if t.IsZero() || t.Before(spell) {
 			return

@@ -158,8 +158,8 @@ func TestScore(t *testing.T) {
 			run:  testRun(),
 			incs: []incident.Incident{mk("INC-1", "server:jd-media-1", 80*s+50*s, 70*s, map[string]time.Duration{"alert": 140 * s, "resolved": 3 * m})},
 			now:  2 * time.Hour,
-			// detected 50 s after the start: met; opened 110 s after it.
-			want: want{steps: []Verdict{Met, Met, Missed, Met, Met}, cause: Met, primary: "INC-1", score: 83, scored: true, problems: []string{ProblemNotDone}},
+			// opened 110 s after the start: detected late.
+			want: want{steps: []Verdict{Late, Met, Missed, Met, Met}, cause: Met, primary: "INC-1", score: 75, scored: true, problems: []string{ProblemLate, ProblemNotDone}},
 		},
 		{
 			name: "scope too small: a room missing",
@@ -252,7 +252,7 @@ func TestScoreStepTimes(t *testing.T) {
 	for _, st := range sc.Drills[0].Steps {
 		got[st.Name] = st.After
 	}
-	want := map[string]time.Duration{"detect": 20 * s, "alert": 35 * s, "acknowledge": 5*m - 20*s, "mitigate": 8*m - 20*s, "sla": 8*m - 20*s}
+	want := map[string]time.Duration{"detect": 30 * s, "alert": 35 * s, "acknowledge": 5*m - 20*s, "mitigate": 8*m - 20*s, "sla": 8*m - 20*s}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s after %s, want %s", k, got[k], v)
