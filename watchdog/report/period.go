@@ -255,3 +255,32 @@ func cnDate(t time.Time) string {
 
 // ValidKind reports whether kind is a calendar period kind.
 func ValidKind(kind string) bool { return slices.Contains(Kinds, kind) }
+
+// PeriodFor picks the period a command line asks for: kind and at, where
+// at is a date (the period holding it), "today" or "now" (the period under
+// way, reported so far), or "" (the last complete period: yesterday's day,
+// last week, last month …); or from and to, a range of days, both
+// included, when either is given.
+func PeriodFor(kind, at, from, to string, now time.Time, loc *time.Location) (Period, error) {
+	if from != "" || to != "" {
+		if from == "" || to == "" || at != "" {
+			return Period{}, fmt.Errorf("%w: a range needs both --from and --to (and no --at)", ErrPeriod)
+		}
+		return ParseRange(from, to, loc)
+	}
+	switch at {
+	case "":
+		cur, err := ParsePeriod(kind, now, loc)
+		if err != nil {
+			return Period{}, err
+		}
+		return cur.Prev(), nil
+	case "today", "now":
+		return ParsePeriod(kind, now, loc)
+	}
+	t, err := ParseDate(at, loc)
+	if err != nil {
+		return Period{}, err
+	}
+	return ParsePeriod(kind, t, loc)
+}

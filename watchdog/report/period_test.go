@@ -165,3 +165,32 @@ func TestLabels(t *testing.T) {
 		}
 	}
 }
+
+func TestPeriodFor(t *testing.T) {
+	sh := mustLoc(t, "Asia/Shanghai")
+	now := time.Date(2027, 1, 1, 0, 30, 0, 0, sh) // just after a year ended
+	tests := []struct {
+		kind, at, from, to string
+		want               string // ID
+		err                bool
+	}{
+		{kind: "month", want: "2026-12"},
+		{kind: "day", want: "2026-12-31"},
+		{kind: "week", want: "2026-W52"},
+		{kind: "year", want: "2026"},
+		{kind: "quarter", at: "today", want: "2027-Q1"},
+		{kind: "month", at: "now", want: "2027-01"},
+		{kind: "half", at: "2028-02-29", want: "2028-H1"},
+		{kind: "month", from: "2026-11-01", to: "2026-11-15", want: "2026-11-01_2026-11-15"},
+		{kind: "month", from: "2026-11-01", err: true},
+		{kind: "month", at: "2026-11-01", from: "2026-11-01", to: "2026-11-02", err: true},
+		{kind: "month", at: "last tuesday", err: true},
+		{kind: "decade", err: true},
+	}
+	for _, tt := range tests {
+		p, err := PeriodFor(tt.kind, tt.at, tt.from, tt.to, now, sh)
+		if (err != nil) != tt.err || (err == nil && p.ID() != tt.want) {
+			t.Errorf("%+v: %s, %v", tt, p.ID(), err)
+		}
+	}
+}
