@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -244,11 +246,14 @@ func (a plainAuth) Next(_ []byte, more bool) ([]byte, error) {
 
 // compose writes the mail: headers (Subject RFC 2047-encoded), then a
 // multipart/alternative body of text/plain and text/html, both UTF-8 and
-// quoted-printable. Everything in it follows from m, the recipients and
-// the clock, so it is the same bytes for the same inputs.
+// quoted-printable — inside a multipart/mixed one with a base64 part per
+// attachment when the message has attachments. Everything in it follows
+// from m, the recipients and the clock, so it is the same bytes for the
+// same inputs.
 func (e *email) compose(m *Message, rcpts []*mail.Address) ([]byte, error) {
 	var buf bytes.Buffer
 	boundary := "bidwatch-" + hash(m.ID)[:32]
+	mixed := "bidwatch-mixed-" + hash(m.ID)[:26]
 	to := make([]string, len(rcpts))
 	for i, a := range rcpts {
 		to[i] = a.String()
@@ -260,14 +265,33 @@ func (e *email) compose(m *Message, rcpts []*mail.Address) ([]byte, error) {
 	h("Date", e.env.Now().Format(time.RFC1123Z))
 	h("Message-ID", messageID(m.ID, e.from.Address))
 	h("MIME-Version", "1.0")
-	h("Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
+	if len(m.Attachments) > 0 {
+		h("Content-Type", `multipart/mixed; boundary="`+mixed+`"`)
+	} else {
+		h("Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
+	}
 	h("Auto-Submitted", "auto-generated")
 	if kindToken.MatchString(m.Kind) {
 		h("X-Bidwatch-Kind", m.Kind)
 	}
 	buf.WriteString("\r\n")
 
-	mw := multipart.NewWriter(&buf)
+	var (
+		body io.Writer = &buf
+		xw   *multipart.Writer
+	)
+	if len(m.Attachments) > 0 {
+		xw = multipart.NewWriter(&buf)
+		if err := xw.SetBoundary(mixed); err != nil {
+			return nil, err
+		}
+		w, err := xw.CreatePart(textproto.MIMEHeader{"Content-Type": {`multipart/alternative; boundary="` + boundary + `"`}})
+		if err != nil {
+			return nil, err
+		}
+		body = w
+	}
+	mw := multipart.NewWriter(body)
 	if err := mw.SetBoundary(boundary); err != nil {
 		return nil, err
 	}
@@ -297,7 +321,47 @@ func (e *email) compose(m *Message, rcpts []*mail.Address) ([]byte, error) {
 	if err := mw.Close(); err != nil {
 		return nil, err
 	}
+	if xw != nil {
+		for _, a := range m.Attachments {
+			if err := attach(xw, a); err != nil {
+				return nil, err
+			}
+		}
+		if err := xw.Close(); err != nil {
+			return nil, err
+		}
+	}
 	return buf.Bytes(), nil
+}
+
+// attach writes an attachment as a base64 part, its file name RFC
+// 2231-encoded when it is not ASCII.
+func attach(xw *multipart.Writer, a Attachment) error {
+	ct := a.ContentType
+	if _, _, err := mime.ParseMediaType(ct); err != nil || ct == "" {
+		ct = "application/octet-stream"
+	}
+	name := oneLine(a.Name)
+	if name == "" {
+		name = "attachment"
+	}
+	w, err := xw.CreatePart(textproto.MIMEHeader{
+		"Content-Type":              {ct},
+		"Content-Disposition":       {mime.FormatMediaType("attachment", map[string]string{"filename": name})},
+		"Content-Transfer-Encoding": {"base64"},
+	})
+	if err != nil {
+		return err
+	}
+	enc := base64.StdEncoding.EncodeToString(a.Data)
+	for len(enc) > 76 {
+		if _, err := io.WriteString(w, enc[:76]+"\r\n"); err != nil {
+			return err
+		}
+		enc = enc[76:]
+	}
+	_, err = io.WriteString(w, enc+"\r\n")
+	return err
 }
 
 var kindToken = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
@@ -344,6 +408,9 @@ func emailText(m *Message) string {
 	if len(m.Mentions) > 0 {
 		b.WriteString("\n值班：" + names(m.Mentions) + "\n")
 	}
+	if len(m.Attachments) > 0 {
+		b.WriteString("\n附件：" + attachmentNames(m) + "\n")
+	}
 	if len(m.Links) > 0 {
 		b.WriteString("\n")
 		for _, l := range m.Links {
@@ -355,13 +422,22 @@ func emailText(m *Message) string {
 }
 
 type emailPage struct {
-	Title, ForWhom, OnDuty, ID string
-	Lines                      []string
-	Links                      []Link
+	Title, ForWhom, OnDuty, ID, Attached string
+	Lines                                []string
+	Links                                []Link
+}
+
+// attachmentNames lists the attachments' names: "a.html、b.csv".
+func attachmentNames(m *Message) string {
+	var ns []string
+	for _, a := range m.Attachments {
+		ns = append(ns, oneLine(a.Name))
+	}
+	return strings.Join(ns, "、")
 }
 
 func emailView(m *Message) emailPage {
-	p := emailPage{Title: oneLine(m.Title), ForWhom: forWhom(m), Lines: m.Lines, Links: m.Links, ID: m.ID}
+	p := emailPage{Title: oneLine(m.Title), ForWhom: forWhom(m), Lines: m.Lines, Links: m.Links, ID: m.ID, Attached: attachmentNames(m)}
 	if len(m.Mentions) > 0 {
 		p.OnDuty = names(m.Mentions)
 	}
@@ -383,6 +459,9 @@ var emailHTML = template.Must(template.New("mail").Parse(`<!DOCTYPE html>
 {{- end}}
 {{- if .OnDuty}}
 <p>值班：{{.OnDuty}}</p>
+{{- end}}
+{{- if .Attached}}
+<p>附件：{{.Attached}}</p>
 {{- end}}
 {{- if .Links}}
 <ul>

@@ -26,6 +26,21 @@ type Message struct {
 	Incidents []Incident `json:"incidents,omitempty"`
 	// Links are the incident's page and each person's acknowledge link.
 	Links []Link `json:"links,omitempty"`
+	// Attachments are files the message carries (a period report): e-mail
+	// sends them as MIME parts, the webhook in its JSON; the chat robots
+	// leave them out (the message links to the file instead).
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Attachment is a file a message carries.
+type Attachment struct {
+	// Name is the file name the receiver sees, "2026年11月 运维月报.html".
+	Name string `json:"name"`
+	// ContentType is its MIME type, "text/html; charset=utf-8";
+	// application/octet-stream when empty.
+	ContentType string `json:"content_type,omitempty"`
+	// Data is the file (base64 in JSON).
+	Data []byte `json:"data"`
 }
 
 // Mention is a person on duty.
