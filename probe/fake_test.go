@@ -16,6 +16,8 @@ type recorder struct {
 	left    map[string]time.Time
 	room    map[string]string
 	emitted map[string]uint64
+	// onEmit, when set, is told of every Sample handed to the agent.
+	onEmit func(name string, seq uint64)
 }
 
 func newRecorder() *recorder {
@@ -94,6 +96,9 @@ func (p *fakeParticipant) Run(ctx context.Context, out chan<- sample.Sample) err
 				seq++
 				p.rec.mu.Lock()
 				p.rec.emitted[p.name] = seq
+				if p.rec.onEmit != nil {
+					p.rec.onEmit(p.name, seq)
+				}
 				p.rec.mu.Unlock()
 			default:
 				dropped++
