@@ -53,6 +53,7 @@ and raises incidents with the contract's SLA deadlines.`,
 		newConsoleCmd(logger),
 		newRunbooksCmd(logger),
 		newDrillsCmd(logger),
+		newReportCmd(logger),
 	)
 	return root
 }
