@@ -93,6 +93,9 @@ func (w *Watchdog) leaderRun(ctx context.Context) {
 		wg.Go(func() { w.remedy.Run(ctx) })
 	}
 	wg.Go(func() { w.seal(ctx) }) // evidence: sealing.go
+	if w.rollups != nil {
+		wg.Go(func() { w.compactLoop(ctx) })
+	}
 	tick := w.clock.NewTicker(w.cfg.Leader.Tick)
 	defer tick.Stop()
 	var last time.Time
@@ -162,8 +165,8 @@ func (w *Watchdog) readAggs(ctx context.Context, out chan<- []detect.Agg) {
 	}
 }
 
-// reading feeds one health reading to the detectors and keeps it in Redis
-// for the console.
+// reading feeds one health reading to the detectors, keeps it in Redis for
+// the console and folds it into the health roll-ups.
 func (l *leading) reading(ctx context.Context, r health.Reading) {
 	w := l.w
 	l.brain.AddReading(r)
@@ -175,6 +178,11 @@ func (l *leading) reading(ctx context.Context, r health.Reading) {
 	if data, err := json.Marshal(r); err == nil {
 		if err := w.rdb.HSet(ctx, w.bus.Key(KeyHealth), r.Server+"/"+r.Check, data).Err(); err != nil && ctx.Err() == nil {
 			w.log.Debug("write health reading", "err", err)
+		}
+	}
+	if w.rollups != nil {
+		if err := w.rollups.AddReading(ctx, r); err != nil && ctx.Err() == nil {
+			w.log.Debug("write health roll-up", "err", err)
 		}
 	}
 }
