@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/bus"
+	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/internal/sample"
 )
 
@@ -420,4 +421,14 @@ func FuzzIdentity(f *testing.F) {
 			t.Fatalf("identity declined a plain line: %s", line)
 		}
 	})
+}
+
+func TestFsyncPoliciesMatchConfig(t *testing.T) {
+	var got []string
+	for _, p := range FsyncPolicies {
+		got = append(got, string(p))
+	}
+	if fmt.Sprint(got) != fmt.Sprint(config.SpoolFsyncPolicies) {
+		t.Errorf("probe.FsyncPolicies %v, config.SpoolFsyncPolicies %v", got, config.SpoolFsyncPolicies)
+	}
 }

@@ -23,6 +23,13 @@ type Redis struct {
 	Prefix string `yaml:"prefix"`
 	// MaxLen bounds the samples stream (XADD MAXLEN ~).
 	MaxLen int64 `yaml:"max_len"`
+	// MinReplicas is how many replicas must confirm (WAIT) a published
+	// batch, an incident or an outbox write before it counts as done;
+	// absent means 1 once the master reports a replica, else 0 (see
+	// durable.go).
+	MinReplicas *int `yaml:"min_replicas"`
+	// WaitTimeout bounds each WAIT; an unconfirmed write is sent again.
+	WaitTimeout time.Duration `yaml:"wait_timeout"`
 }
 
 // Agent configures the probe agent (`bidwatch probe`).
@@ -44,6 +51,10 @@ type Agent struct {
 	// SpoolMaxBytes bounds the spool; beyond it the oldest Samples are
 	// dropped, and counted.
 	SpoolMaxBytes int64 `yaml:"spool_max_bytes"`
+	// SpoolFsync is when the spool fsyncs what it wrote ahead: always,
+	// everysec or never (SpoolFsyncPolicies); every Sample is written as
+	// it is measured either way.
+	SpoolFsync string `yaml:"spool_fsync"`
 	// HeartbeatInterval is how often the agent writes its status to Redis.
 	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
 	// MetricsListen is where Prometheus /metrics is served; empty serves none.
@@ -76,7 +87,7 @@ var redisSchemes = []string{"redis", "rediss", "redis-sentinel", "rediss-sentine
 
 // DefaultRedis returns the Redis settings used for every key not written.
 func DefaultRedis() Redis {
-	return Redis{Prefix: "bidwatch:", MaxLen: 1_000_000}
+	return Redis{Prefix: "bidwatch:", MaxLen: 1_000_000, WaitTimeout: time.Second}
 }
 
 // DefaultAgent returns the probe agent settings used for every key not written.
@@ -88,6 +99,7 @@ func DefaultAgent() Agent {
 		PatrolInterval:      15 * time.Minute,
 		PatrolDuration:      60 * time.Second,
 		SpoolMaxBytes:       256 << 20,
+		SpoolFsync:          "everysec",
 		HeartbeatInterval:   5 * time.Second,
 		MetricsListen:       "127.0.0.1:9410",
 		FlushTimeout:        10 * time.Second,
@@ -162,6 +174,8 @@ func (c *Config) validateAgent(errs *problems) {
 			errs.add("agent.metrics_listen", "invalid address %s (want host:port, like 127.0.0.1:9410)", quote(a.MetricsListen))
 		}
 	}
+
+	c.validateDurable(errs)
 
 	s := &c.Schedule
 	if s.FeedURL != "" {
