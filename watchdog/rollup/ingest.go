@@ -3,7 +3,6 @@ package rollup
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
@@ -19,50 +18,69 @@ import (
 // KEYS[kb + i] (as Ingest.Build lays them out):
 //
 //	h k at p n (f d)×n first last  HINCRBY k p..f d; p..a = min(first),
-//	                               p..z = max(last) (0: none); EXPIREAT k at
-//	r k at n v×n                   RPUSH k v…; EXPIREAT k at
-//	z k flag score member          ZADD k [flag] score member ('-': none)
-//	s k field value                HSET k field value
+//	                               p..z = max(last) (first 0: none); when
+//	                               the first field is new (the hash or
+//	                               this Dim's part of it is), EXPIREAT k at
+//	Z k flag score member          ZADD k [flag] score member ('-': none),
+//	                               only when the last h made a new field
+//	z k flag score member          ZADD, always
+//	S k field value                HSET k field value, only when the last h
+//	                               made a new field
+//	r k at n v×n                   RPUSH k v…; EXPIREAT k at when new
+//
+// Work that only a new hash needs (its expiry, its index entries) is done
+// only then: most batches add to hashes earlier batches made.
 const ApplyLua = `
 local function rollup_apply(kb, ab)
   local i = ab
+  local fresh = false
   while i <= #ARGV do
     local op, k = ARGV[i], KEYS[kb + tonumber(ARGV[i + 1])]
     if op == 'h' then
       local at, p, n = ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
       local j = i + 5
-      for _ = 1, n do
-        redis.call('HINCRBY', k, p .. ARGV[j], ARGV[j + 1])
+      fresh = false
+      for m = 1, n do
+        local v = redis.call('HINCRBY', k, p .. ARGV[j], ARGV[j + 1])
+        if m == 1 and v == tonumber(ARGV[j + 1]) then fresh = true end
         j = j + 2
       end
-      local first, last = tonumber(ARGV[j]), tonumber(ARGV[j + 1])
-      if first ~= 0 then
-        local cur = tonumber(redis.call('HGET', k, p .. 'a') or '0')
-        if cur == 0 or first < cur then redis.call('HSET', k, p .. 'a', ARGV[j]) end
-        cur = tonumber(redis.call('HGET', k, p .. 'z') or '0')
-        if last > cur then redis.call('HSET', k, p .. 'z', ARGV[j + 1]) end
+      if ARGV[j] ~= '0' then
+        local cur = redis.call('HMGET', k, p .. 'a', p .. 'z')
+        local a, z = tonumber(cur[1] or '0'), tonumber(cur[2] or '0')
+        if a == 0 or tonumber(ARGV[j]) < a then
+          if tonumber(ARGV[j + 1]) > z then
+            redis.call('HSET', k, p .. 'a', ARGV[j], p .. 'z', ARGV[j + 1])
+          else
+            redis.call('HSET', k, p .. 'a', ARGV[j])
+          end
+        elseif tonumber(ARGV[j + 1]) > z then
+          redis.call('HSET', k, p .. 'z', ARGV[j + 1])
+        end
       end
-      redis.call('EXPIREAT', k, at)
+      if fresh then redis.call('EXPIREAT', k, at) end
       i = j + 2
     elseif op == 'r' then
       local at, n = ARGV[i + 2], tonumber(ARGV[i + 3])
-      local j, last = i + 4, i + 3 + n
+      local j, last, len = i + 4, i + 3 + n, 0
       while j <= last do
         local e = math.min(j + 499, last)
-        redis.call('RPUSH', k, unpack(ARGV, j, e))
+        len = redis.call('RPUSH', k, unpack(ARGV, j, e))
         j = e + 1
       end
-      redis.call('EXPIREAT', k, at)
+      if len == n then redis.call('EXPIREAT', k, at) end
       i = last + 1
-    elseif op == 'z' then
-      if ARGV[i + 2] == '-' then
-        redis.call('ZADD', k, ARGV[i + 3], ARGV[i + 4])
-      else
-        redis.call('ZADD', k, ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+    elseif op == 'z' or op == 'Z' then
+      if op == 'z' or fresh then
+        if ARGV[i + 2] == '-' then
+          redis.call('ZADD', k, ARGV[i + 3], ARGV[i + 4])
+        else
+          redis.call('ZADD', k, ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+        end
       end
       i = i + 5
-    elseif op == 's' then
-      redis.call('HSET', k, ARGV[i + 2], ARGV[i + 3])
+    elseif op == 'S' then
+      if fresh then redis.call('HSET', k, ARGV[i + 2], ARGV[i + 3]) end
       i = i + 4
     else
       return redis.error_reply('rollup_apply: unknown operation ' .. tostring(op) .. ' at ARGV[' .. i .. ']')
@@ -80,7 +98,8 @@ type Ingest struct {
 	Thresholds Thresholds
 	// RawRetention: a raw list expires this long after its hour ends.
 	// RollupRetention: a live roll-up expires this long after its hour
-	// (or a session after its last window), if never packed.
+	// (a session's, after the window that made it), if never packed;
+	// packing sets a packed one's expiry.
 	RawRetention, RollupRetention time.Duration
 }
 
@@ -120,25 +139,23 @@ func (in *Ingest) Build(entries []Entry) (keys []string, args []any) {
 		}
 		dim := DimOf(s)
 		h := Hour(s.WindowStart).Unix()
-		var st Stats
-		st.Add(s, in.Thresholds)
 		k := hd{h, dim}
-		if cur := hours[k]; cur != nil {
-			cur.Merge(&st)
-		} else {
-			c := st
-			hours[k] = &c
+		cur := hours[k]
+		if cur == nil {
+			cur = &Stats{}
+			hours[k] = cur
 			hourOrder = append(hourOrder, k)
 		}
+		cur.Add(s, in.Thresholds)
 		if !IsPatrol(s) {
 			k := sd{s.Session, dim}
-			if cur := sessions[k]; cur != nil {
-				cur.Merge(&st)
-			} else {
-				c := st
-				sessions[k] = &c
+			cur := sessions[k]
+			if cur == nil {
+				cur = &Stats{}
+				sessions[k] = cur
 				sessOrder = append(sessOrder, k)
 			}
+			cur.Add(s, in.Thresholds)
 		}
 		r := rk{s.Room, h}
 		if _, ok := raws[r]; !ok {
@@ -161,8 +178,8 @@ func (in *Ingest) Build(entries []Entry) (keys []string, args []any) {
 	itoa := func(v int64) string { return strconv.FormatInt(v, 10) }
 	retain := int64(in.RollupRetention / time.Second)
 
-	// Hourly roll-ups, their index and the Dims' index.
-	lastSeen := map[Dim]int64{}
+	// Hourly roll-ups, their index and the Dims' index (entries made when
+	// the hour's hash is).
 	for _, k := range hourOrder {
 		st := hours[k]
 		hn := time.Unix(k.hour, 0).UTC().Format(hourFmt)
@@ -173,16 +190,8 @@ func (in *Ingest) Build(entries []Entry) (keys []string, args []any) {
 		args, n = appendDeltas(args, "", st)
 		args[n0] = n
 		args = append(args, st.FirstMS, st.LastMS)
-		args = append(args, "z", key(KeyHours), "-", k.hour*1000, hn+":"+dk)
-		lastSeen[k.dim] = max(lastSeen[k.dim], st.LastMS)
-	}
-	dims := make([]Dim, 0, len(lastSeen))
-	for d := range lastSeen {
-		dims = append(dims, d)
-	}
-	sort.Slice(dims, func(i, j int) bool { return dims[i].Key() < dims[j].Key() })
-	for _, d := range dims {
-		args = append(args, "z", key(KeyDims), "GT", lastSeen[d], d.Key())
+		args = append(args, "Z", key(KeyHours), "-", k.hour*1000, hn+":"+dk)
+		args = append(args, "Z", key(KeyDims), "GT", (k.hour+3600)*1000, dk)
 	}
 
 	// Session roll-ups: a hash per session, a field set per Dim.
@@ -198,12 +207,12 @@ func (in *Ingest) Build(entries []Entry) (keys []string, args []any) {
 		args, n = appendDeltas(args, "", st)
 		args[n0] = n
 		args = append(args, st.FirstMS, st.LastMS)
+		args = append(args, "S", sk, sessRoom, k.dim.Room)
 		w := seen[k.session]
 		if w == nil {
 			w = &whole{first: st.FirstMS, last: st.LastMS}
 			seen[k.session] = w
 			ids = append(ids, k.session)
-			args = append(args, "s", sk, sessRoom, k.dim.Room)
 		}
 		w.first, w.last = min(w.first, st.FirstMS), max(w.last, st.LastMS)
 	}

@@ -1,0 +1,236 @@
+package rollup
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bidwatch/bidwatch/internal/sample"
+)
+
+// hourTemplates folds n realistic probed hours (3,600 one-second windows of
+// one participant: round trips around 30–60 ms with a tail, some degraded
+// and down seconds, a few freezes) into Stats, to stand for the hours of a
+// year without folding billions of Samples.
+func hourTemplates(n int, start time.Time) []Stats {
+	rng := rand.New(rand.NewPCG(7, 8))
+	out := make([]Stats, n)
+	for i := range out {
+		base := 30 + rng.Float64()*30
+		for sec := range 3600 {
+			s := sample.Sample{Session: []string{"", "S"}[i%2], Room: "r", Transport: "ws", WindowStart: start.Add(time.Duration(sec) * time.Second),
+				WindowMS: 1000, ConnectedMS: 1000, RTTCount: 1, RTTMedianMS: base * (0.8 + 0.4*rng.Float64())}
+			switch r := rng.IntN(1000); {
+			case r < 3:
+				s.ConnectedMS, s.Dropouts = 0, 1
+			case r < 10:
+				s.RTTMedianMS = 300 + rng.Float64()*700
+			case r < 13:
+				s.FreezeCount, s.FreezeMS = 1, 400
+			}
+			out[i].Add(&s, Thresholds{DegradedRTT: 300 * time.Millisecond})
+		}
+	}
+	return out
+}
+
+// yearDims is a room seen from 3 locations over 2 transports.
+func yearDims(room string) []Dim {
+	var out []Dim
+	for _, l := range []string{"loc-a", "loc-b", "loc-c"} {
+		for _, tr := range []sample.Transport{sample.TransportWS, sample.TransportWebRTC} {
+			out = append(out, Dim{Room: room, Location: l, Transport: tr})
+		}
+	}
+	return out
+}
+
+func usedMemory(b *testing.B, rdb *redis.Client) int64 {
+	b.Helper()
+	info, err := rdb.Info(context.Background(), "memory").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	b.Fatal("no used_memory in INFO")
+	return 0
+}
+
+// BenchmarkRoomYearBytes measures the Redis memory a room's year of
+// roll-ups takes once packed: the room is seen from 3 locations over 2
+// transports and probed 10 hours a day, with 2 sessions a day. Each
+// iteration writes the year as the consumers would leave it (live hour
+// hashes, session hashes, their indexes), packs it with Compact, and
+// measures used_memory and the keys' MEMORY USAGE.
+//
+//	go test -run '^$' -bench RoomYearBytes -benchtime 1x ./watchdog/rollup
+func BenchmarkRoomYearBytes(b *testing.B) {
+	rdb := testRedis(b)
+	ctx := context.Background()
+	loc := shanghai(b)
+	tmpl := hourTemplates(40, time.Unix(0, 0))
+	store := NewRedisStore(rdb, testPrefix, loc, 400*24*time.Hour)
+	now := time.Now()
+	first := DayOf(now, loc).AddDate(0, 0, -365)
+	dims := yearDims("room-1")
+	for range b.N {
+		rdb.FlushAll(ctx)
+		before := usedMemory(b, rdb)
+		pipe := rdb.Pipeline()
+		for d := range 365 {
+			day := first.AddDate(0, 0, d)
+			for h := 8; h < 18; h++ {
+				hour := day.Add(time.Duration(h) * time.Hour).UTC()
+				for i, dim := range dims {
+					st := tmpl[(d*24+h+i)%len(tmpl)]
+					st.FirstMS, st.LastMS = hour.UnixMilli(), hour.Add(time.Hour).UnixMilli()
+					writeHour(ctx, pipe, dim, hour, &st)
+				}
+			}
+			for sn := range 2 {
+				id := fmt.Sprintf("S-%d-%d", d, sn)
+				start := day.Add(time.Duration(9+4*sn) * time.Hour)
+				for i, dim := range dims {
+					st := tmpl[(d+sn+i)%len(tmpl)]
+					st.FirstMS, st.LastMS = start.UnixMilli(), start.Add(2*time.Hour).UnixMilli()
+					writeSession(ctx, pipe, id, dim, &st)
+				}
+			}
+			if _, err := pipe.Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		live := usedMemory(b, rdb) - before
+		t0 := time.Now()
+		for {
+			res, err := store.Compact(ctx, now, DefaultGrace, DefaultQuiet)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !res.More {
+				break
+			}
+		}
+		took := time.Since(t0)
+		packed := usedMemory(b, rdb) - before
+		var usage int64
+		keys, err := rdb.Keys(ctx, "*").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, k := range keys {
+			usage += rdb.MemoryUsage(ctx, k).Val()
+		}
+		if n := rdb.ZCard(ctx, testPrefix+KeyHours).Val(); n != 0 {
+			b.Fatalf("%d hours left unpacked", n)
+		}
+		b.ReportMetric(float64(packed), "bytes/room-year")
+		b.ReportMetric(float64(usage), "memory-usage-bytes/room-year")
+		b.ReportMetric(float64(live), "unpacked-bytes/room-year")
+		b.ReportMetric(took.Seconds(), "pack-s/room-year")
+		b.ReportMetric(float64(len(keys)), "keys")
+	}
+	b.ReportMetric(float64(runtime.NumCPU()), "cores")
+}
+
+// writeHour writes a live hour hash as the consumers' script leaves it.
+func writeHour(ctx context.Context, p redis.Pipeliner, d Dim, hour time.Time, st *Stats) {
+	m := HourName(hour) + ":" + d.Key()
+	args, _ := appendDeltas(nil, "", st)
+	args = append(args, fieldFirst, st.FirstMS, fieldLast, st.LastMS)
+	p.HSet(ctx, testPrefix+KeyHour+m, args...)
+	p.ZAdd(ctx, testPrefix+KeyHours, redis.Z{Score: float64(hour.UnixMilli()), Member: m})
+	p.ZAddGT(ctx, testPrefix+KeyDims, redis.Z{Score: float64(st.LastMS), Member: d.Key()})
+}
+
+// writeSession writes one Dim of a live session hash.
+func writeSession(ctx context.Context, p redis.Pipeliner, id string, d Dim, st *Stats) {
+	key := testPrefix + KeySession + id
+	args, _ := appendDeltas(nil, d.Location+"|"+string(d.Transport)+"|", st)
+	pre := d.Location + "|" + string(d.Transport) + "|"
+	args = append(args, pre+fieldFirst, st.FirstMS, pre+fieldLast, st.LastMS, sessRoom, d.Room, fieldFirst, st.FirstMS, fieldLast, st.LastMS)
+	p.HSet(ctx, key, args...)
+	p.ZAddLT(ctx, testPrefix+KeySessions, redis.Z{Score: float64(st.FirstMS), Member: id})
+	p.ZAddGT(ctx, testPrefix+KeyLiveSessions, redis.Z{Score: float64(st.LastMS), Member: id})
+}
+
+// BenchmarkDailyYear50Rooms measures reading a year of daily roll-ups of a
+// 50-room city (each room seen from 3 locations over 2 transports, probed
+// 10 hours a day: 109,500 packed days) with Daily, merging per room as a
+// year report does: time and memory allocated per read.
+//
+//	go test -run '^$' -bench DailyYear50Rooms -benchmem -benchtime 5x ./watchdog/rollup
+func BenchmarkDailyYear50Rooms(b *testing.B) {
+	rdb := testRedis(b)
+	ctx := context.Background()
+	loc := shanghai(b)
+	tmpl := hourTemplates(40, time.Unix(0, 0))
+	store := NewRedisStore(rdb, testPrefix, loc, 400*24*time.Hour)
+	first := DayOf(time.Now(), loc).AddDate(0, 0, -365)
+	var dims []Dim
+	for r := range 50 {
+		dims = append(dims, yearDims(fmt.Sprintf("room-%02d", r))...)
+	}
+	pipe := rdb.Pipeline()
+	for d := range 365 {
+		day := first.AddDate(0, 0, d)
+		for i, dim := range dims {
+			hours := make([]HourStats, 0, 10)
+			for h := 8; h < 18; h++ {
+				hour := day.Add(time.Duration(h) * time.Hour).UTC()
+				st := tmpl[(d*24+h+i)%len(tmpl)]
+				st.FirstMS, st.LastMS = hour.UnixMilli(), hour.Add(time.Hour).UnixMilli()
+				hours = append(hours, HourStats{Hour: hour, Stats: st})
+			}
+			blob, err := EncodeDay(Hour(day), hours)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pipe.Set(ctx, testPrefix+KeyDay+DayName(day, loc)+":"+dim.Key(), blob, 0)
+			pipe.ZAddGT(ctx, testPrefix+KeyDims, redis.Z{Score: float64(hours[9].Stats.LastMS), Member: dim.Key()})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		rooms := map[string]*Stats{}
+		rows := 0
+		err := store.Daily(ctx, loc, first, first.AddDate(0, 0, 365), func(r Row) error {
+			st := rooms[r.Dim.Room]
+			if st == nil {
+				st = &Stats{}
+				rooms[r.Dim.Room] = st
+			}
+			st.Merge(&r.Stats)
+			rows++
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rows != 365*len(dims) || len(rooms) != 50 {
+			b.Fatalf("%d rows of %d rooms", rows, len(rooms))
+		}
+		_ = rooms["room-00"].RTT.Quantile(0.95)
+	}
+	b.StopTimer()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapSys)/(1<<20), "heap-sys-MB")
+	b.ReportMetric(float64(runtime.NumCPU()), "cores")
+}
