@@ -134,8 +134,8 @@ func runReport(cmd *cobra.Command, f *reportFlags, logger *slog.Logger) error {
 		fmt.Fprintf(stderr, "%s: nothing to report — %s\n", rep.Title, rep.Notice)
 	case f.output != "":
 		s := rep.Summary
-		fmt.Fprintf(stderr, "wrote %s: %s — %d sessions, availability %s, %d incidents (%d breached)\n",
-			f.output, rep.Title, s.Sessions, pctText(s.Availability), s.Incidents, s.Breaches)
+		fmt.Fprintf(stderr, "wrote %s: %s — %s, availability %s, %s (%d breached)\n",
+			f.output, rep.Title, reportCount(s.Sessions, "session"), pctText(s.Availability), reportCount(s.Incidents, "incident"), s.Breaches)
 		if rep.Notice != "" {
 			fmt.Fprintln(stderr, rep.Notice)
 		}
@@ -194,4 +194,12 @@ func pctText(n report.Num) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.3f%%", float64(n)*100)
+}
+
+// reportCount says n things: "1 session", "3 sessions".
+func reportCount(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

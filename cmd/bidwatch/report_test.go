@@ -61,6 +61,7 @@ func TestReportCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
+	t.Logf("stderr: %s", stderr)
 	if !strings.Contains(stderr, "wrote "+out) || !strings.Contains(stderr, "2026年10月 运维月报") {
 		t.Errorf("stderr: %s", stderr)
 	}
@@ -99,6 +100,7 @@ func TestReportCommand(t *testing.T) {
 
 	// Nothing to report: said, exit 0.
 	code, _, stderr = run("--period", "year", "--at", "2099-06-01", "--format", "json", "-o", filepath.Join(dir, "future.json"))
+	t.Logf("stderr: %s", stderr)
 	if code != 0 || !strings.Contains(stderr, "nothing to report") || !strings.Contains(stderr, "尚未开始") {
 		t.Errorf("future: exit %d: %s", code, stderr)
 	}
