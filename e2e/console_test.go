@@ -131,6 +131,34 @@ func TestConsole(t *testing.T) {
 		t.Errorf("after the sign-off: state %s, signed off by %q", inc.State, inc.SignedOffBy)
 	}
 
+	// The supervisor reads today's report on the Reports page: the
+	// figures come from the roll-ups the watchdog made of this run's
+	// Samples (the fault's dropouts cost availability) and the incident
+	// just signed off; the printable report opens as its own page.
+	do(t, sup, 20*time.Second, "the Reports page",
+		chromedp.Navigate(c.url("/reports?period=day")),
+		chromedp.WaitVisible(testid("report-title")),
+	)
+	if n := eval[int](t, sup, `document.querySelectorAll('[data-testid="kpi-availability"]').length`); n != 1 {
+		t.Fatalf("no figures on the Reports page: %q", eval[string](t, sup, `document.querySelector('[data-testid="report-body"]').innerText`))
+	}
+	if title := eval[string](t, sup, `document.querySelector('[data-testid="report-title"]').textContent`); !strings.Contains(title, "日报") {
+		t.Errorf("the report's title %q is not a day report (日报)", title)
+	}
+	avail := eval[string](t, sup, `document.querySelector('[data-testid="kpi-availability"] b').textContent`)
+	incidents := eval[string](t, sup, `document.querySelector('[data-testid="kpi-incidents"] b').textContent`)
+	if !strings.HasSuffix(avail, "%") || strings.HasPrefix(avail, "100.00") || incidents == "0" {
+		t.Errorf("today's report: availability %q (want under 100 %%: the fault dropped bidders), incidents %q (want the signed-off one)", avail, incidents)
+	}
+	href := eval[string](t, sup, `document.querySelector('[data-testid="report-html"]').getAttribute('href')`)
+	do(t, sup, 20*time.Second, "the printable report",
+		chromedp.Navigate(c.url(href)),
+		chromedp.WaitReady(`h1`),
+	)
+	if h1 := eval[string](t, sup, `document.querySelector('h1').textContent`); !strings.Contains(h1, "运维") {
+		t.Errorf("the printable report's heading %q", h1)
+	}
+
 	// The console restarts: the page says what it shows is stale, then
 	// carries on by itself.
 	do(t, op, 10*time.Second, "the overview", chromedp.Navigate(c.url("/")), chromedp.WaitVisible(testid("tile")))

@@ -6,7 +6,7 @@
 //
 // The files are served under [Prefix] ("/static/…"); every page of the app
 // ([IsPage]: "/", "/login", "/rooms/ID", "/incidents", "/incidents/ID",
-// "/incidents/ID/print", "/schedule", "/ack") is index.html, which loads the
+// "/incidents/ID/print", "/schedule", "/ack", "/reports") is index.html, which loads the
 // app; the app reads the path and draws the page. [Handler] does both, so a
 // server may mount it at "/" after its API routes.
 package web
@@ -123,6 +123,7 @@ var pages = map[string]func(rest []string) bool{
 	"login":     func(rest []string) bool { return len(rest) == 0 },
 	"schedule":  func(rest []string) bool { return len(rest) == 0 },
 	"ack":       func(rest []string) bool { return len(rest) == 0 },
+	"reports":   func(rest []string) bool { return len(rest) == 0 },
 	"rooms":     func(rest []string) bool { return len(rest) == 1 && rest[0] != "" },
 	"incidents": incidentPage,
 }
@@ -141,7 +142,7 @@ func incidentPage(rest []string) bool {
 
 // IsPage reports whether a request path is one of the app's pages, which
 // serve index.html: "/", "/login", "/rooms/ID", "/incidents",
-// "/incidents/ID", "/incidents/ID/print", "/schedule", "/ack". A trailing
+// "/incidents/ID", "/incidents/ID/print", "/schedule", "/ack", "/reports". A trailing
 // slash is allowed.
 func IsPage(p string) bool {
 	if !strings.HasPrefix(p, "/") {

@@ -202,7 +202,7 @@ func TestHandler(t *testing.T) {
 		h.ServeHTTP(w, req)
 		return w
 	}
-	for _, p := range []string{"/", "/login", "/rooms/yz-hall-1", "/incidents", "/incidents/INC-000004", "/incidents/INC-000004/print", "/schedule", "/ack", "/incidents/", "/index.html"} {
+	for _, p := range []string{"/", "/login", "/rooms/yz-hall-1", "/incidents", "/incidents/INC-000004", "/incidents/INC-000004/print", "/schedule", "/ack", "/reports", "/incidents/", "/index.html"} {
 		w := get(p)
 		if w.Code != http.StatusOK {
 			t.Errorf("GET %s: %d", p, w.Code)
@@ -381,7 +381,7 @@ func TestIsPage(t *testing.T) {
 	for p, want := range map[string]bool{
 		"/": true, "/login": true, "/login/": true, "/rooms/x": true, "/rooms/": false, "/rooms": false,
 		"/incidents": true, "/incidents/INC-1": true, "/incidents/INC-1/print": true, "/incidents/INC-1/x": false,
-		"/schedule": true, "/ack": true, "/api/me": false, "/static/app.css": false, "": false, "/healthz": false,
+		"/schedule": true, "/ack": true, "/reports": true, "/reports/x": false, "/api/me": false, "/static/app.css": false, "": false, "/healthz": false,
 	} {
 		if got := IsPage(p); got != want {
 			t.Errorf("IsPage(%q) = %v, want %v", p, got, want)
