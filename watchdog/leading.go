@@ -92,6 +92,7 @@ func (w *Watchdog) leaderRun(ctx context.Context) {
 	if w.remedy != nil {
 		wg.Go(func() { w.remedy.Run(ctx) })
 	}
+	wg.Go(func() { w.deliverReports(ctx) })
 	wg.Go(func() { w.seal(ctx) }) // evidence: sealing.go
 	if w.rollups != nil {
 		wg.Go(func() { w.compactLoop(ctx) })
