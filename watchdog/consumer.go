@@ -198,6 +198,7 @@ func (w *Watchdog) handle(ctx context.Context, msgs []redis.XMessage, readAt tim
 				}
 			}
 			w.m.stage.WithLabelValues("ingest").Observe(time.Since(start).Seconds())
+			w.checkSeq(ctx, items)
 			return
 		}
 		if err == nil {

@@ -44,6 +44,7 @@ type Watchdog struct {
 	rollups    *rollup.RedisStore
 	leader     atomic.Bool
 	started    time.Time
+	seq        *seqCheck
 }
 
 // New prepares a replica; Run starts it.
@@ -68,6 +69,9 @@ func New(opts Options) (*Watchdog, error) {
 		aggsKey:    opts.Bus.Key(KeyAggs),
 	}
 	w.store = incident.NewRedisStore(w.rdb, opts.Bus.Prefix(), w.cfg.Incidents)
+	if w.seq, err = newSeqCheck(w.rdb, opts.Bus.Prefix(), 2*w.cfg.Consumer.ClaimIdle, opts.Registry); err != nil {
+		return nil, err
+	}
 	if !opts.NoRollups {
 		rep := opts.Config.Reports
 		w.ingest = &rollup.Ingest{Prefix: opts.Bus.Prefix(), Thresholds: rollup.Thresholds{DegradedRTT: w.cfg.Detect.Latency.Degraded},
