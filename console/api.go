@@ -47,6 +47,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/live", s.authed(auth.ActionView, s.liveFeed))
 	mux.Handle("GET /api/reports/options", s.authed(auth.ActionView, s.getReportOptions))
 	mux.Handle("GET /api/reports/build", s.authed(auth.ActionView, s.buildReport))
+	mux.Handle("GET /api/reports/files", s.authed(auth.ActionView, s.listStoredReports))
+	mux.HandleFunc("GET /reports/{id}", s.storedReportPage)
 	mux.Handle("GET /metrics", s.authed(auth.ActionView, func(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 		promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 	}))

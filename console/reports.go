@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/bidwatch/bidwatch/console/auth"
 	"github.com/bidwatch/bidwatch/watchdog/report"
+	"github.com/bidwatch/bidwatch/watchdog/reportdeliver"
 	"github.com/bidwatch/bidwatch/watchdog/reportsrc"
 )
 
@@ -155,4 +159,59 @@ func (s *Server) buildReport(w http.ResponseWriter, r *http.Request, _ auth.Prin
 	s.logger.Info("report built", "period", rep.PeriodID, "scope", rep.Scope.Kind+":"+rep.Scope.ID, "format", format, "took", time.Since(start).Round(time.Millisecond))
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(buf.Bytes())
+}
+
+// storedReport is a report the scheduled delivery made and kept.
+type storedReport struct {
+	ID  string    `json:"id"`
+	End time.Time `json:"end"`
+	URL string    `json:"url"`
+}
+
+// listStoredReports is GET /api/reports/files: the reports the scheduled
+// delivery made (reports.deliver), newest period first, at most 200.
+func (s *Server) listStoredReports(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	zs, err := s.bus.Client().ZRevRangeWithScores(r.Context(), s.bus.Key(reportdeliver.KeyFiles), 0, 199).Result()
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "cannot read the delivered reports (Redis unreachable)")
+		return
+	}
+	out := make([]storedReport, 0, len(zs))
+	for _, z := range zs {
+		id, _ := z.Member.(string)
+		out = append(out, storedReport{ID: id, End: time.UnixMilli(int64(z.Score)).In(s.city.Reports.Location()), URL: "/reports/" + id})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// storedReportPage is GET /reports/{id}: a delivered report's HTML, where
+// the link in a WeCom, DingTalk or Feishu message points. A duty officer
+// who is not signed in goes to the login page and comes back.
+func (s *Server) storedReportPage(w http.ResponseWriter, r *http.Request) {
+	p, err := s.auth.Authenticate(r)
+	switch {
+	case err != nil && !auth.Unauthenticated(err):
+		http.Error(w, "cannot check the session now (Redis unreachable)", http.StatusServiceUnavailable)
+		return
+	case err != nil:
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		return
+	case !auth.Allowed(p.User.Role, auth.ActionView):
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	id := r.PathValue("id")
+	data, err := s.bus.Client().Get(r.Context(), s.bus.Key(reportdeliver.KeyFile+id)).Bytes()
+	switch {
+	case errors.Is(err, redis.Nil):
+		http.Error(w, "no such report (it may be older than reports.rollup_retention): "+id, http.StatusNotFound)
+		return
+	case err != nil:
+		http.Error(w, "cannot read the report now (Redis unreachable)", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", reportCSP)
+	w.Header().Set("Cache-Control", "private, no-store")
+	_, _ = w.Write(data)
 }

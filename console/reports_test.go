@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/watchdog/reportdeliver"
 	"github.com/bidwatch/bidwatch/watchdog/rollup"
 )
 
@@ -129,5 +132,49 @@ func TestReports(t *testing.T) {
 	r = e.call("GET", "/api/reports/build?period=day", nil)
 	if r.code != http.StatusUnauthorized {
 		t.Errorf("unsigned: %s, want 401", r)
+	}
+}
+
+// TestStoredReports: a report the scheduled delivery kept is listed, and
+// opens at /reports/ID — the link a chat message carries — for anyone
+// signed in; whoever is not is sent to sign in and back.
+func TestStoredReports(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	screen := e.login("screen")
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	id := "month.2026-11.city"
+	page := "<!DOCTYPE html><html><body><h1>2026年11月 运维月报</h1></body></html>"
+	rdb := e.bus.Client()
+	if err := rdb.Set(ctx, e.bus.Key(reportdeliver.KeyFile+id), page, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Date(2026, 12, 1, 0, 0, 0, 0, e.city.Reports.Location())
+	if err := rdb.ZAdd(ctx, e.bus.Key(reportdeliver.KeyFiles), redis.Z{Score: float64(end.UnixMilli()), Member: id}).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.call("GET", "/api/reports/files", nil, as(screen))
+	var files []storedReport
+	r.decode(t, &files)
+	if len(files) != 1 || files[0].ID != id || files[0].URL != "/reports/"+id || !files[0].End.Equal(end) {
+		t.Errorf("files: %s", r)
+	}
+	r = e.call("GET", "/reports/"+id, nil, as(screen))
+	if r.code != http.StatusOK || string(r.body) != page || r.header.Get("Content-Security-Policy") != reportCSP {
+		t.Errorf("the stored report: %d %q CSP %q", r.code, r.body, r.header.Get("Content-Security-Policy"))
+	}
+	r = e.call("GET", "/reports/no-such-report", nil, as(screen))
+	if r.code != http.StatusNotFound {
+		t.Errorf("a report never made: %s, want 404", r)
+	}
+	noFollow := &http.Client{Timeout: wait, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noFollow.Get(e.ts.URL + "/reports/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login?next=%2Freports%2F"+id {
+		t.Errorf("not signed in: %d Location %q, want a redirect to sign in and back", res.StatusCode, res.Header.Get("Location"))
 	}
 }

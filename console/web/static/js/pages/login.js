@@ -50,6 +50,12 @@ export function mount(root, params, query) {
       setUser(res && res.user ? res.user : { name: name.value.trim(), role: 'viewer' });
       if (res && res.city) setCity(res.city);
       try { sessionStorage.removeItem('bidwatch.next'); } catch (e) { /* fine */ }
+      if (/^\/reports\/[^/]+$/.test(next)) {
+        // A delivered report (the link in a chat message) is the server's
+        // page, not the app's: load it.
+        location.replace(next);
+        return;
+      }
       startLive();
       navigate(next, { replace: true });
       return;

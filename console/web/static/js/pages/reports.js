@@ -53,9 +53,20 @@ export function mount(root, params, q) {
     h('button', { type: 'submit', class: 'btn btn-primary', testid: 'report-make', text: t('rep.make') })));
 
   const body = h('div', { class: 'report-body', testid: 'report-body' }, placeholder(t('ov.loading')));
+  const delivered = h('ul', { class: 'report-files', testid: 'report-files' });
   root.append(h('div', { class: 'reports-page' },
     h('div', { class: 'page-head' }, h('h1', { text: t('rep.title') })),
-    form, body));
+    form, body,
+    h('h2', { text: t('rep.delivered') }), delivered));
+
+  get('/api/reports/files').then((files) => {
+    if (!alive) return;
+    if (!files || files.length === 0) {
+      replace(delivered, h('li', { class: 'muted', text: t('rep.delivered.none') }));
+      return;
+    }
+    replace(delivered, files.map((f) => h('li', {}, h('a', { href: f.url, target: '_blank', rel: 'noopener', testid: 'report-file', text: f.id }))));
+  }).catch(() => { if (alive) replace(delivered, h('li', { class: 'muted', text: t('rep.delivered.none') })); });
 
   let alive = true;
   get('/api/reports/options').then((o) => {
