@@ -82,8 +82,7 @@ func BenchmarkRoomYearBytes(b *testing.B) {
 	loc := shanghai(b)
 	tmpl := hourTemplates(40, time.Unix(0, 0))
 	store := NewRedisStore(rdb, testPrefix, loc, 400*24*time.Hour)
-	now := time.Now()
-	first := DayOf(now, loc).AddDate(0, 0, -365)
+	first := DayOf(time.Now(), loc).AddDate(0, 0, -365)
 	dims := yearDims("room-1")
 	for range b.N {
 		rdb.FlushAll(ctx)
@@ -115,7 +114,7 @@ func BenchmarkRoomYearBytes(b *testing.B) {
 		live := usedMemory(b, rdb) - before
 		t0 := time.Now()
 		for {
-			res, err := store.Compact(ctx, now, DefaultGrace, DefaultQuiet)
+			res, err := store.Compact(ctx, first.AddDate(0, 0, 366).Add(12*time.Hour), DefaultGrace, DefaultQuiet)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -269,6 +269,14 @@ func (r *reader) dayHead() (base time.Time, bms int64, tlen int) {
 	return base, base.UnixMilli(), tlen
 }
 
+// headHoldsTotal reports whether b, the head of a packed day, holds the
+// whole of its total.
+func headHoldsTotal(b []byte) bool {
+	r := reader{b: b}
+	_, _, tlen := r.dayHead()
+	return r.err == nil && len(b)-r.off >= tlen
+}
+
 // DecodeDayTotal reads only a packed day's base hour and total.
 func DecodeDayTotal(b []byte) (time.Time, Stats, error) {
 	r := reader{b: b}
