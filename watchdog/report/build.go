@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/config"
@@ -67,21 +68,33 @@ func Build(ctx context.Context, src Sources, req Request) (*Report, error) {
 		rep.Until = now.In(loc)
 		rep.Notice = fmt.Sprintf("本时段尚未结束，数据截至 %s。", rep.Until.Format("2006-01-02 15:04"))
 	}
+	// The previous period is read alongside this one (a Reader is safe
+	// for concurrent use): on two cores a year's report takes the time of
+	// the longer read, not of both.
+	var (
+		prev    = p.Prev()
+		pc      *collected
+		perr    error
+		wg      sync.WaitGroup
+		compare = !req.NoCompare
+	)
+	if compare {
+		wg.Go(func() { pc, perr = collect(ctx, src, &sc, prev, prev.End, out, false) })
+	}
 	c, err := collect(ctx, src, &sc, p, rep.Until, out, true)
+	wg.Wait()
 	if err != nil {
 		return nil, err
+	}
+	if perr != nil {
+		return nil, fmt.Errorf("previous period: %w", perr)
 	}
 	c.fill(rep, src.Config, &sc)
 	if c.empty() {
 		rep.Empty = true
 		rep.Notice = "该时段内没有监测数据，也没有故障记录：没有可报告的内容。" + rep.Notice
 	}
-	if !req.NoCompare {
-		prev := p.Prev()
-		pc, err := collect(ctx, src, &sc, prev, prev.End, out, false)
-		if err != nil {
-			return nil, fmt.Errorf("previous period: %w", err)
-		}
+	if compare {
 		rep.Previous = &Previous{Period: prev, Name: prev.Name(), Summary: pc.headline()}
 		rep.Previous.Changes = changes(rep.Summary, rep.Previous.Summary)
 	}
