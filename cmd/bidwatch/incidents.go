@@ -18,6 +18,7 @@ import (
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/internal/vocab"
+	"github.com/bidwatch/bidwatch/watchdog/evidence"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
 
@@ -387,7 +388,10 @@ func newIncidentsExportCmd(f *incidentsFlags, logger *slog.Logger) *cobra.Comman
 time, place, phenomenon with figures, suspected cause, handling process
 (the whole timeline), result and handling time — as CSV (one row each, the
 timeline in one cell) or JSON (an array). --from defaults to 30 days ago,
---to to now. docs/incidents.md lists the columns.`,
+--to to now. docs/incidents.md lists the columns. The export carries the
+evidence chain's head (CSV: a first comment line "# bidwatch evidence
+head n=… hash=…"; JSON: each record's seal and evidence_head), for
+bidwatch verify (docs/evidence.md).`,
 		Example: `  bidwatch incidents export --from 2026-11-01 --to 2026-12-01 --format csv -o 2026-11.csv
   bidwatch incidents export --from 168h --format json`,
 		Args: cobra.NoArgs,
@@ -415,6 +419,12 @@ timeline in one cell) or JSON (an array). --from defaults to 30 days ago,
 			if err != nil {
 				return storeError(err)
 			}
+			// Each record carries its evidence seal and the chain head
+			// (docs/evidence.md): bidwatch verify checks them.
+			sealed, err := incident.ReadSeals(cmd.Context(), evidence.NewChain(b.Client(), b.Prefix()), incs)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
 			out := cmd.OutOrStdout()
 			var file *os.File
 			if output != "" && output != "-" {
@@ -424,9 +434,9 @@ timeline in one cell) or JSON (an array). --from defaults to 30 days ago,
 				out = file
 			}
 			if format == "csv" {
-				err = incident.WriteCSV(out, incs, now)
+				err = incident.WriteSealedCSV(out, incs, now, sealed)
 			} else {
-				err = incident.WriteJSON(out, incs, now)
+				err = incident.WriteSealedJSON(out, incs, now, sealed)
 			}
 			if file != nil {
 				if cerr := file.Close(); err == nil {

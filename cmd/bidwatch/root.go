@@ -53,6 +53,7 @@ and raises incidents with the contract's SLA deadlines.`,
 		newConsoleCmd(logger),
 		newRunbooksCmd(logger),
 		newDrillsCmd(logger),
+		newVerifyCmd(logger), newEvidenceCmd(logger),
 		newReportCmd(logger),
 	)
 	return root

@@ -2,9 +2,14 @@ package evidence
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -70,4 +75,34 @@ func (c *Chain) CompareLive(ctx context.Context, entries []Entry, head Head) err
 		}
 	}
 	return nil
+}
+
+// SignedHead reads the head and, with key, signs it at now (SignHead): the
+// head a report or an export carries.
+func (c *Chain) SignedHead(ctx context.Context, now time.Time, key ed25519.PrivateKey) (Head, error) {
+	h, err := c.Head(ctx)
+	if err != nil {
+		return Head{}, err
+	}
+	h.At = now.UTC().Truncate(time.Millisecond)
+	if key != nil && h.N > 0 {
+		h = SignHead(h, key)
+	}
+	return h, nil
+}
+
+// ParsePublicKey reads an Ed25519 public key: 32 bytes raw, in hex or in
+// base64, or a private key (config.ParseSigningKey's forms) whose public
+// half is taken.
+func ParsePublicKey(data []byte) (ed25519.PublicKey, error) {
+	s := strings.TrimSpace(string(data))
+	for _, dec := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString} {
+		if b, err := dec(s); err == nil && len(b) == ed25519.PublicKeySize {
+			return ed25519.PublicKey(b), nil
+		}
+	}
+	if len(data) == ed25519.PublicKeySize {
+		return ed25519.PublicKey(data), nil
+	}
+	return nil, fmt.Errorf("not an Ed25519 public key: want 32 bytes, raw, hex or base64")
 }
