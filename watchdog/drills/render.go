@@ -22,7 +22,6 @@ var htmlText string
 
 var page = template.Must(template.New("drill").Funcs(template.FuncMap{
 	"dur":    Duration,
-	"when":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }, // WriteHTML's zone replaces it
 	"pts":    func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
 	"inc":    func(i int) int { return i + 1 },
 	"vclass": verdictClass,
@@ -95,6 +94,7 @@ type htmlView struct {
 	*Scorecard
 	Penalty int
 	Zone    string
+	loc     *time.Location
 }
 
 // WriteHTML writes the report as one printable HTML page (A4, Chinese),
@@ -103,10 +103,11 @@ func (sc *Scorecard) WriteHTML(w io.Writer, loc *time.Location) error {
 	if loc == nil {
 		loc = time.UTC
 	}
-	t := template.Must(page.Clone())
-	t.Funcs(template.FuncMap{"when": func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05") }})
-	return t.Execute(w, htmlView{Scorecard: sc, Penalty: UnexplainedPenalty, Zone: loc.String()})
+	return page.Execute(w, htmlView{Scorecard: sc, Penalty: UnexplainedPenalty, Zone: loc.String(), loc: loc})
 }
+
+// When is a time in the report's zone.
+func (v htmlView) When(t time.Time) string { return t.In(v.loc).Format("2006-01-02 15:04:05") }
 
 // WriteJSON writes the scorecard as JSON, with its format's version.
 func (sc *Scorecard) WriteJSON(w io.Writer) error {
