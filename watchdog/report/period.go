@@ -22,6 +22,9 @@ const (
 // Kinds are the calendar period kinds, shortest first.
 var Kinds = []string{KindDay, KindWeek, KindMonth, KindQuarter, KindHalf, KindYear}
 
+// MaxRangeYears bounds a range of days.
+const MaxRangeYears = 10
+
 // ErrPeriod: a period kind, date or range that cannot be read.
 var ErrPeriod = errors.New("bad period")
 
@@ -80,6 +83,9 @@ func Range(from, to time.Time, loc *time.Location) (Period, error) {
 	}
 	if !end.After(start) {
 		return Period{}, fmt.Errorf("%w: the range ends (%s) before it begins (%s)", ErrPeriod, to.In(loc).Format(time.DateOnly), start.Format(time.DateOnly))
+	}
+	if end.After(start.AddDate(MaxRangeYears, 0, 0)) {
+		return Period{}, fmt.Errorf("%w: a range of at most %d years (roll-ups are kept reports.rollup_retention)", ErrPeriod, MaxRangeYears)
 	}
 	return Period{Kind: KindRange, Start: start, End: end}, nil
 }

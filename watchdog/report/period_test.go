@@ -129,6 +129,9 @@ func TestRangeAndDates(t *testing.T) {
 	if err != nil || p.Days() != 4 || p.Name() != "2026年12月30日—2027年1月2日" {
 		t.Errorf("across a year end: %+v %q %v", p, p.Name(), err)
 	}
+	if _, err := ParseRange("2001-01-01", "2026-12-01", sh); !errors.Is(err, ErrPeriod) {
+		t.Errorf("25 years: %v", err)
+	}
 	if _, err := ParseRange("2026-12-05", "2026-12-01", sh); !errors.Is(err, ErrPeriod) {
 		t.Errorf("backwards range: %v", err)
 	}
