@@ -89,7 +89,7 @@ func Open(_ context.Context, opts Options) (*Bus, error) {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
 		b.embedded = m
-		b.rdb = redis.NewClient(&redis.Options{Addr: m.Addr()})
+		b.rdb = redis.NewClient(&redis.Options{Addr: m.Addr(), DisableIdentity: true, MaintNotificationsConfig: noMaint()})
 		b.mode = modeSingle
 		b.logger.Warn("no Redis URL configured: using an embedded in-process Redis; NOTHING IS PERSISTED and other processes cannot share it — fine for a try-out, not for production",
 			"addr", m.Addr())

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // mode names the kind of Redis deployment a URL selects.
@@ -31,9 +32,10 @@ const (
 // Query options are go-redis's (dial_timeout, read_timeout, pool_size, …);
 // an unknown one is an error.
 //
-// Connections never send CLIENT SETINFO (go-redis's identity): Redis before
-// 7.2 answers it with an ERR that lands in INFO errorstats on every new
-// connection and hides real errors there.
+// Connections never send CLIENT SETINFO (go-redis's identity) nor CLIENT
+// MAINT_NOTIFICATIONS: Redis before 7.2 answers them with an ERR that lands
+// in INFO errorstats on every new connection and hides real errors there.
+// (A Sentinel client sends neither to the master in this go-redis.)
 func newClient(raw string) (redis.UniversalClient, mode, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -62,6 +64,7 @@ func newClient(raw string) (redis.UniversalClient, mode, error) {
 			return nil, "", fmt.Errorf("redis URL %s: %w", Redact(raw), err)
 		}
 		o.DisableIdentity = true
+		o.MaintNotificationsConfig = noMaint()
 		o.ContextTimeoutEnabled = true // a publish's deadline bounds its reads: a frozen master is noticed in time
 		return redis.NewClient(o), modeSingle, nil
 	default:
@@ -85,8 +88,13 @@ func cluster(u *url.URL, raw string) (redis.UniversalClient, mode, error) {
 		return nil, "", fmt.Errorf("redis URL %s: %w", Redact(raw), err)
 	}
 	o.DisableIdentity = true
+	o.MaintNotificationsConfig = noMaint()
 	o.ContextTimeoutEnabled = true
 	return redis.NewClusterClient(o), modeCluster, nil
+}
+
+func noMaint() *maintnotifications.Config {
+	return &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 }
 
 // Redact returns the URL with its password (in the user info or a password=

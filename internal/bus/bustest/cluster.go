@@ -151,7 +151,7 @@ func (c *Cluster) MigrateSlot(slot, from, to int, pause time.Duration) {
 }
 
 func (c *Cluster) client(n *Server) *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: n.Addr(), DisableIdentity: true, MaxRetries: -1})
+	return redis.NewClient(&redis.Options{Addr: n.Addr(), DisableIdentity: true, MaintNotificationsConfig: noMaint(), MaxRetries: -1})
 }
 
 func (c *Cluster) waitFor(timeout time.Duration, what string, cond func() bool) {

@@ -14,7 +14,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
+
+// noMaint keeps test clients from sending CLIENT MAINT_NOTIFICATIONS,
+// which Redis 7.0 counts as an error.
+func noMaint() *maintnotifications.Config {
+	return &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+}
 
 // MasterName is the name the sentinels of StartSentinel monitor.
 const MasterName = "bidwatch"
@@ -119,7 +126,7 @@ func (h *Sentinel) Master() *Server {
 func (h *Sentinel) Failover() *Server {
 	h.t.Helper()
 	old := h.Master()
-	c := redis.NewSentinelClient(&redis.Options{Addr: h.Sentinels[0].Addr(), DisableIdentity: true})
+	c := redis.NewSentinelClient(&redis.Options{Addr: h.Sentinels[0].Addr(), DisableIdentity: true, MaintNotificationsConfig: noMaint()})
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -157,7 +164,7 @@ func (h *Sentinel) Restart(n *Server) {
 }
 
 func (h *Sentinel) sentinelMaster(s *Server) string {
-	c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr(), DisableIdentity: true, DialTimeout: 300 * time.Millisecond})
+	c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr(), DisableIdentity: true, MaintNotificationsConfig: noMaint(), DialTimeout: 300 * time.Millisecond})
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -169,7 +176,7 @@ func (h *Sentinel) sentinelMaster(s *Server) string {
 }
 
 func (h *Sentinel) sentinelReplicas(s *Server) int {
-	c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr(), DisableIdentity: true, DialTimeout: 300 * time.Millisecond})
+	c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr(), DisableIdentity: true, MaintNotificationsConfig: noMaint(), DialTimeout: 300 * time.Millisecond})
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -199,7 +206,7 @@ func (h *Sentinel) waitFor(timeout time.Duration, what string, cond func() bool)
 
 // Info returns a section of n's INFO, or "" when it does not answer.
 func Info(n *Server, section string) string {
-	c := redis.NewClient(&redis.Options{Addr: n.Addr(), DisableIdentity: true, DialTimeout: 300 * time.Millisecond, MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: n.Addr(), DisableIdentity: true, MaintNotificationsConfig: noMaint(), DialTimeout: 300 * time.Millisecond, MaxRetries: -1})
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
