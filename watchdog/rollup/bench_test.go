@@ -233,3 +233,61 @@ func BenchmarkDailyYear50Rooms(b *testing.B) {
 	b.ReportMetric(float64(ms.HeapSys)/(1<<20), "heap-sys-MB")
 	b.ReportMetric(float64(runtime.NumCPU()), "cores")
 }
+
+func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
+	b.Helper()
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
+			x, _ := strconv.ParseFloat(v, 64)
+			total += x
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
+// BenchmarkApply measures the roll-up half of a consumer's flush alone:
+// folding a batch of 1,000 Samples (1,000 participants in 100 rooms seen
+// from 2 locations, in a session: one second of them) into operations
+// (Build) and applying them (the script), per Sample: Go time and Redis
+// CPU time.
+//
+//	go test -run '^$' -bench Apply -benchmem ./watchdog/rollup
+func BenchmarkApply(b *testing.B) {
+	rdb := testRedis(b)
+	ctx := context.Background()
+	in := testIngest()
+	start := time.Now().Truncate(time.Hour).Add(-time.Hour)
+	const batch = 1000
+	var es []Entry
+	for p := range batch {
+		s := &sample.Sample{Probe: "p", Location: []string{"yz", "jd"}[(p/100)%2], Session: "S-bench", Room: fmt.Sprintf("room-%d", p%100),
+			Transport: sample.TransportWS, Participant: fmt.Sprint(p), Seq: 1, WindowStart: start, WindowMS: 1000, Connected: true, ConnectedMS: 1000,
+			RTTCount: 1, RTTMedianMS: 1.4 + float64(p%7)}
+		es = append(es, entries(b, []*sample.Sample{s})...)
+	}
+	var build time.Duration
+	cpu0 := redisCPU(b, rdb)
+	b.ResetTimer()
+	for i := range b.N {
+		for j := range es {
+			es[j].Sample.WindowStart = start.Add(time.Duration(i) * time.Second)
+		}
+		t0 := time.Now()
+		keys, args := in.Build(es)
+		build += time.Since(t0)
+		if err := applyScript.Run(ctx, rdb, keys, args...).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	n := float64(b.N * batch)
+	b.ReportMetric(float64((redisCPU(b, rdb) - cpu0).Nanoseconds())/n/1000, "redis-cpu-µs/sample")
+	b.ReportMetric(float64(build.Nanoseconds())/n/1000, "build-µs/sample")
+	b.ReportMetric(float64(runtime.NumCPU()), "cores")
+}

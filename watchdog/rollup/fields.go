@@ -9,7 +9,12 @@ import (
 // Live roll-ups are hashes a Lua script adds to with HINCRBY: one field per
 // non-zero counter, named here, and one per non-empty histogram bucket
 // ("b<i>"); "a" and "z" hold the first and last window (Unix ms).
+// SessionMS ("s") is not written: it is ObservedMS − PatrolMS, worked out
+// when the hash is read (one HINCRBY less per hash and batch).
 var statsFieldNames = [...]string{"n", "o", "d", "g", "s", "p", "f", "fm", "do", "rc", "ms", "rs"}
+
+// sessionField is the index of "s" in statsFieldNames.
+const sessionField = 4
 
 const (
 	fieldFirst = "a"
@@ -31,7 +36,7 @@ func appendDeltas(args []any, p string, st *Stats) ([]any, int) {
 	n := 0
 	vals := scalars(st)
 	for i, name := range statsFieldNames {
-		if v := *vals[i]; v != 0 {
+		if v := *vals[i]; v != 0 && i != sessionField {
 			args = append(args, p+name, v)
 			n++
 		}
@@ -87,6 +92,7 @@ func statsFromHash(h map[string]string) (Stats, error) {
 			return Stats{}, err
 		}
 	}
+	st.SessionMS = st.ObservedMS - st.PatrolMS
 	return st, nil
 }
 
@@ -118,6 +124,7 @@ func sessionFromHash(h map[string]string) (Session, error) {
 	if r := h[sessRoom]; r != "" {
 		s.Room = r
 	}
+	live := map[Dim]*Stats{}
 	for k, v := range h {
 		loc, rest, ok := strings.Cut(k, "|")
 		if !ok {
@@ -127,9 +134,19 @@ func sessionFromHash(h map[string]string) (Session, error) {
 		if !ok {
 			continue
 		}
-		if _, err := setField(add(Dim{Room: s.Room, Location: loc, Transport: transport(tr)}), name, v); err != nil {
+		d := Dim{Room: s.Room, Location: loc, Transport: transport(tr)}
+		st := live[d]
+		if st == nil {
+			st = &Stats{}
+			live[d] = st
+		}
+		if _, err := setField(st, name, v); err != nil {
 			return Session{}, err
 		}
+	}
+	for d, st := range live {
+		st.SessionMS = st.ObservedMS - st.PatrolMS
+		add(d).Merge(st)
 	}
 	for _, d := range order {
 		d2 := d
