@@ -14,8 +14,6 @@ import (
 
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/watchdog/dispatch"
-	"github.com/bidwatch/bidwatch/watchdog/drills"
-	"github.com/bidwatch/bidwatch/watchdog/incident"
 	"github.com/bidwatch/bidwatch/watchdog/report"
 )
 
@@ -51,11 +49,10 @@ type Options struct {
 	City   *config.Config
 	Redis  redis.UniversalClient
 	Prefix string
-	// Sources are what reports are built from; Config defaults to City.
-	// When Drills is set and Sources.IsDrill is not, a report's drill
-	// incidents are told from real ones by the drill runs of its period.
-	Sources report.Sources
-	Drills  *drills.Store
+	// Sources returns what the report of a period is built from
+	// (reportsrc.New: roll-ups, incidents, the evidence head, the drill
+	// runs whose incidents it keeps apart); required.
+	Sources func(ctx context.Context, p report.Period) (report.Sources, error)
 	// Clock defaults to the real one; Logger to discarding.
 	Clock  clockwork.Clock
 	Logger *slog.Logger
@@ -78,14 +75,11 @@ type Deliverer struct {
 // New returns a deliverer; nil when nothing is to be delivered
 // (reports.deliver is empty).
 func New(opts Options) (*Deliverer, error) {
-	if opts.City == nil || opts.Redis == nil {
-		return nil, errors.New("reportdeliver: City and Redis are required")
+	if opts.City == nil || opts.Redis == nil || opts.Sources == nil {
+		return nil, errors.New("reportdeliver: City, Redis and Sources are required")
 	}
 	if len(opts.City.Reports.Deliver) == 0 {
 		return nil, nil
-	}
-	if opts.Sources.Config == nil {
-		opts.Sources.Config = opts.City
 	}
 	if opts.Clock == nil {
 		opts.Clock = clockwork.NewRealClock()
@@ -222,13 +216,9 @@ func markerTTL(p report.Period) time.Duration {
 
 // make builds the report, keeps its HTML and queues its message.
 func (d *Deliverer) make(ctx context.Context, j Job, now time.Time) (Outcome, error) {
-	src := d.opts.Sources
-	if src.IsDrill == nil && d.opts.Drills != nil {
-		runs, err := d.opts.Drills.Between(ctx, j.Period.Start, j.Period.End)
-		if err != nil {
-			return Failed, err
-		}
-		src.IsDrill = func(inc *incident.Incident) bool { return drills.IsDrill(inc, runs) }
+	src, err := d.opts.Sources(ctx, j.Period)
+	if err != nil {
+		return Failed, fmt.Errorf("the sources of the %s report of %s: %w", j.Period.Kind, j.Period.ID(), err)
 	}
 	rep, err := report.Build(ctx, src, report.Request{Period: j.Period, Scope: j.Scope, Now: now})
 	if err != nil {

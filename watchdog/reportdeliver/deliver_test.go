@@ -328,18 +328,17 @@ func TestEmptyPeriodNotSent(t *testing.T) {
 	if v, _ := rdb.Get(ctx, "t:"+KeySent+"month:2025-05:city:yz-hook,yz-mail").Result(); !strings.HasPrefix(v, "empty ") {
 		t.Errorf("marker %q", v)
 	}
-	if d, _ := New(Options{City: config.DemoCity(), Redis: rdb}); d != nil {
+	if d, _ := New(Options{City: config.DemoCity(), Redis: rdb, Sources: rollupSources(c, nil)}); d != nil {
 		t.Error("a deliverer with nothing to deliver")
 	}
 }
 
-func rollupSources(c *config.Config, l lister) (s report.Sources) {
-	s.Config = c
-	s.Rollups = rollup.NewMem(rollup.Thresholds{DegradedRTT: 300 * time.Millisecond}, c.Reports.Location())
+func rollupSources(c *config.Config, l lister) func(context.Context, report.Period) (report.Sources, error) {
+	s := report.Sources{Config: c, Rollups: rollup.NewMem(rollup.Thresholds{DegradedRTT: 300 * time.Millisecond}, c.Reports.Location())}
 	if l != nil {
 		s.Incidents = l
 	}
-	return s
+	return func(context.Context, report.Period) (report.Sources, error) { return s, nil }
 }
 
 // attachment returns a mail's subject and its attachment, decoded.
