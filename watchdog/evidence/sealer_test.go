@@ -21,7 +21,9 @@ import (
 
 const prefix = "bidwatch:"
 
-func testRedis(t *testing.T) redis.UniversalClient {
+func testRedis(t *testing.T) redis.UniversalClient { return testRedisB(t) }
+
+func testRedisB(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	srv := bustest.StartRedis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
