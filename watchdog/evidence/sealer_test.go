@@ -167,7 +167,6 @@ func TestSealerSessionAndPatrol(t *testing.T) {
 	t.Log(res.Summary())
 }
 
-
 // TestSealerUnsealedExport: Samples not sealed yet are listed, not
 // exported as if they were.
 func TestSealerUnsealedExport(t *testing.T) {
