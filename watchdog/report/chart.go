@@ -24,7 +24,7 @@ var seriesColors = []string{"#1f6fb4", "#d0402b", "#5aa05a", "#8e5bb5", "#e0901f
 // chart geometry: a 170 mm wide drawing in a 680×220 view box.
 const (
 	chartW, chartH         = 680.0, 220.0
-	padL, padR, padT, padB = 52.0, 12.0, 14.0, 34.0
+	padL, padR, padT, padB = 52.0, 18.0, 22.0, 44.0
 )
 
 // series is one line of a line chart.
@@ -127,18 +127,22 @@ func axes(b *strings.Builder, unit string, labels []string, lo, hi float64) {
 		fmt.Fprintf(b, `<line x1="%g" y1="%.1f" x2="%g" y2="%.1f" stroke="%s" stroke-width="0.8"/>`, padL, y, chartW-padR, y, ColorGrid)
 		fmt.Fprintf(b, `<text x="%g" y="%.1f" text-anchor="end">%s</text>`, padL-4, y+4, tick(v))
 	}
-	fmt.Fprintf(b, `<text x="4" y="%g">%s</text>`, padT-2, template.HTMLEscapeString(unit))
+	fmt.Fprintf(b, `<text x="4" y="11">%s</text>`, template.HTMLEscapeString(unit))
 	n := len(labels)
 	every := max(1, (n+11)/12)
 	for i, l := range labels {
-		if i%every != 0 && i != n-1 {
-			continue
+		if i != n-1 && (i%every != 0 || (n-1-i)*2 < every) {
+			continue // not a labelled one, or too near the last
 		}
 		x := padL + (chartW-padL-padR)/2
 		if n > 1 {
 			x = padL + float64(i)*(chartW-padL-padR)/float64(n-1)
 		}
-		fmt.Fprintf(b, `<text x="%.1f" y="%g" text-anchor="middle">%s</text>`, x, chartH-padB+16, template.HTMLEscapeString(l))
+		anchor := "middle"
+		if n > 1 && i == n-1 {
+			anchor = "end"
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="%g" text-anchor="%s">%s</text>`, x, chartH-padB+16, anchor, template.HTMLEscapeString(l))
 	}
 }
 
@@ -146,8 +150,8 @@ func legend(b *strings.Builder, ss []series) {
 	x := padL
 	for _, s := range ss {
 		fmt.Fprintf(b, `<rect x="%.1f" y="%g" width="10" height="4" fill="%s"/><text x="%.1f" y="%g">%s</text>`,
-			x, chartH-8, s.color, x+13, chartH-4, template.HTMLEscapeString(s.name))
-		x += 20 + 7*float64(len([]rune(s.name)))
+			x, chartH-9, s.color, x+13, chartH-4, template.HTMLEscapeString(s.name))
+		x += 24 + 11*float64(len([]rune(s.name)))
 	}
 }
 
@@ -155,7 +159,7 @@ func tick(v float64) string {
 	if math.Abs(v-math.Round(v)) < 1e-9 {
 		return fmt.Sprintf("%.0f", v)
 	}
-	return fmt.Sprintf("%.2g", v)
+	return fmt.Sprintf("%.1f", v)
 }
 
 // niceCeil rounds up to 1, 2 or 5 times a power of ten.
