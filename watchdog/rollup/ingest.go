@@ -166,6 +166,9 @@ func (in *Ingest) Build(entries []Entry) (keys []string, args []any) {
 	if len(hourOrder) == 0 {
 		return nil, nil
 	}
+	// Most of a batch's arguments: a hash's ~10 fields and bucket pairs,
+	// and every raw Sample.
+	args = make([]any, 0, 40*(len(hourOrder)+len(sessOrder))+len(entries)+8*len(rawOrder))
 	keyIdx := map[string]int{}
 	key := func(name string) int {
 		if i, ok := keyIdx[name]; ok {
