@@ -262,7 +262,11 @@ func WriteSeals(w io.Writer, d *Doc) error {
 	}
 	for _, g := range d.Groups {
 		e := byN[g.Seal]
-		fmt.Fprintf(w, "  %s：封存 #%d，%s，%d 条记录，摘要 %s\n", g.Name(), g.Seal, e.At.Format(time.RFC3339), len(g.Leaves), e.Digest.Short())
+		what := fmt.Sprintf("共 %d 条样本", len(g.Leaves))
+		if g.Kind == KindIncident {
+			what = "故障记录的一个版本"
+		}
+		fmt.Fprintf(w, "  %s：封存 #%d（%s），%s，摘要 %s\n", g.Name(), g.Seal, e.At.Format(time.RFC3339), what, e.Digest.Short())
 	}
 	for _, u := range d.Unsealed {
 		fmt.Fprintf(w, "  未封存：%s\n", u)
