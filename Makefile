@@ -32,7 +32,8 @@ bench: build
 	$(GO) test -run '^$$' -bench 'RTCParticipants' -benchtime 1x -timeout 20m ./synthetic/
 	$(GO) test -run '^$$' -bench 'RTCFreezeFlag' -benchtime 10x ./synthetic/
 	$(GO) test -run '^$$' -bench 'Publish' -benchtime 200x ./internal/bus/
-	$(GO) test -run '^$$' -bench 'AgentPublish|SpoolAppendPeekAck' ./probe/
+	$(GO) test -run '^$$' -bench 'AgentPublish|SpoolAppend' ./probe/
+	$(GO) test -run '^$$' -bench 'FailoverToAck' -benchtime 3x ./internal/bus/
 	$(GO) test -run '^$$' -bench 'AgentCPU' -benchtime 1x ./probe/
 	$(GO) test -run '^$$' -bench 'Ingest' -benchtime 200000x ./watchdog/
 	$(GO) test -run '^$$' -bench 'FaultToIncident' -benchtime 20x -timeout 20m ./watchdog/
