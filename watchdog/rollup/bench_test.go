@@ -166,13 +166,10 @@ func writeSession(ctx context.Context, p redis.Pipeliner, id string, d Dim, st *
 	p.ZAddGT(ctx, testPrefix+KeyLiveSessions, redis.Z{Score: float64(st.LastMS), Member: id})
 }
 
-// BenchmarkDailyYear50Rooms measures reading a year of daily roll-ups of a
-// 50-room city (each room seen from 3 locations over 2 transports, probed
-// 10 hours a day: 109,500 packed days) with Daily, merging per room as a
-// year report does: time and memory allocated per read.
-//
-//	go test -run '^$' -bench DailyYear50Rooms -benchmem -benchtime 5x ./watchdog/rollup
-func BenchmarkDailyYear50Rooms(b *testing.B) {
+// cityYear writes a year of packed days of a 50-room city (each room seen
+// from 3 locations over 2 transports, probed 10 hours a day: 109,500
+// packed days) and returns a store over them, the first day and the Dims.
+func cityYear(b *testing.B) (*RedisStore, time.Time, *time.Location) {
 	rdb := testRedis(b)
 	ctx := context.Background()
 	loc := shanghai(b)
@@ -205,12 +202,18 @@ func BenchmarkDailyYear50Rooms(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	return store, first, loc
+}
+
+// readYear reads a year with read, merging per room as a year report
+// does, and checks it saw rows of 50 rooms.
+func readYear(b *testing.B, wantRows int, read func(fn func(Row) error) error) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		rooms := map[string]*Stats{}
 		rows := 0
-		err := store.Daily(ctx, loc, first, first.AddDate(0, 0, 365), func(r Row) error {
+		err := read(func(r Row) error {
 			st := rooms[r.Dim.Room]
 			if st == nil {
 				st = &Stats{}
@@ -223,7 +226,7 @@ func BenchmarkDailyYear50Rooms(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if rows != 365*len(dims) || len(rooms) != 50 {
+		if rows != wantRows || len(rooms) != 50 {
 			b.Fatalf("%d rows of %d rooms", rows, len(rooms))
 		}
 		_ = rooms["room-00"].RTT.Quantile(0.95)
@@ -233,6 +236,28 @@ func BenchmarkDailyYear50Rooms(b *testing.B) {
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapSys)/(1<<20), "heap-sys-MB")
 	b.ReportMetric(float64(runtime.NumCPU()), "cores")
+}
+
+// BenchmarkDailyYear50Rooms measures reading a year of daily roll-ups of a
+// 50-room city with Daily (109,500 packed days, their totals only),
+// merging per room as a year report does: time and memory allocated per
+// read.
+//
+//	go test -run '^$' -bench Year50Rooms -benchmem -benchtime 5x ./watchdog/rollup
+func BenchmarkDailyYear50Rooms(b *testing.B) {
+	store, first, loc := cityYear(b)
+	readYear(b, 365*300, func(fn func(Row) error) error {
+		return store.Daily(context.Background(), loc, first, first.AddDate(0, 0, 365), fn)
+	})
+}
+
+// BenchmarkHourlyYear50Rooms is the same year read hour by hour (Hourly:
+// the packed days decoded down to their 1.1 million hours).
+func BenchmarkHourlyYear50Rooms(b *testing.B) {
+	store, first, _ := cityYear(b)
+	readYear(b, 365*300*10, func(fn func(Row) error) error {
+		return store.Hourly(context.Background(), first, first.AddDate(0, 0, 365), fn)
+	})
 }
 
 func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {

@@ -300,34 +300,48 @@ func DecodeDayTotal(b []byte) (time.Time, Stats, error) {
 // DecodeDay reads a packed day.
 func DecodeDay(b []byte) (Day, error) {
 	var d Day
+	if err := decodeDay(b, &d); err != nil {
+		return Day{}, err
+	}
+	return d, nil
+}
+
+// decodeDay reads a packed day into d, reusing d.Hours' room (a year's
+// Hourly decodes a hundred thousand days).
+func decodeDay(b []byte, d *Day) error {
 	base, total, err := DecodeDayTotal(b)
 	if err != nil {
-		return d, err
+		return err
 	}
 	d.Base, d.Total = base, total
 	r := reader{b: b}
 	_, bms, tlen := r.dayHead()
 	r.off += tlen
 	n := r.small("hours", maxPackHours)
+	if cap(d.Hours) < n {
+		d.Hours = make([]HourStats, n)
+	}
+	d.Hours = d.Hours[:n]
 	prev := -1
-	for range n {
+	for i := range n {
 		off := prev + 1 + r.small("hour gap", maxPackHours)
 		if r.err == nil && off >= maxPackHours {
 			r.fail("hour %d is past the day", off)
 		}
 		if r.err != nil {
-			return Day{}, r.err
+			break
 		}
-		h := HourStats{Hour: base.Add(time.Duration(off) * time.Hour)}
+		h := &d.Hours[i]
+		*h = HourStats{Hour: base.Add(time.Duration(off) * time.Hour)}
 		r.stats(&h.Stats, bms)
-		d.Hours = append(d.Hours, h)
 		prev = off
 	}
 	r.end()
 	if r.err != nil {
-		return Day{}, r.err
+		d.Hours = d.Hours[:0]
+		return r.err
 	}
-	return d, nil
+	return nil
 }
 
 // Session is a packed session: its room and its roll-up per Dim.

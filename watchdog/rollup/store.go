@@ -104,9 +104,9 @@ func (s *RedisStore) Hourly(ctx context.Context, from, to time.Time, fn func(Row
 		return err
 	}
 	days := s.days(from, to)
+	var day Day
 	err = s.eachPacked(ctx, days, dims, false, func(_ time.Time, d Dim, b []byte) error {
-		day, err := DecodeDay(b)
-		if err != nil {
+		if err := decodeDay(b, &day); err != nil {
 			return fmt.Errorf("day %s of %s: %w", day.Base.Format(time.RFC3339), d.Key(), err)
 		}
 		for i := range day.Hours {
