@@ -24,7 +24,7 @@ import (
 // newAlertsCmd is `bidwatch alerts`: dispatch channels, the outbox and
 // silences from a terminal.
 func newAlertsCmd(logger *slog.Logger) *cobra.Command {
-	var file, redisURL string
+	var file, redisURL, prefix string
 	cmd := &cobra.Command{
 		Use:   "alerts",
 		Short: "Dispatch alerts (派单告警): test a channel, see the outbox, silence alerts",
@@ -41,20 +41,19 @@ does not exist, 2 Redis unreachable, 3 usage or configuration error.`,
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&file, "config", "", "bidwatch config file: the dispatch section and redis.url (required)")
 	pf.StringVar(&redisURL, "redis", "", "Redis URL (overrides redis.url)")
+	addPrefixFlag(pf, &prefix)
 	_ = cmd.MarkPersistentFlagRequired("config")
 	open := func(cmd *cobra.Command) (*config.Config, *bus.Bus, error) {
 		c, err := loadCityConfig(file)
 		if err != nil {
 			return nil, nil, err
 		}
-		url := c.Redis.URL.Reveal()
-		if cmd.Flags().Changed("redis") {
-			url = redisURL
-		}
-		if url == "" {
+		bo := busOptions(cmd, c, redisURL, prefix)
+		bo.Logger = slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})
+		if bo.URL == "" {
 			return nil, nil, &exitError{code: 3, err: errors.New("no Redis: give --redis URL or redis.url in --config")}
 		}
-		b, err := bus.Open(cmd.Context(), bus.Options{URL: url, Prefix: c.Redis.Prefix, Logger: slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})})
+		b, err := bus.Open(cmd.Context(), bo)
 		if err != nil {
 			return nil, nil, &exitError{code: 3, err: err}
 		}
@@ -271,7 +270,7 @@ func newAlertsUnsilenceCmd(open opener) *cobra.Command {
 
 // newServeAckCmd is `bidwatch serve-ack`: the acknowledge links' page.
 func newServeAckCmd(logger *slog.Logger) *cobra.Command {
-	var file, redisURL, listen string
+	var file, redisURL, prefix, listen string
 	cmd := &cobra.Command{
 		Use:   "serve-ack",
 		Short: "Serve the acknowledge links dispatch messages carry (确认接单 from a phone)",
@@ -295,7 +294,7 @@ dispatch.ack.listen (127.0.0.1:9430) unless --listen says otherwise.`,
 			if signer == nil {
 				return &exitError{code: 3, err: fmt.Errorf("%s: dispatch.ack.base_url and dispatch.ack.secret are required", file)}
 			}
-			f := &incidentsFlags{config: file, redis: redisURL}
+			f := &incidentsFlags{config: file, redis: redisURL, prefix: prefix}
 			store, b, err := openIncidentStore(cmd.Context(), f, cmd, logger)
 			if err != nil {
 				return err
@@ -328,6 +327,7 @@ dispatch.ack.listen (127.0.0.1:9430) unless --listen says otherwise.`,
 	}
 	cmd.Flags().StringVar(&file, "config", "", "bidwatch config file: the dispatch section and redis.url (required)")
 	cmd.Flags().StringVar(&redisURL, "redis", "", "Redis URL (overrides redis.url)")
+	addPrefixFlag(cmd.Flags(), &prefix)
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (overrides dispatch.ack.listen)")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd

@@ -23,7 +23,7 @@ import (
 
 // newConsoleCmd is `bidwatch console`: the live web console.
 func newConsoleCmd(logger *slog.Logger) *cobra.Command {
-	var file, redisURL, listen string
+	var file, redisURL, prefix, listen string
 	cmd := &cobra.Command{
 		Use:   "console",
 		Short: "Serve the live web console: the big screen, rooms, incidents, the schedule",
@@ -46,16 +46,15 @@ docs/console.md describes the pages, the API and putting it behind HTTPS.`,
 			if cmd.Flags().Changed("listen") {
 				c.Console.Listen = listen
 			}
-			url := c.Redis.URL.Reveal()
-			if cmd.Flags().Changed("redis") {
-				url = redisURL
-			}
+			bo := busOptions(cmd, c, redisURL, prefix)
+			bo.Logger = logger
+			url := bo.URL
 			if url == "" {
 				return &exitError{code: 3, err: errors.New("no Redis: give --redis URL or redis.url in --config (the console reads what the probes and the watchdog write there)")}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			b, err := bus.Open(ctx, bus.Options{URL: url, Prefix: c.Redis.Prefix, Logger: logger})
+			b, err := bus.Open(ctx, bo)
 			if err != nil {
 				return &exitError{code: 3, err: err}
 			}
@@ -76,6 +75,7 @@ docs/console.md describes the pages, the API and putting it behind HTTPS.`,
 	}
 	cmd.Flags().StringVar(&file, "config", "", "bidwatch config file (required)")
 	cmd.Flags().StringVar(&redisURL, "redis", "", "Redis URL (overrides redis.url)")
+	addPrefixFlag(cmd.Flags(), &prefix)
 	cmd.Flags().StringVar(&listen, "listen", "", "address to serve on (overrides console.listen)")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd

@@ -29,7 +29,7 @@ func registerRedisFlags(cmd *cobra.Command, config, redis, prefix *string, confi
 	pf := cmd.PersistentFlags()
 	pf.StringVar(config, "config", "", "bidwatch config file ("+configUse+")")
 	pf.StringVar(redis, "redis", "", "Redis URL (overrides redis.url)")
-	pf.StringVar(prefix, "prefix", "", `key prefix (overrides redis.prefix; default "bidwatch:")`)
+	addPrefixFlag(pf, prefix)
 }
 
 // incidentsFlags are the flags every `bidwatch incidents` subcommand takes.
@@ -108,27 +108,18 @@ func openIncidentStore(ctx context.Context, f *incidentsFlags, cmd *cobra.Comman
 // closes the bus.
 func openRedis(ctx context.Context, configFile, redisURL, redisPrefix string, cmd *cobra.Command, logger *slog.Logger) (*bus.Bus, *config.Config, error) {
 	var c *config.Config
-	url, prefix := "", bus.DefaultPrefix
 	if configFile != "" {
 		var err error
 		if c, err = loadCityConfig(configFile); err != nil {
 			return nil, nil, err
 		}
-		url = c.Redis.URL.Reveal()
-		if c.Redis.Prefix != "" {
-			prefix = c.Redis.Prefix
-		}
 	}
-	if cmd.Flags().Changed("redis") {
-		url = redisURL
-	}
-	if cmd.Flags().Changed("prefix") {
-		prefix = redisPrefix
-	}
-	if url == "" {
+	bo := busOptions(cmd, c, redisURL, redisPrefix)
+	bo.Logger = slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})
+	if bo.URL == "" {
 		return nil, nil, &exitError{code: 3, err: errors.New("no Redis: give --redis URL or a --config with redis.url (an embedded Redis lives inside one process and cannot be reached from here)")}
 	}
-	b, err := bus.Open(ctx, bus.Options{URL: url, Prefix: prefix, Logger: slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})})
+	b, err := bus.Open(ctx, bo)
 	if err != nil {
 		return nil, nil, &exitError{code: 3, err: err}
 	}

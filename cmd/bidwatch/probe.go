@@ -24,8 +24,8 @@ import (
 
 // probeFlags are the flags of `bidwatch probe` that override the config.
 type probeFlags struct {
-	config, location, redis, id, schedule, feed, metrics, spool, via string
-	participants                                                     map[string]int
+	config, location, redis, prefix, id, schedule, feed, metrics, spool, via string
+	participants                                                             map[string]int
 }
 
 // newProbeCmd is `bidwatch probe`: the probe agent, and `probe now`.
@@ -73,7 +73,9 @@ configuration error. docs/probe.md has the details.`,
 			if err != nil {
 				return &exitError{code: 3, err: err}
 			}
-			b, err := bus.Open(cmd.Context(), bus.Options{URL: opts.redisURL, Prefix: c.Redis.Prefix, MaxLen: c.Redis.MaxLen, Logger: logger})
+			bo := busOptions(cmd, c, f.redis, f.prefix)
+			bo.Logger = logger
+			b, err := bus.Open(cmd.Context(), bo)
 			if err != nil {
 				return &exitError{code: 3, err: err}
 			}
@@ -93,6 +95,7 @@ configuration error. docs/probe.md has the details.`,
 	fl.StringVar(&f.config, "config", "", "bidwatch config file: rooms, probe, redis, agent and schedule settings (required)")
 	fl.StringVar(&f.location, "location", "", "id of the sub-center whose network this agent runs in (required)")
 	fl.StringVar(&f.redis, "redis", "", "Redis URL (overrides redis.url; redis://, rediss://, redis-sentinel://, redis-cluster://)")
+	addPrefixFlag(fl, &f.prefix)
 	fl.StringVar(&f.id, "id", "", `probe id (default "<location>@<hostname>")`)
 	fl.StringVar(&f.schedule, "schedule", "", "YAML schedule of sessions (overrides schedule.file)")
 	fl.StringVar(&f.feed, "feed", "", "URL of the trading system's JSON schedule feed (overrides schedule.feed_url)")
@@ -178,7 +181,7 @@ func probeOptions(cmd *cobra.Command, c *config.Config, f probeFlags, logger *sl
 		ScheduleFile: s.File, FeedURL: s.FeedURL, FeedInterval: s.FeedInterval, FeedHeader: feedHeader,
 		Lead: noneIfZero(a.Lead), Tail: noneIfZero(a.Tail),
 		PatrolInterval: noneIfZero(a.PatrolInterval), PatrolDuration: a.PatrolDuration,
-		SpoolDir: a.SpoolDir, SpoolMaxBytes: a.SpoolMaxBytes,
+		SpoolDir: a.SpoolDir, SpoolMaxBytes: a.SpoolMaxBytes, SpoolFsync: probe.FsyncPolicy(a.SpoolFsync),
 		HeartbeatInterval: a.HeartbeatInterval, MetricsListen: a.MetricsListen, FlushTimeout: a.FlushTimeout,
 		Logger: logger,
 	}
@@ -226,8 +229,8 @@ func noneIfZero(d time.Duration) time.Duration {
 // newProbeNowCmd is `bidwatch probe now ROOM`.
 func newProbeNowCmd(logger *slog.Logger) *cobra.Command {
 	var (
-		file, redisURL, location, probeID, by string
-		dur                                   time.Duration
+		file, redisURL, prefix, location, probeID, by string
+		dur                                           time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "now ROOM",
@@ -242,27 +245,25 @@ with --config the room id is checked against the config.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			room := args[0]
-			prefix, url := bus.DefaultPrefix, ""
+			var c *config.Config
 			if file != "" {
-				c, err := loadCityConfig(file)
-				if err != nil {
+				var err error
+				if c, err = loadCityConfig(file); err != nil {
 					return err
 				}
 				if _, ok := c.Room(room); !ok {
 					return &exitError{code: 3, err: fmt.Errorf("room %q: not in %s", room, file)}
 				}
-				prefix, url = c.Redis.Prefix, c.Redis.URL.Reveal()
 			}
-			if cmd.Flags().Changed("redis") {
-				url = redisURL
-			}
-			if url == "" {
+			bo := busOptions(cmd, c, redisURL, prefix)
+			bo.Logger = logger
+			if bo.URL == "" {
 				return &exitError{code: 3, err: errors.New("no Redis: give --redis URL or a --config with redis.url (an embedded Redis lives inside one process and cannot be reached from here)")}
 			}
 			if dur <= 0 {
 				return &exitError{code: 3, err: fmt.Errorf("--for %s: must be positive", dur)}
 			}
-			b, err := bus.Open(cmd.Context(), bus.Options{URL: url, Prefix: prefix, Logger: logger})
+			b, err := bus.Open(cmd.Context(), bo)
 			if err != nil {
 				return &exitError{code: 3, err: err}
 			}
@@ -284,6 +285,7 @@ with --config the room id is checked against the config.`,
 	fl := cmd.Flags()
 	fl.StringVar(&file, "config", "", "bidwatch config file (for redis.url and to check the room)")
 	fl.StringVar(&redisURL, "redis", "", "Redis URL the agents use (overrides redis.url)")
+	addPrefixFlag(fl, &prefix)
 	fl.DurationVar(&dur, "for", 10*time.Minute, "how long to probe")
 	fl.StringVar(&location, "location", "", "only agents at this sub-center")
 	fl.StringVar(&probeID, "probe", "", "only this probe")

@@ -22,8 +22,8 @@ import (
 // newWatchdogCmd is `bidwatch watchdog`: one watchdog replica.
 func newWatchdogCmd(logger *slog.Logger) *cobra.Command {
 	var (
-		file, redisURL, listen, id string
-		noHealth, quiet            bool
+		file, redisURL, prefix, listen, id string
+		noHealth, quiet                    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "watchdog",
@@ -58,14 +58,12 @@ configuration error.`,
 			if err != nil {
 				return err
 			}
-			url := c.Redis.URL.Reveal()
-			if cmd.Flags().Changed("redis") {
-				url = redisURL
-			}
 			if cmd.Flags().Changed("listen") {
 				c.Watchdog.Listen = listen
 			}
-			b, err := bus.Open(cmd.Context(), bus.Options{URL: url, Prefix: c.Redis.Prefix, MaxLen: c.Redis.MaxLen, Logger: logger})
+			bo := busOptions(cmd, c, redisURL, prefix)
+			bo.Logger = logger
+			b, err := bus.Open(cmd.Context(), bo)
 			if err != nil {
 				return &exitError{code: 3, err: err}
 			}
@@ -96,6 +94,7 @@ configuration error.`,
 	fl := cmd.Flags()
 	fl.StringVar(&file, "config", "", "bidwatch config file: city, servers, rooms, redis and watchdog settings (required)")
 	fl.StringVar(&redisURL, "redis", "", "Redis URL (overrides redis.url; redis://, rediss://, redis-sentinel://, redis-cluster://)")
+	addPrefixFlag(fl, &prefix)
 	fl.StringVar(&listen, "listen", "", `address for Prometheus /metrics (overrides watchdog.listen; "" for none)`)
 	fl.StringVar(&id, "id", "", `replica id in the consumer group (default "<hostname>-<pid>-<random>")`)
 	fl.BoolVar(&noHealth, "no-health", false, "run no health checks (another deployment checks the servers)")
