@@ -323,3 +323,39 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkRawHourBytes measures the Redis memory of one participant-hour
+// of the raw archive: 3,600 one-second Samples (a WebRTC viewer's, with
+// every measure filled in) in their room's hour list.
+//
+//	go test -run '^$' -bench RawHourBytes -benchtime 1x ./watchdog/rollup
+func BenchmarkRawHourBytes(b *testing.B) {
+	rdb := testRedis(b)
+	ctx := context.Background()
+	in := testIngest()
+	hour := time.Now().UTC().Truncate(time.Hour)
+	var es []Entry
+	var jsonBytes int
+	for sec := range 3600 {
+		s := &sample.Sample{Probe: "probe-yz-1", Location: "yz", Session: "2026-BJ-0042", Room: "yz-hall-1", Transport: sample.TransportWebRTC,
+			Participant: "viewer-1", Seq: uint64(sec + 1), WindowStart: hour.Add(time.Duration(sec) * time.Second), WindowMS: 1000,
+			Connected: true, ConnectedMS: 1000, RTTCount: 3, RTTMedianMS: 23.4, RTTMaxMS: 31.9, LagCount: 25, LagMedianMS: 81.2, LagMaxMS: 95.3,
+			JitterMS: 2.1, LossPct: 0.1, Frames: 25, FPS: 25, BitrateKbps: 1480.5, LargestGapMS: 52.1}
+		e := entries(b, []*sample.Sample{s})
+		jsonBytes += len(e[0].Raw)
+		es = append(es, e...)
+	}
+	for range b.N {
+		rdb.FlushAll(ctx)
+		before := usedMemory(b, rdb)
+		for lo := 0; lo < len(es); lo += 500 {
+			if err := in.Apply(ctx, rdb, es[lo:min(lo+500, len(es))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		key := testPrefix + KeyRaw + "yz-hall-1:" + HourName(hour)
+		b.ReportMetric(float64(rdb.MemoryUsage(ctx, key, 0).Val()), "raw-list-bytes/participant-hour")
+		b.ReportMetric(float64(usedMemory(b, rdb)-before), "all-bytes/participant-hour")
+	}
+	b.ReportMetric(float64(jsonBytes)/3600, "json-bytes/sample")
+}

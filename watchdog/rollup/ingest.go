@@ -134,7 +134,7 @@ func (in *Ingest) Build(entries []Entry) (keys []string, args []any) {
 	var rawOrder []rk
 	for _, e := range entries {
 		s := e.Sample
-		if !Valid(s) {
+		if s == nil || !Valid(s) {
 			continue
 		}
 		dim := DimOf(s)
