@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -15,8 +17,13 @@ import (
 
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/bus/bustest"
+	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/internal/vocab"
+	"github.com/bidwatch/bidwatch/watchdog/correlate"
+	"github.com/bidwatch/bidwatch/watchdog/detect"
 	"github.com/bidwatch/bidwatch/watchdog/evidence"
+	"github.com/bidwatch/bidwatch/watchdog/incident"
 	"github.com/bidwatch/bidwatch/watchdog/rollup"
 )
 
@@ -122,6 +129,60 @@ func TestEvidenceAndVerify(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, "NOT VERIFIED: "+c.want) {
 			t.Errorf("%s: exit %d\n%s\n%s", c.name, code, out, errOut)
 		}
+	}
+
+	// A fault record of the room, sealed: the JSON incidents export
+	// verifies, offline and against the live chain; one byte changed in
+	// its phenomenon does not.
+	store := incident.NewRedisStore(rdb, "bidwatch:", config.DefaultWatchdog().Incidents)
+	inc, _, err := store.Open(ctx, correlate.Problem{
+		Key: "room:jd-hall-1", Cause: vocab.CauseRoom, Subject: "jd-hall-1", SubCenters: []string{"jd"},
+		Rooms: []string{"jd-hall-1"}, Explains: []string{"jd-hall-1"}, Locations: []string{"yz"},
+		Findings: []*detect.Finding{{Kind: vocab.KindDropout, Severity: vocab.SeverityCritical, Room: "jd-hall-1",
+			Onset: at, FiredAt: at, Text: "participants dropped"}},
+		Kinds: []vocab.Kind{vocab.KindDropout}, Severity: vocab.SeverityCritical, Since: at, Page: true,
+	}, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := incident.Canonical(inc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SealIncident(ctx, evidence.Version{ID: inc.ID, Version: inc.Version, Doc: doc}); err != nil {
+		t.Fatal(err)
+	}
+	incFile := filepath.Join(dir, "incidents.json")
+	if code, _, errOut := executeIn(t, "", "incidents", "export", "--format", "json", "--redis", srv.URL(), "-o", incFile); code != 0 {
+		t.Fatalf("incidents export: exit %d %s", code, errOut)
+	}
+	code, out, errOut = executeIn(t, "", "verify", incFile, "--redis", srv.URL())
+	if code != 0 || !strings.HasPrefix(out, "verified: 1 records, 1 chain entries") || !strings.Contains(out, "match the live chain") {
+		t.Errorf("verify incidents: exit %d\n%s\n%s", code, out, errOut)
+	}
+	incData, _ := os.ReadFile(incFile)
+	_ = os.WriteFile(incFile, []byte(strings.Replace(string(incData), "participants dropped", "participants droppeD", 1)), 0o644)
+	if code, _, errOut = executeIn(t, "", "verify", incFile); code != 1 || !strings.Contains(errOut, "record 1 ("+inc.ID+" v1): changed") {
+		t.Errorf("verify a changed incident: exit %d %s", code, errOut)
+	}
+
+	// A report's evidence block: its signed head checks against the key.
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	head, err := evidence.NewChain(rdb, "bidwatch:").SignedHead(ctx, time.Now(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := json.Marshal(map[string]any{"title": "运维报告", "evidence": map[string]any{"head": head}})
+	repFile, keyPub := filepath.Join(dir, "report.json"), filepath.Join(dir, "center.pub")
+	_ = os.WriteFile(repFile, rep, 0o644)
+	_ = os.WriteFile(keyPub, []byte(hex.EncodeToString(key.Public().(ed25519.PublicKey))), 0o644)
+	if code, out, errOut = executeIn(t, "", "verify", repFile, "--pubkey", keyPub, "--redis", srv.URL()); code != 0 || !strings.Contains(out, "good") {
+		t.Errorf("verify a report: exit %d\n%s\n%s", code, out, errOut)
+	}
+	other := filepath.Join(dir, "other.pub")
+	_ = os.WriteFile(other, []byte(strings.Repeat("ab", 32)), 0o644)
+	if code, _, errOut = executeIn(t, "", "verify", repFile, "--pubkey", other); code != 1 || !strings.Contains(errOut, "signature wrong") {
+		t.Errorf("verify a report with another key: exit %d %s", code, errOut)
 	}
 
 	// A moment past raw retention: the roll-ups, no error.
