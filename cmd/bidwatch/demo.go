@@ -249,6 +249,9 @@ func runDemo(ctx context.Context, stdout io.Writer, logger *slog.Logger, o demoO
 		fmt.Fprintf(out, "  console   %s  sign in as %s, password %s\n", login.url, login.names, login.password)
 	}
 	fmt.Fprintf(out, "  try       bidwatch incidents list --redis redis://%s\n", b.Addr())
+	if o.script != nil {
+		fmt.Fprintf(out, "            bidwatch drills report --redis redis://%s -o drill.html   (the drills' score, 应急演练报告)\n", b.Addr())
+	}
 	fmt.Fprintf(out, "            bidwatch check ws://%s/rooms/yz-hall-1/events\n\n", hallAddr)
 
 	drilled := make(chan error, 1)
