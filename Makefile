@@ -36,6 +36,7 @@ bench: build
 	$(GO) test -run '^$$' -bench 'FailoverToAck' -benchtime 3x ./internal/bus/
 	$(GO) test -run '^$$' -bench 'AgentCPU' -benchtime 1x ./probe/
 	$(GO) test -run '^$$' -bench 'Ingest' -benchtime 200000x ./watchdog/
+	$(GO) test -run '^$$' -bench 'Apply|RoomYearBytes|Year50Rooms|RawHourBytes' -benchmem -benchtime 3x ./watchdog/rollup/
 	$(GO) test -run '^$$' -bench 'FaultToIncident' -benchtime 20x -timeout 20m ./watchdog/
 	$(GO) test -run '^$$' -bench 'FaultToAlert' -benchtime 20x -timeout 20m ./watchdog/
 	$(GO) test -run '^$$' -bench 'Remedy' -benchtime 20x -timeout 20m ./watchdog/
