@@ -25,6 +25,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"num":       func(v any) string { return fmtNum(toNum(v)) },
 	"min1":      func(v any) string { return fmtFloat(toNum(v), 1) },
 	"dur":       func(v any) string { return fmtDur(toNum(v)) },
+	"minutes":   func(ms int64) string { return fmt.Sprintf("%.1f", float64(ms)/6e4) },
 	"hours":     func(ms int64) string { return fmt.Sprintf("%.1f", float64(ms)/3.6e6) },
 	"when":      func(t time.Time) string { return fmtWhen(t) },
 	"day":       func(t time.Time) string { return fmtDay(t) },
