@@ -85,8 +85,8 @@ func lineChart(title, unit string, labels []string, ss []series, lo, hi float64,
 		}
 		flush()
 	}
-	if len(ss) > 1 {
-		legend(&b, ss)
+	if len(ss) > 1 || (len(ss) == 1 && ss[0].name != title) {
+		legend(&b, ss) // what each line is, unless the title says it
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) //nolint:gosec // built from numbers and escaped names
@@ -131,7 +131,7 @@ func axes(b *strings.Builder, unit string, labels []string, lo, hi float64) {
 	n := len(labels)
 	every := max(1, (n+11)/12)
 	for i, l := range labels {
-		if i != n-1 && (i%every != 0 || (n-1-i)*2 < every) {
+		if i != n-1 && (i%every != 0 || n-1-i < every) {
 			continue // not a labelled one, or too near the last
 		}
 		x := padL + (chartW-padL-padR)/2
