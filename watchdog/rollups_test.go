@@ -3,10 +3,12 @@ package watchdog
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bidwatch/bidwatch/internal/bus"
@@ -103,5 +105,79 @@ func TestFlushRollsUpOnce(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(raw, want) {
 		t.Errorf("raw archive:\n%q\nwant the stream's entries\n%q", raw, want)
+	}
+}
+
+// TestLeaderPacksClosedDays: the leader's packing loop packs a day of the
+// report time zone once it has been over for DefaultGrace, on the
+// watchdog's clock; the day reads the same before and after.
+func TestLeaderPacksClosedDays(t *testing.T) {
+	b := openBus(t, redisURL(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	city := fastCity(t, "")
+	loc := city.Reports.Location()
+	// Yesterday in the report zone, 10:00: the day is over, its raw lists
+	// and roll-ups are still within retention.
+	day := rollup.DayOf(time.Now(), loc).AddDate(0, 0, -1)
+	clock := clockwork.NewFakeClockAt(day.Add(25 * time.Hour)) // 01:00 the day after: within the grace
+	w, err := New(Options{Config: city, Bus: b, ID: "leader", NoHealth: true, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.ensureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var es []bus.Entry
+	for i := range 20 {
+		s := sample.Sample{Probe: "p", Location: "yz", Session: "S-pack", Room: "by-hall-1", Transport: sample.TransportWS,
+			Participant: "x", Seq: uint64(i + 1), WindowStart: day.Add(10*time.Hour + time.Duration(i)*time.Minute), WindowMS: 1000,
+			Connected: true, ConnectedMS: 1000, RTTCount: 1, RTTMedianMS: float64(10 + i)}
+		e, err := bus.NewEntry(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
+	}
+	if _, err := b.Publish(ctx, es); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.Client().XReadGroup(ctx, &redis.XReadGroupArgs{Group: Group, Consumer: "leader", Streams: []string{b.Key(bus.KeySamples), ">"}, Count: 100}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.handle(ctx, res[0].Messages, time.Now(), false)
+	daily := func() rollup.Stats {
+		t.Helper()
+		var st rollup.Stats
+		if err := w.Rollups().Daily(ctx, loc, day, day.AddDate(0, 0, 1), func(r rollup.Row) error { st.Merge(&r.Stats); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	before := daily()
+	if before.Samples != 20 {
+		t.Fatalf("day before packing: %d samples, want 20", before.Samples)
+	}
+	dayKey := b.Key(rollup.KeyDay + rollup.DayName(day, loc) + ":by-hall-1|yz|ws")
+	done := make(chan struct{})
+	go func() { defer close(done); w.compactLoop(ctx) }()
+	clock.BlockUntil(1) // the loop ran once (too early) and waits for its ticker
+	if n := b.Client().Exists(ctx, dayKey).Val(); n != 0 {
+		t.Fatal("a day packed within its grace")
+	}
+	clock.Advance(3 * time.Hour) // 04:00: the grace is over; the ticker fires
+	waitFor(t, 5*time.Second, "the day packed", func() bool { return b.Client().Exists(ctx, dayKey).Val() == 1 })
+	if after := daily(); !reflect.DeepEqual(after, before) {
+		t.Errorf("the day changed in packing:\n%+v\n%+v", after, before)
+	}
+	if n := b.Client().ZCard(ctx, b.Key(rollup.KeyHours)).Val(); n != 0 {
+		t.Errorf("%d live hours left", n)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the packing loop did not stop")
 	}
 }
