@@ -6,15 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bidwatch/bidwatch/internal/bus"
-	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/watchdog/evidence"
-	"github.com/bidwatch/bidwatch/watchdog/rollup"
 )
 
-// TestSealingThroughTheLeader: the leader seals a session from the raw
-// archive once it has been quiet, and an export of a minute of it
-// verifies.
+// TestSealingThroughTheLeader: Samples published to the stream are
+// archived by the consumer and sealed by the leader once the session has
+// been quiet; an export of a minute of it verifies.
 func TestSealingThroughTheLeader(t *testing.T) {
 	ctx := context.Background()
 	b := openBus(t, redisURL(t))
@@ -23,27 +20,22 @@ func TestSealingThroughTheLeader(t *testing.T) {
 	w := startWatchdog(t, Options{Config: city, Bus: b, Clock: clock, NoHealth: true, NoDispatch: true, NoRemedy: true})
 	waitFor(t, 10*time.Second, "a leader", w.Leader)
 
+	// Samples published as probes publish them: the consumer archives
+	// them raw, the leader seals them.
 	room := city.Rooms[0].ID
 	start := clock.Now().Add(-3 * time.Minute).Truncate(time.Second)
-	var n int
-	for _, loc := range []string{"gaoyou", "baoying"} {
-		for seq := uint64(1); seq <= 90; seq++ {
-			s := sample.Sample{Probe: "p-" + loc, Location: loc, Session: "S-E2E", Room: room, Transport: sample.TransportWS,
-				Participant: room + "/ws-1/" + loc, Seq: seq, WindowStart: start.Add(time.Duration(seq) * time.Second),
-				WindowMS: 1000, Connected: true, ConnectedMS: 1000, RTTCount: 1, RTTMedianMS: 12}
-			raw, err := bus.EncodeSample(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			key := b.Key(rollup.KeyRaw + room + ":" + s.WindowStart.UTC().Format(evidence.HourLayout))
-			if err := b.Client().RPush(ctx, key, raw).Err(); err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
+	parts := []part{{"p-yz", "yz", room, room + "/ws-1/yz.1"}, {"p-gy", "gy", room, room + "/ws-1/gy.1"}}
+	f := newFeeder(t, b)
+	n := 0
+	for i := range 90 {
+		n += f.window(start.Add(time.Duration(i)*time.Second), time.Second, parts, nil)
 	}
+	if n != 180 {
+		t.Fatalf("published %d Samples", n)
+	}
+	const session = "S-1" // the feeder's
 	chain := evidence.NewChain(b.Client(), b.Prefix())
-	g := evidence.Group{Kind: evidence.KindSession, Ref: "S-E2E"}
+	g := evidence.Group{Kind: evidence.KindSession, Ref: session}
 	waitFor(t, 10*time.Second, "every Sample of the session seen", func() bool {
 		v, _ := b.Client().HGet(ctx, b.Key(evidence.KeyOpen), g.String()).Result()
 		var o evidence.Open
