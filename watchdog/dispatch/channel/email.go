@@ -417,14 +417,23 @@ func emailText(m *Message) string {
 			b.WriteString(l.Text + "：" + l.URL + "\n")
 		}
 	}
-	b.WriteString("\n-- \nbidwatch 派单告警 · " + m.ID + "\n")
+	b.WriteString("\n-- \nbidwatch " + footer(m) + " · " + m.ID + "\n")
 	return b.String()
 }
 
 type emailPage struct {
-	Title, ForWhom, OnDuty, ID, Attached string
-	Lines                                []string
-	Links                                []Link
+	Title, ForWhom, OnDuty, ID, Attached, Footer string
+	Lines                                        []string
+	Links                                        []Link
+}
+
+// footer says what kind of mail it is: 运维报告 for a scheduled report,
+// 派单告警 for everything else.
+func footer(m *Message) string {
+	if m.Kind == "report" {
+		return "运维报告"
+	}
+	return "派单告警"
 }
 
 // attachmentNames lists the attachments' names: "a.html、b.csv".
@@ -437,7 +446,7 @@ func attachmentNames(m *Message) string {
 }
 
 func emailView(m *Message) emailPage {
-	p := emailPage{Title: oneLine(m.Title), ForWhom: forWhom(m), Lines: m.Lines, Links: m.Links, ID: m.ID, Attached: attachmentNames(m)}
+	p := emailPage{Title: oneLine(m.Title), ForWhom: forWhom(m), Lines: m.Lines, Links: m.Links, ID: m.ID, Attached: attachmentNames(m), Footer: footer(m)}
 	if len(m.Mentions) > 0 {
 		p.OnDuty = names(m.Mentions)
 	}
@@ -470,6 +479,6 @@ var emailHTML = template.Must(template.New("mail").Parse(`<!DOCTYPE html>
 {{- end}}
 </ul>
 {{- end}}
-<p style="color:#888">bidwatch 派单告警 · {{.ID}}</p>
+<p style="color:#888">bidwatch {{.Footer}} · {{.ID}}</p>
 </body></html>
 `))

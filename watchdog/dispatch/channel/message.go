@@ -10,7 +10,8 @@ type Message struct {
 	// by it.
 	ID string `json:"id"`
 	// Kind is opened, changed (class or cause), merged, resolved,
-	// reminder, escalation, summary or test.
+	// reminder, escalation, summary, test, or report (a scheduled period
+	// report, watchdog/reportdeliver).
 	Kind string    `json:"kind"`
 	At   time.Time `json:"at"`
 	// Title is one line; Lines the body, plain text, one fact a line.
