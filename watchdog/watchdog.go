@@ -68,7 +68,7 @@ func New(opts Options) (*Watchdog, error) {
 		samplesKey: opts.Bus.Key(bus.KeySamples),
 		aggsKey:    opts.Bus.Key(KeyAggs),
 	}
-	w.store = incident.NewRedisStore(w.rdb, opts.Bus.Prefix(), w.cfg.Incidents)
+	w.store = incident.NewRedisStore(w.rdb, opts.Bus.Prefix(), w.cfg.Incidents).WithDurable(opts.Bus)
 	if w.seq, err = newSeqCheck(w.rdb, opts.Bus.Prefix(), 2*w.cfg.Consumer.ClaimIdle, opts.Registry); err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func New(opts Options) (*Watchdog, error) {
 	}
 	if !opts.NoDispatch && len(opts.Config.Dispatch.Channels) > 0 {
 		w.dispatch, err = dispatch.New(dispatch.Options{City: opts.Config, Redis: w.rdb, Prefix: opts.Bus.Prefix(), Store: w.store,
-			Clock: opts.Clock, Logger: opts.Logger, Env: opts.ChannelEnv, Channels: opts.Channels})
+			Clock: opts.Clock, Logger: opts.Logger, Env: opts.ChannelEnv, Channels: opts.Channels, Durable: opts.Bus})
 		if err != nil {
 			return nil, err
 		}

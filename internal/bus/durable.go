@@ -205,3 +205,32 @@ func (b *Bus) RunDurable(ctx context.Context, script *redis.Script, keys []strin
 	}
 	return cmd.Val(), nil
 }
+
+// Durable runs a script so that its writes are confirmed by the replicas
+// the deployment asks for; *Bus is one (RunDurable).
+type Durable interface {
+	RunDurable(ctx context.Context, script *redis.Script, keys []string, args ...any) (any, error)
+}
+
+// durableTries bounds RunScript's attempts at a confirmed write.
+const durableTries = 3
+
+// RunScript runs script through d when d is not nil — sending it again, up
+// to three times, while the replicas do not confirm it — else plainly on
+// rdb. A script run this way must be idempotent, and must write something
+// even when it changes nothing (so the WAIT after a repeat covers the first
+// attempt's writes).
+func RunScript(ctx context.Context, d Durable, rdb redis.Scripter, script *redis.Script, keys []string, args ...any) (any, error) {
+	if d == nil {
+		return script.Run(ctx, rdb, keys, args...).Result()
+	}
+	var v any
+	var err error
+	for range durableTries {
+		v, err = d.RunDurable(ctx, script, keys, args...)
+		if !errors.Is(err, ErrNotReplicated) {
+			return v, err
+		}
+	}
+	return v, err
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/watchdog/dispatch/channel"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
@@ -36,6 +37,8 @@ type Options struct {
 	Env channel.Env
 	// Channels replaces the channels the configuration describes (tests).
 	Channels map[string]channel.Channel
+	// Durable, when set, makes the outbox's writes wait for replicas.
+	Durable bus.Durable
 }
 
 // lease is how long a claimed delivery is kept from other senders.
@@ -95,7 +98,7 @@ func New(o Options) (*Dispatcher, error) {
 		log:      o.Logger.With("component", "dispatch"),
 		channels: map[string]channel.Channel{},
 		roster:   NewRoster(o.City),
-		outbox:   NewOutbox(o.Redis, o.Prefix, o.City.Dispatch.Retry),
+		outbox:   NewOutbox(o.Redis, o.Prefix, o.City.Dispatch.Retry).WithDurable(o.Durable),
 		limiter:  redis_rate.NewLimiter(o.Redis),
 		silences: NewSilences(o.Redis, o.Prefix),
 		rates:    map[string]redis_rate.Limit{},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/watchdog/dispatch/channel"
 )
@@ -59,14 +60,23 @@ type Delivery struct {
 // at least once, by a stable id receivers drop duplicates by, retried with
 // exponential backoff and jitter.
 type Outbox struct {
-	rdb    redis.UniversalClient
-	prefix string
-	retry  config.DispatchRetry
+	rdb     redis.UniversalClient
+	prefix  string
+	retry   config.DispatchRetry
+	durable bus.Durable
 }
 
 // NewOutbox returns the outbox under prefix.
 func NewOutbox(rdb redis.UniversalClient, prefix string, retry config.DispatchRetry) *Outbox {
 	return &Outbox{rdb: rdb, prefix: prefix, retry: retry}
+}
+
+// WithDurable makes Enqueue wait for the replicas d asks for (the bus's
+// min_replicas): a queued alert a failover could lose is not taken as
+// queued. nil keeps plain writes.
+func (o *Outbox) WithDurable(d bus.Durable) *Outbox {
+	o.durable = d
+	return o
 }
 
 func (o *Outbox) key(s string) string { return o.prefix + "dispatch:" + s }
@@ -101,11 +111,17 @@ func (o *Outbox) Queued(ctx context.Context, ids []string) (map[string]bool, err
 //
 // KEYS: message, due, all deliveries, notice marks…, delivery keys….
 // ARGV: envelope JSON, now ms, keep ms, number of notices, message id,
-// receiver, channels….
+// receiver, channels…. When a notice is queued it still writes (renews the
+// mark), so a WAIT after a repeat covers the first attempt; queued by this
+// very message (a repeat), it returns 1.
 var enqueueScript = redis.NewScript(`
 local nn = tonumber(ARGV[4])
 for i = 1, nn do
-  if redis.call('EXISTS', KEYS[3 + i]) == 1 then return 0 end
+  if redis.call('EXISTS', KEYS[3 + i]) == 1 then
+    redis.call('PEXPIRE', KEYS[3 + i], ARGV[3])
+    if redis.call('GET', KEYS[3 + i]) == ARGV[5] then return 1 end
+    return 0
+  end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 for i = 1, nn do redis.call('SET', KEYS[3 + i], ARGV[5], 'PX', ARGV[3]) end
@@ -143,11 +159,11 @@ func (o *Outbox) Enqueue(ctx context.Context, env Envelope, channels []string, n
 		keys = append(keys, o.deliveryKey(mid, ch))
 		args = append(args, ch)
 	}
-	n, err := enqueueScript.Run(ctx, o.rdb, keys, args...).Int()
+	v, err := bus.RunScript(ctx, o.durable, o.rdb, enqueueScript, keys, args...)
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", mid, err)
 	}
-	if n == 0 {
+	if n, _ := v.(int64); n == 0 {
 		return ErrQueued
 	}
 	// Listed for a week: trim what is older.

@@ -2,6 +2,8 @@ package incident
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/watchdog/correlate"
 )
@@ -48,16 +51,25 @@ const maxRetries = 20
 // channel of the same name) of events. Every change is a Lua script:
 // compare the version, write, index, publish, at once.
 type RedisStore struct {
-	rdb    redis.UniversalClient
-	prefix string
-	policy config.IncidentPolicy
-	maxLen int64
+	rdb     redis.UniversalClient
+	prefix  string
+	policy  config.IncidentPolicy
+	maxLen  int64
+	durable bus.Durable
 }
 
 // NewRedisStore returns a store on rdb with keys under prefix ("bidwatch:"),
 // applying policy's classes, deadlines and reopen time.
 func NewRedisStore(rdb redis.UniversalClient, prefix string, policy config.IncidentPolicy) *RedisStore {
 	return &RedisStore{rdb: rdb, prefix: prefix, policy: policy, maxLen: DefaultEventsMaxLen}
+}
+
+// WithDurable makes every write wait for the replicas d asks for (the
+// bus's min_replicas), sending it again while they do not confirm it: an
+// incident or a timeline entry a failover could lose is not taken as saved.
+func (s *RedisStore) WithDurable(d bus.Durable) *RedisStore {
+	s.durable = d
+	return s
 }
 
 // Policy returns the store's incident policy.
@@ -70,18 +82,24 @@ func (s *RedisStore) key(name string) string { return s.prefix + name }
 //
 // KEYS: fp, seq, all, active, events. ARGV: doc (with the id placeholder),
 // opened_at ms, deadline ms, id prefix, incident key prefix, event JSON (with
-// placeholder), events MAXLEN, channel.
+// placeholder), events MAXLEN, channel, nonce (one per Open call: a repeat
+// of the call that opened it says so). The existing branch writes too, so a
+// WAIT after a repeat covers the first attempt.
 var openScript = redis.NewScript(`
 local existing = redis.call('GET', KEYS[1])
 if existing then
   local st = redis.call('HGET', ARGV[5] .. existing, 'state')
-  if st == 'open' or st == 'acknowledged' or st == 'mitigated' then return {0, existing} end
+  if st == 'open' or st == 'acknowledged' or st == 'mitigated' then
+    redis.call('SET', KEYS[1], existing)
+    if redis.call('HGET', ARGV[5] .. existing, 'opened_by') == ARGV[9] then return {1, existing} end
+    return {0, existing}
+  end
 end
 local n = redis.call('INCR', KEYS[2])
 local id = ARGV[4] .. string.format('%06d', n)
 local doc = string.gsub(ARGV[1], '@@ID@@', id)
 redis.call('SET', KEYS[1], id)
-redis.call('HSET', ARGV[5] .. id, 'doc', doc, 'state', 'open', 'version', 1)
+redis.call('HSET', ARGV[5] .. id, 'doc', doc, 'state', 'open', 'version', 1, 'opened_by', ARGV[9])
 redis.call('ZADD', KEYS[3], ARGV[2], id)
 redis.call('ZADD', KEYS[4], ARGV[3], id)
 local ev = string.gsub(ARGV[6], '@@ID@@', id)
@@ -100,6 +118,12 @@ return {1, id}
 var commitScript = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], 'version')
 if not v then return redis.error_reply('NOTFOUND') end
+if tonumber(v) == tonumber(ARGV[1]) + 1 and redis.call('HGET', KEYS[1], 'doc') == ARGV[2] then
+  -- a repeat of this very commit (its WAIT was not confirmed): write, so
+  -- the WAIT after it covers the first attempt
+  redis.call('HSET', KEYS[1], 'version', v)
+  return tonumber(v)
+end
 if redis.call('HGET', KEYS[1], 'state') == 'signed_off' then return redis.error_reply('FROZEN') end
 if v ~= ARGV[1] then return redis.error_reply('CONFLICT') end
 local nv = tonumber(v) + 1
@@ -131,9 +155,10 @@ func (s *RedisStore) Open(ctx context.Context, p correlate.Problem, now time.Tim
 		return Incident{}, false, fmt.Errorf("encode event: %w", err)
 	}
 	keys := []string{s.key(keyFP + p.Key), s.key(keySeq), s.key(keyAll), s.key(keyActive), s.key(KeyEvents)}
-	res, err := openScript.Run(ctx, s.rdb, keys,
+	v, err := bus.RunScript(ctx, s.durable, s.rdb, openScript, keys,
 		string(doc), inc.OpenedAt.UnixMilli(), inc.Deadline.UnixMilli(), idPrefix, s.key(keyIncident),
-		string(ev), s.maxLen, s.key(KeyEvents)).Slice()
+		string(ev), s.maxLen, s.key(KeyEvents), nonce())
+	res, _ := v.([]any)
 	if err != nil {
 		return Incident{}, false, fmt.Errorf("open incident for %s: %w", p.Key, err)
 	}
@@ -148,6 +173,13 @@ func (s *RedisStore) Open(ctx context.Context, p correlate.Problem, now time.Tim
 	}
 	inc.ID = id
 	return inc, true, nil
+}
+
+// nonce names one Open call.
+func nonce() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // commit writes after (read as before) with the compare-and-set script.
@@ -166,9 +198,9 @@ func (s *RedisStore) commit(ctx context.Context, before, after Incident, kind st
 		score = strconv.FormatInt(after.Deadline.UnixMilli(), 10)
 	}
 	keys := []string{s.key(keyIncident + after.ID), s.key(keyActive), s.key(KeyEvents), s.key(keyFP + before.Key), s.key(keyFP + after.Key)}
-	err = commitScript.Run(ctx, s.rdb, keys,
+	_, err = bus.RunScript(ctx, s.durable, s.rdb, commitScript, keys,
 		before.Version, string(doc), string(after.State), after.ID, score,
-		string(ev), s.maxLen, s.key(KeyEvents)).Err()
+		string(ev), s.maxLen, s.key(KeyEvents))
 	switch {
 	case err == nil:
 		return after, nil
