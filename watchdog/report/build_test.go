@@ -185,6 +185,10 @@ func TestSyntheticMonth(t *testing.T) {
 	eq(t, "高邮 checked", p[2].Checked, 0)
 	eq(t, "高邮 gap", p[2].LongestGapH, 720)
 	near(t, "coverage", s.PatrolCoverage, 49.0/2880)
+	eq(t, "开标一厅 1 Nov", p[0].PerPoint[0], 24)
+	eq(t, "开标一厅 2 Nov", p[0].PerPoint[1], 24)
+	eq(t, "开标一厅 3 Nov", p[0].PerPoint[2], 0)
+	eq(t, "开标二厅 15 Nov", p[1].PerPoint[14], 1)
 
 	// Health: CPU 95, 85 (20 Nov) and 40 (21 Nov); 3 checks, 1 failed.
 	eq(t, "servers", len(rep.Health), 2)

@@ -175,3 +175,54 @@ func niceCeil(v float64) float64 {
 	}
 	return 10 * p
 }
+
+// Patrol map colours: not checked, and checked (the share of the cell's
+// hours shades from light to full).
+const (
+	ColorUnchecked = "#eeeeee"
+	ColorChecked   = "#2e8b57"
+)
+
+// heatMap draws one row per room and one cell per column, shaded by the
+// share of the cell's hours a patrol checked (full: perCell hours). More
+// than 62 columns are grouped, a week or so a cell.
+func heatMap(title string, rows []string, labels []string, counts [][]int, perCell int) template.HTML {
+	n := len(labels)
+	group := max(1, (n+52)/53)
+	if n <= 62 {
+		group = 1
+	}
+	cols := (n + group - 1) / group
+	const rowH, nameW = 14.0, 90.0
+	h := padT + rowH*float64(len(rows)) + 24
+	cellW := (chartW - nameW - padR) / math.Max(float64(cols), 1)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart" data-kind="heat" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %g %g" role="img" aria-label="%s">`, chartW, h, template.HTMLEscapeString(title))
+	for r, name := range rows {
+		y := padT + rowH*float64(r)
+		fmt.Fprintf(&b, `<text x="%g" y="%.1f" text-anchor="end">%s</text>`, nameW-4, y+rowH-3, template.HTMLEscapeString(short(name, 8)))
+		for c := 0; c < cols; c++ {
+			sum, span := 0, 0
+			for i := c * group; i < min(n, (c+1)*group); i++ {
+				if r < len(counts) && i < len(counts[r]) {
+					sum += counts[r][i]
+				}
+				span++
+			}
+			color := ColorUnchecked
+			opacity := 1.0
+			if sum > 0 {
+				color = ColorChecked
+				opacity = 0.35 + 0.65*math.Min(1, float64(sum)/float64(perCell*span))
+			}
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%g" fill="%s" fill-opacity="%.2f"/>`,
+				nameW+float64(c)*cellW, y+1, math.Max(cellW-1, 0.5), rowH-2, color, opacity)
+		}
+	}
+	every := max(1, (cols+11)/12)
+	for c := 0; c < cols; c += every {
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f">%s</text>`, nameW+float64(c)*cellW, h-8, template.HTMLEscapeString(labels[c*group]))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) //nolint:gosec // built from numbers and escaped names
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/watchdog/rollup"
@@ -148,7 +149,16 @@ func (c *collected) fill(rep *Report, cfg *config.Config, sc *resolved) {
 		if h == nil {
 			h = newHourSet(c.hours)
 		}
-		rep.Patrol = append(rep.Patrol, patrolOf(id, roomName(id), h, c.hours, c.p.Start))
+		pt := patrolOf(id, roomName(id), h, c.hours, c.p.Start)
+		pt.PerPoint = make([]int, len(c.buckets))
+		for i := 0; i < c.hours; i++ {
+			if h.has(i) {
+				if b := c.bucket(c.p.Start.Add(time.Duration(i) * time.Hour)); b >= 0 {
+					pt.PerPoint[b]++
+				}
+			}
+		}
+		rep.Patrol = append(rep.Patrol, pt)
 	}
 	// Server health.
 	rep.Health = c.health(cfg, sc)

@@ -48,6 +48,7 @@ type view struct {
 	StepName             string
 	ChartAvail, ChartRTT template.HTML
 	ChartClasses         template.HTML
+	ChartPatrol          template.HTML
 	HealthCharts         []healthChart
 	Problems             []Session
 	ProblemCount         int
@@ -97,6 +98,16 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	}
 	v.ChartClasses = barChart("各类故障数", "起", cl, cv, classColors)
 	v.HealthCharts = healthCharts(r, labels)
+	names := make([]string, len(r.Patrol))
+	counts := make([][]int, len(r.Patrol))
+	for i, p := range r.Patrol {
+		names[i], counts[i] = p.Name, p.PerPoint
+	}
+	perCell := 24
+	if r.SeriesStep == "hour" {
+		perCell = 1
+	}
+	v.ChartPatrol = heatMap("日常巡检", names, labels, counts, perCell)
 	for _, s := range r.Sessions.List {
 		if s.Outcome != OutcomeOK || len(s.Incidents) > 0 {
 			v.ProblemCount++

@@ -20,6 +20,9 @@ type Patrol struct {
 	GapFrom time.Time `json:"longest_gap_from,omitzero"`
 	// LastCheck is the start of the last hour checked (zero: none).
 	LastCheck time.Time `json:"last_check,omitzero"`
+	// PerPoint counts the hours checked in each of the report's series
+	// points (days, or hours for a day's report).
+	PerPoint []int `json:"checked_per_point"`
 }
 
 // hourSet marks the hours of a period a room was patrolled in.

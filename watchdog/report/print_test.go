@@ -177,6 +177,7 @@ func TestPrint(t *testing.T) {
 		{1, ColorRTT, "round-trip line"},
 		{incidentsPage(pages), classColors[0], "minor bar"},
 		{incidentsPage(pages), classColors[2], "outage bar"},
+		{pageOf(pages, "日常巡检"), ColorChecked, "patrol map"},
 	} {
 		if n := count(c.page, c.color); n < 20 {
 			t.Errorf("page %d: %d pixels of the %s's colour %s, want a chart", c.page+1, n, c.what, c.color)
@@ -188,9 +189,12 @@ func TestPrint(t *testing.T) {
 	}
 }
 
-func incidentsPage(pages []string) int {
+func incidentsPage(pages []string) int { return pageOf(pages, "故障与 SLA") }
+
+// pageOf is the index of the page that begins with a heading.
+func pageOf(pages []string, heading string) int {
 	for i, p := range pages {
-		if strings.HasPrefix(strings.TrimSpace(p), "故障与 SLA") {
+		if strings.HasPrefix(strings.TrimSpace(p), heading) {
 			return i
 		}
 	}
