@@ -88,7 +88,7 @@ func newConsole(c *config.Config, b *bus.Bus, logger *slog.Logger) (*console.Ser
 	s, err := console.New(console.Options{
 		City:           c,
 		Bus:            b,
-		Incidents:      incident.NewRedisStore(b.Client(), b.Prefix(), c.Watchdog.Incidents),
+		Incidents:      incident.NewRedisStore(b.Client(), b.Prefix(), c.Watchdog.Incidents).WithDurable(b),
 		Auth:           a,
 		Ack:            dispatch.NewAckSigner(c.Dispatch.Ack),
 		History:        c.Console.History,

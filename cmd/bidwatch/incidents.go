@@ -100,7 +100,7 @@ func openIncidentStore(ctx context.Context, f *incidentsFlags, cmd *cobra.Comman
 	if c != nil {
 		policy = c.Watchdog.Incidents
 	}
-	return incident.NewRedisStore(b.Client(), b.Prefix(), policy), b, nil
+	return incident.NewRedisStore(b.Client(), b.Prefix(), policy).WithDurable(b), b, nil
 }
 
 // openRedis opens and pings the bus that --config (configFile), --redis

@@ -60,7 +60,7 @@ func openRunner(cmd *cobra.Command, f *runbooksFlags, logger *slog.Logger) (*rem
 		return nil, nil, err
 	}
 	r, err := remedy.New(remedy.Options{
-		City: c, Store: incident.NewRedisStore(b.Client(), b.Prefix(), c.Watchdog.Incidents),
+		City: c, Store: incident.NewRedisStore(b.Client(), b.Prefix(), c.Watchdog.Incidents).WithDurable(b),
 		Redis: b.Client(), Prefix: b.Prefix(), Logger: slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn}),
 	})
 	if err != nil {
