@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/sample"
@@ -95,8 +94,8 @@ func WriteTable(w io.Writer, samples []Stored, o TableOptions) error {
 		if _, err := fmt.Fprintf(w, "\n== 探测位置 %s · %s ==\n", name, sec.tr); err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "时间\t模拟参会方\t样本\t在线\tRTT 中位/最大 ms\t延时 ms\t卡顿\t丢包 %\t断线\t错误\t封存\t")
+		var tw grid
+		tw.add("时间", "模拟参会方", "样本", "在线", "RTT 中位/最大 ms", "延时 ms", "卡顿", "丢包 %", "断线", "错误", "封存")
 		rs := make([]*row, 0, len(rows[sec]))
 		for _, r := range rows[sec] {
 			rs = append(rs, r)
@@ -109,11 +108,10 @@ func WriteTable(w io.Writer, samples []Stored, o TableOptions) error {
 			if !o.At.IsZero() && !o.At.Before(r.start) && o.At.Before(r.start.Add(o.Per)) {
 				mark = " ◀"
 			}
-			fmt.Fprintf(tw, "%s%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-				r.start.In(o.Loc).Format("01-02 15:04:05"), mark, r.participant, r.n, r.online(), r.rtt(), ms(r.lagMax),
+			tw.add(r.start.In(o.Loc).Format("01-02 15:04:05")+mark, r.participant, fmt.Sprint(r.n), r.online(), r.rtt(), ms(r.lagMax),
 				r.stutter(), pct(r.lossSum/float64(r.n)), r.drops(), cut(r.lastErr, 40), r.seal())
 		}
-		if err := tw.Flush(); err != nil {
+		if err := tw.write(w); err != nil {
 			return err
 		}
 	}
@@ -230,8 +228,8 @@ func WriteHourly(w io.Writer, rows []rollup.Row, o TableOptions) error {
 	slices.SortFunc(rows, func(a, b rollup.Row) int {
 		return cmp.Or(cmp.Compare(a.Dim.Location, b.Dim.Location), cmp.Compare(a.Dim.Transport, b.Dim.Transport), a.Start.Compare(b.Start))
 	})
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "小时\t探测位置\t方式\t样本\t观测\t断线时长\t劣化时长\tRTT 中位/P95 ms\t卡顿\t断线\t")
+	var tw grid
+	tw.add("小时", "探测位置", "方式", "样本", "观测", "断线时长", "劣化时长", "RTT 中位/P95 ms", "卡顿", "断线")
 	for _, r := range rows {
 		st := r.Stats
 		loc := r.Dim.Location
@@ -242,11 +240,10 @@ func WriteHourly(w io.Writer, rows []rollup.Row, o TableOptions) error {
 		if st.RTT.Count() > 0 {
 			rtt = fmt.Sprintf("%.0f/%.0f", st.RTT.Quantile(0.5), st.RTT.Quantile(0.95))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d 次 %.1f s\t%d\t\n",
-			r.Start.In(o.Loc).Format("01-02 15:00"), loc, r.Dim.Transport, st.Samples,
-			dur(st.ObservedMS), dur(st.DownMS), dur(st.DegradedMS), rtt, st.Freezes, float64(st.FreezeMS)/1000, st.Dropouts)
+		tw.add(r.Start.In(o.Loc).Format("01-02 15:00"), loc, string(r.Dim.Transport), fmt.Sprint(st.Samples),
+			dur(st.ObservedMS), dur(st.DownMS), dur(st.DegradedMS), rtt, fmt.Sprintf("%d 次 %.1f s", st.Freezes, float64(st.FreezeMS)/1000), fmt.Sprint(st.Dropouts))
 	}
-	return tw.Flush()
+	return tw.write(w)
 }
 
 func dur(ms int64) string {
