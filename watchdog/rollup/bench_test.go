@@ -359,3 +359,67 @@ func BenchmarkRawHourBytes(b *testing.B) {
 	}
 	b.ReportMetric(float64(jsonBytes)/3600, "json-bytes/sample")
 }
+
+// BenchmarkSessionsYear50Rooms measures reading a year of session
+// roll-ups of a 50-room city: 4 sessions a room a day (73,000), each seen
+// from 3 locations over 2 transports, packed.
+//
+//	go test -run '^$' -bench SessionsYear50Rooms -benchmem -benchtime 3x ./watchdog/rollup
+func BenchmarkSessionsYear50Rooms(b *testing.B) {
+	rdb := testRedis(b)
+	ctx := context.Background()
+	loc := shanghai(b)
+	tmpl := hourTemplates(40, time.Unix(0, 0))
+	store := NewRedisStore(rdb, testPrefix, loc, 400*24*time.Hour)
+	first := DayOf(time.Now(), loc).AddDate(0, 0, -365)
+	pipe := rdb.Pipeline()
+	for d := range 365 {
+		day := first.AddDate(0, 0, d)
+		for r := range 50 {
+			room := fmt.Sprintf("room-%02d", r)
+			for sn := range 4 {
+				start := day.Add(time.Duration(8+2*sn) * time.Hour)
+				sess := Session{Room: room}
+				for i, dim := range yearDims(room) {
+					st := tmpl[(d+r+sn+i)%len(tmpl)]
+					st.FirstMS, st.LastMS = start.UnixMilli(), start.Add(90*time.Minute).UnixMilli()
+					sess.Dims = append(sess.Dims, SessionDim{Dim: dim, Stats: st})
+				}
+				id := fmt.Sprintf("%s-%d-%d", room, d, sn)
+				pipe.HSet(ctx, testPrefix+KeySession+id, sessRoom, room, sessPacked, EncodeSession(&sess),
+					fieldFirst, start.UnixMilli(), fieldLast, start.Add(90*time.Minute).UnixMilli())
+				pipe.ZAdd(ctx, testPrefix+KeySessions, redis.Z{Score: float64(start.UnixMilli()), Member: id})
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		rows := 0
+		rooms := map[string]*Stats{}
+		err := store.Sessions(ctx, first, first.AddDate(0, 0, 365), func(r SessionRow) error {
+			st := rooms[r.Dim.Room]
+			if st == nil {
+				st = &Stats{}
+				rooms[r.Dim.Room] = st
+			}
+			st.Merge(&r.Stats)
+			rows++
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rows != 365*50*4*6 {
+			b.Fatalf("%d session rows", rows)
+		}
+	}
+	b.StopTimer()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapSys)/(1<<20), "heap-sys-MB")
+	b.ReportMetric(float64(runtime.NumCPU()), "cores")
+}

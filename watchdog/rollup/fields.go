@@ -100,6 +100,23 @@ func statsFromHash(h map[string]string) (Stats, error) {
 // before) merged with the live fields written since.
 func sessionFromHash(h map[string]string) (Session, error) {
 	var s Session
+	err := sessionFromHashInto(h, &s)
+	return s, err
+}
+
+// sessionFromHashInto is sessionFromHash into s, reusing its room when the
+// session is packed and nothing came since (a year's sessions mostly).
+func sessionFromHashInto(h map[string]string, into *Session) error {
+	if pk, ok := h[sessPacked]; ok && packedOnly(h) {
+		return decodeSession(bytesOf(pk), into)
+	}
+	s, err := sessionFromLiveHash(h)
+	*into = s
+	return err
+}
+
+func sessionFromLiveHash(h map[string]string) (Session, error) {
+	var s Session
 	dims := map[Dim]*Stats{}
 	var order []Dim
 	add := func(d Dim) *Stats {
@@ -112,7 +129,7 @@ func sessionFromHash(h map[string]string) (Session, error) {
 		return st
 	}
 	if pk, ok := h[sessPacked]; ok {
-		p, err := DecodeSession([]byte(pk))
+		p, err := DecodeSession(bytesOf(pk))
 		if err != nil {
 			return s, err
 		}
@@ -154,4 +171,15 @@ func sessionFromHash(h map[string]string) (Session, error) {
 		s.Dims = append(s.Dims, SessionDim{Dim: d2, Stats: *dims[d]})
 	}
 	return s, nil
+}
+
+// packedOnly reports whether a session hash holds nothing live: only its
+// room, first and last window and packed part.
+func packedOnly(h map[string]string) bool {
+	for k := range h {
+		if k != sessRoom && k != sessPacked && k != fieldFirst && k != fieldLast {
+			return false
+		}
+	}
+	return true
 }

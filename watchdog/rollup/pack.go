@@ -388,27 +388,49 @@ func appendString(b []byte, s string) []byte {
 // DecodeSession reads a packed session.
 func DecodeSession(b []byte) (Session, error) {
 	var s Session
+	if err := decodeSession(b, &s); err != nil {
+		return Session{}, err
+	}
+	return s, nil
+}
+
+// decodeSession reads a packed session into s, reusing s.Dims' room.
+func decodeSession(b []byte, s *Session) error {
 	r := reader{b: b}
 	r.format(packSession)
 	base := r.varint("base")
 	s.Room = r.str("room")
 	n := r.small("dims", maxPackDims)
-	for range n {
+	if r.err == nil && n > len(b)-r.off {
+		r.fail("%d dims in %d bytes", n, len(b)-r.off) // each takes 4 bytes at least
+	}
+	if r.err != nil {
+		n = 0
+	}
+	if cap(s.Dims) < n {
+		s.Dims = make([]SessionDim, n)
+	}
+	s.Dims = s.Dims[:n]
+	for i := range s.Dims {
 		if r.err != nil {
 			break
 		}
-		var d SessionDim
+		d := &s.Dims[i]
+		*d = SessionDim{}
 		d.Dim.Room = s.Room
 		d.Dim.Location = r.str("location")
 		d.Dim.Transport = transport(r.str("transport"))
 		r.stats(&d.Stats, base)
-		s.Dims = append(s.Dims, d)
 	}
 	r.end()
 	if r.err != nil {
-		return Session{}, r.err
+		s.Room, s.Dims = "", s.Dims[:0]
+		return r.err
 	}
-	return s, nil
+	if n == 0 {
+		s.Dims = nil
+	}
+	return nil
 }
 
 // EncodeHealthDay packs a day of health roll-ups (rows of hours at or

@@ -370,6 +370,7 @@ func (s *RedisStore) Sessions(ctx context.Context, from, to time.Time, fn func(S
 	if err != nil {
 		return fmt.Errorf("read sessions: %w", err)
 	}
+	var sess Session
 	for lo := 0; lo < len(ids); lo += readChunk {
 		part := ids[lo:min(lo+readChunk, len(ids))]
 		pipe := s.rdb.Pipeline()
@@ -381,8 +382,7 @@ func (s *RedisStore) Sessions(ctx context.Context, from, to time.Time, fn func(S
 			return fmt.Errorf("read sessions: %w", err)
 		}
 		for i, id := range part {
-			sess, err := sessionFromHash(cmds[i].Val())
-			if err != nil {
+			if err := sessionFromHashInto(cmds[i].Val(), &sess); err != nil {
 				return fmt.Errorf("session %s: %w", id, err)
 			}
 			for _, d := range sess.Dims {
