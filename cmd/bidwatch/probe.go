@@ -73,9 +73,7 @@ configuration error. docs/probe.md has the details.`,
 			if err != nil {
 				return &exitError{code: 3, err: err}
 			}
-			bo := busOptions(cmd, c, f.redis, f.prefix)
-			bo.Logger = logger
-			b, err := bus.Open(cmd.Context(), bo)
+			b, err := bus.Open(cmd.Context(), opts.bus)
 			if err != nil {
 				return &exitError{code: 3, err: err}
 			}
@@ -109,10 +107,10 @@ configuration error. docs/probe.md has the details.`,
 	return cmd
 }
 
-// agentOptions are probe.Options plus the Redis URL the bus is opened with.
+// agentOptions are probe.Options plus the options the bus is opened with.
 type agentOptions struct {
 	probe.Options
-	redisURL string
+	bus bus.Options
 }
 
 // probeOptions maps the config and the flags (which win) to the agent's
@@ -127,10 +125,8 @@ func probeOptions(cmd *cobra.Command, c *config.Config, f probeFlags, logger *sl
 	}
 	a, s := c.Agent, c.Schedule
 	changed := cmd.Flags().Changed
-	o := agentOptions{redisURL: c.Redis.URL.Reveal()}
-	if changed("redis") {
-		o.redisURL = f.redis
-	}
+	o := agentOptions{bus: busOptions(cmd, c, f.redis, f.prefix)}
+	o.bus.Logger = logger
 	if changed("schedule") {
 		s.File = f.schedule
 	}
