@@ -53,6 +53,9 @@ type view struct {
 	Problems             []Session
 	ProblemCount         int
 	Generated            string
+	// FooterText is printed at the foot of every page: the report and the
+	// evidence chain's head.
+	FooterText string
 }
 
 type healthChart struct {
@@ -64,7 +67,10 @@ type healthChart struct {
 // no scripts) laid out to print on A4, each part on its own pages, with a
 // signature block for the trading center.
 func (r *Report) WriteHTML(w io.Writer) error {
-	v := &view{Report: r, StepName: "日", Generated: fmtWhen(r.Generated)}
+	v := &view{Report: r, StepName: "日", Generated: fmtWhen(r.Generated), FooterText: r.Period.Label() + " · " + r.Scope.Name}
+	if e := r.Evidence; e != nil && e.Error == "" && e.Head.N > 0 {
+		v.FooterText += fmt.Sprintf(" · 证据链 第%d条 %s", e.Head.N, short(e.Head.Hash, 16))
+	}
 	if r.SeriesStep == "hour" {
 		v.StepName = "小时"
 	}

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +134,13 @@ func TestPrint(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no page begins with %q", heading)
+		}
+	}
+	// Every page's foot: the report, the chain head, the page number.
+	for i, p := range pages {
+		flat := strings.Join(strings.Fields(p), "")
+		if !strings.Contains(flat, "证据链第42条9f86d081884c7d65") || !strings.Contains(flat, "第"+strconv.Itoa(i+1)+"页/共"+strconv.Itoa(len(pages))+"页") {
+			t.Errorf("page %d's foot lacks the chain head or its number:\n%s", i+1, p[max(0, len(p)-300):])
 		}
 	}
 	// A4: 595 × 842 points.
