@@ -160,6 +160,14 @@ func TestEvidenceAndVerify(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "verified: 1 records, 1 chain entries") || !strings.Contains(out, "match the live chain") {
 		t.Errorf("verify incidents: exit %d\n%s\n%s", code, out, errOut)
 	}
+	csvFile := filepath.Join(dir, "incidents.csv")
+	if code, _, errOut := executeIn(t, "", "incidents", "export", "--format", "csv", "--redis", srv.URL(), "-o", csvFile); code != 0 {
+		t.Fatalf("incidents export csv: exit %d %s", code, errOut)
+	}
+	code, out, errOut = executeIn(t, "", "verify", csvFile, "--redis", srv.URL())
+	if code != 0 || !strings.HasPrefix(out, "verified: 1 records, 0 chain entries") || !strings.Contains(out, "match the live chain") || !strings.Contains(out, "head only") {
+		t.Errorf("verify csv: exit %d\n%s\n%s", code, out, errOut)
+	}
 	incData, _ := os.ReadFile(incFile)
 	_ = os.WriteFile(incFile, []byte(strings.Replace(string(incData), "participants dropped", "participants droppeD", 1)), 0o644)
 	if code, _, errOut = executeIn(t, "", "verify", incFile); code != 1 || !strings.Contains(errOut, "record 1 ("+inc.ID+" v1): changed") {

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -173,12 +173,12 @@ func verifyFile(data []byte, pub ed25519.PublicKey) (evidence.Result, []evidence
 		if err != nil {
 			return evidence.Result{}, nil, err
 		}
-		rows := 0
-		sc := bufio.NewScanner(bytes.NewReader(trimmed))
-		for sc.Scan() {
-			rows++
+		_, rest, _ := bytes.Cut(trimmed, []byte("\n"))
+		recs, err := csv.NewReader(bytes.NewReader(rest)).ReadAll()
+		if err != nil {
+			return evidence.Result{}, nil, &evidence.Problem{Where: "CSV", What: evidence.NotDocumented, Detail: err.Error()}
 		}
-		return evidence.Result{Records: max(rows-2, 0), Head: h, Notes: []string{
+		return evidence.Result{Records: max(len(recs)-1, 0), Head: h, Notes: []string{
 			"a CSV export carries the chain head only: its records are not sealed one by one (use --format json, or an evidence export)",
 			"offline, the head is only read: give --redis (or --config) to find it in the live chain"}}, nil, nil
 	case incident.IsRecordsJSON(trimmed):

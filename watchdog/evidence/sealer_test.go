@@ -92,6 +92,14 @@ func TestSealerSessionAndPatrol(t *testing.T) {
 	if h, _ := s.Chain().Head(ctx); h.N != 1 {
 		t.Fatalf("head after the first pass: %v", h)
 	}
+	// The day before is closed, signed with the key.
+	ents, err := s.Chain().Entries(ctx, 1, 1)
+	if err != nil || len(ents) != 1 || ents[0].Kind != KindPeriod || ents[0].Ref != "2026-11-01" {
+		t.Fatalf("first entry %+v %v", ents, err)
+	}
+	if err := CheckEntrySignature(ents[0], testKey().Public().(ed25519.PublicKey)); err != nil {
+		t.Errorf("period signature: %v", err)
+	}
 	if _, ok, _ := s.Chain().Seal(ctx, Group{KindSession, "S1"}); ok {
 		t.Fatal("sealed a session that is not quiet")
 	}
