@@ -113,15 +113,15 @@ type collected struct {
 	// rooms: per room, its Stats per bucket.
 	rooms  map[string][]rollup.Stats
 	patrol map[string]hourSet
-	// sessions by id; sessionsIn counts them per room.
+	// sessions by id.
 	sessions map[string]*sessAcc
 	full     bool
 	outcome  Outcome
 	servers  map[string]*serverAcc
 	incs     []*incident.Incident
 	drills   int
-	now      time.Time
 
+	// What summarise works out.
 	sessList              []Session
 	sessTotal, disrupted  int
 	sessOK, sessDegraded  int
@@ -137,7 +137,7 @@ type collected struct {
 func collect(ctx context.Context, src Sources, sc *resolved, p Period, until time.Time, o Outcome, full bool) (*collected, error) {
 	c := &collected{p: p, until: until, loc: p.Start.Location(), rooms: map[string][]rollup.Stats{},
 		patrol: map[string]hourSet{}, sessions: map[string]*sessAcc{}, full: full, outcome: o,
-		servers: map[string]*serverAcc{}, now: until, sessPerRoom: map[string]int{}, incPerRm: map[string]int{}}
+		servers: map[string]*serverAcc{}, sessPerRoom: map[string]int{}, incPerRm: map[string]int{}}
 	c.hours = int((until.Sub(p.Start) + time.Hour - 1) / time.Hour)
 	if p.End.Sub(p.Start) <= 48*time.Hour+time.Hour { // a day (or two): by the hour
 		c.step = "hour"
