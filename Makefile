@@ -49,6 +49,7 @@ bench: build
 	$(GO) test -run '^$$' -bench 'ViewerMemory' -benchtime 500x ./console/
 	$(GO) test -run '^$$' -bench 'Sparklines|OverviewCPU' -benchtime 1x -timeout 10m ./e2e/
 	$(GO) test -run '^$$' -bench 'YearReport|YearRollupsRead' -benchtime 3x ./watchdog/report/
+	$(GO) test -run '^$$' -bench 'SealPerSample|SealGroupRedis|Verify' -benchmem ./watchdog/evidence/
 	$(GO) run ./bench/wsload -bidwatch $(BIN) -n $(BENCH_N)
 
 ## lint: formatting, go.mod/go.sum tidy, vet, and staticcheck from the Go
@@ -68,6 +69,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPeriodFor$$' -fuzztime 30s ./watchdog/report/
 	$(GO) test -run '^$$' -fuzz '^FuzzScope$$' -fuzztime 30s ./watchdog/report/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadJSON$$' -fuzztime 30s ./watchdog/report/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 30s ./watchdog/evidence/
 
 ## demo: the synthetic hall with a live check while scripted faults come and go.
 demo: build
