@@ -419,12 +419,16 @@ func (s *Spool) syncEverySecond() {
 	}
 }
 
-// Sync fsyncs what was written since the last fsync. The publisher calls it
-// when Redis fails, so what waits for Redis is on the disk itself.
+// Sync fsyncs what was written since the last fsync (never under
+// FsyncNever). The publisher calls it when Redis fails, so what waits for
+// Redis is on the disk itself.
 func (s *Spool) Sync() {
+	if s.fsync == FsyncNever {
+		return
+	}
 	s.mu.Lock()
 	f := s.wf
-	dirty := s.dirty || s.fsync == FsyncNever
+	dirty := s.dirty
 	s.dirty = false
 	s.mu.Unlock()
 	if f != nil && dirty {
