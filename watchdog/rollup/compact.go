@@ -97,7 +97,7 @@ func (s *RedisStore) compactDays(ctx context.Context, cutoff time.Time, res *Com
 		g := groups[gk]
 		err := s.packDay(ctx, KeyDay+gk, g.day, g.members)
 		switch {
-		case errors.Is(err, errRetry) || errors.Is(err, redis.TxFailedErr):
+		case errors.Is(err, redis.TxFailedErr):
 			res.More = true
 		case err != nil:
 			return err
