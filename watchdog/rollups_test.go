@@ -181,3 +181,49 @@ func TestLeaderPacksClosedDays(t *testing.T) {
 		t.Fatal("the packing loop did not stop")
 	}
 }
+
+// TestFlushRollsUpOnEmbeddedRedis: the flush script, roll-ups included,
+// runs on the embedded Redis the demo and a try-out use.
+func TestFlushRollsUpOnEmbeddedRedis(t *testing.T) {
+	b := openBus(t, "")
+	ctx := context.Background()
+	w, err := New(Options{Config: fastCity(t, ""), Bus: b, ID: "one", NoHealth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.ensureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
+	var es []bus.Entry
+	for i := range 5 {
+		e, err := bus.NewEntry(sample.Sample{Probe: "p", Location: "yz", Session: "S-1", Room: "by-hall-1", Transport: sample.TransportWS,
+			Participant: fmt.Sprint(i), Seq: 1, WindowStart: at, WindowMS: 1000, Connected: true, ConnectedMS: 1000, RTTCount: 1, RTTMedianMS: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
+	}
+	if _, err := b.Publish(ctx, es); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.Client().XReadGroup(ctx, &redis.XReadGroupArgs{Group: Group, Consumer: "one", Streams: []string{b.Key(bus.KeySamples), ">"}, Count: 100}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.handle(ctx, res[0].Messages, time.Now(), false)
+	var n, s int64
+	hour := rollup.Hour(at)
+	if err := w.Rollups().Hourly(ctx, hour, hour.Add(time.Hour), func(r rollup.Row) error { n += r.Stats.Samples; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Rollups().Sessions(ctx, hour, hour.Add(time.Hour), func(r rollup.SessionRow) error { s += r.Stats.Samples; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 || s != 5 {
+		t.Errorf("%d samples rolled up hourly, %d in sessions; want 5 and 5", n, s)
+	}
+	if p, err := b.Client().XPending(ctx, b.Key(bus.KeySamples), Group).Result(); err != nil || p.Count != 0 {
+		t.Errorf("pending after the flush: %+v, %v", p, err)
+	}
+}

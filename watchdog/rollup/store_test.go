@@ -110,8 +110,13 @@ func fixture(loc *time.Location) []*sample.Sample {
 }
 
 func TestRedisStoreMatchesMemAcrossPacking(t *testing.T) {
+	testStoreMatchesMem(t, testRedis(t))
+}
+
+// testStoreMatchesMem folds the fixture into Redis and into a Mem and
+// reads both back, live, half packed, with a late Sample and all packed.
+func testStoreMatchesMem(t *testing.T, rdb *redis.Client) {
 	loc := shanghai(t)
-	rdb := testRedis(t)
 	ctx := context.Background()
 	ss := fixture(loc)
 	in := testIngest()
@@ -240,8 +245,11 @@ func TestRawArchiveHoldsTheExactBytes(t *testing.T) {
 }
 
 func TestRedisHealthMatchesMem(t *testing.T) {
+	testHealthMatchesMem(t, testRedis(t))
+}
+
+func testHealthMatchesMem(t *testing.T, rdb *redis.Client) {
 	loc := shanghai(t)
-	rdb := testRedis(t)
 	ctx := context.Background()
 	store := NewRedisStore(rdb, testPrefix, loc, 400*24*time.Hour)
 	mem := NewMem(testTh, loc)
