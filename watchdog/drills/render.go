@@ -128,7 +128,7 @@ var CSVHeader = []string{"run", "drill", "title", "item", "verdict", "after_s", 
 // incident (drill empty) and the score (drill empty).
 func (sc *Scorecard) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	secs := func(d time.Duration) string { return strconv.FormatFloat(d.Round(time.Millisecond).Seconds(), 'f', -1, 64) }
+	secs := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Milliseconds())/1000, 'f', -1, 64) }
 	_ = cw.Write(CSVHeader)
 	for _, ds := range sc.Drills {
 		drill := strconv.Itoa(ds.Drill.Index + 1)

@@ -10,6 +10,7 @@ import (
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/internal/vocab"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
+	"github.com/bidwatch/bidwatch/watchdog/remedy"
 )
 
 // Verdict is how one step of the response went.
@@ -164,8 +165,9 @@ type Scorecard struct {
 	Grace   time.Duration       `json:"grace_ns"`
 	MadeAt  time.Time           `json:"made_at"`
 	Drills  []DrillScore        `json:"drills"`
-	// Unexplained are incidents opened during the run that no drill's
-	// faults explain: false alarms, or a real fault at the same time.
+	// Unexplained are incidents opened during the run — from its first
+	// fault to grace after its end — that no drill's faults explain: false
+	// alarms, or a real fault at the same time.
 	Unexplained []Ref     `json:"unexplained,omitempty"`
 	Problems    []Problem `json:"problems,omitempty"`
 	// Score is 0–100: the steps' points over their maximum, less
@@ -204,13 +206,21 @@ func Score(run Run, incidents []incident.Incident, targets config.DrillTargets, 
 		sc.Points += ds.Points
 		sc.Max += ds.Max
 	}
+	// From the first fault set (the quiet before it is no drill's) to
+	// grace after the run.
+	var runFrom time.Time
+	for _, d := range run.Drills {
+		if d.Started() && (runFrom.IsZero() || d.StartedAt.Before(runFrom)) {
+			runFrom = d.StartedAt
+		}
+	}
 	runTo := run.End(now).Add(grace)
 	for _, inc := range counted {
-		if explained[inc.ID] {
+		if explained[inc.ID] || runFrom.IsZero() {
 			continue
 		}
 		for _, s := range Spells(inc) {
-			if !s.Before(run.StartedAt) && !s.After(runTo) {
+			if !s.Before(runFrom) && !s.After(runTo) {
 				r := ref(inc, s)
 				sc.Unexplained = append(sc.Unexplained, r)
 				sc.Problems = append(sc.Problems, Problem{ProblemUnexplained, fmt.Sprintf(
@@ -260,7 +270,11 @@ func scoreDrill(run *Run, d *Drill, incs []*incident.Incident, t config.DrillTar
 		problem(ProblemNotCleared, "故障未能清除：%s", e)
 	}
 	if !d.Started() {
-		problem(ProblemNotStarted, "未执行：演练在此之前停止")
+		if run.State == RunRunning {
+			problem(ProblemNotStarted, "尚未开始")
+		} else {
+			problem(ProblemNotStarted, "未执行：演练在此之前停止")
+		}
 		return ds
 	}
 	if !d.Injected() {
@@ -438,7 +452,8 @@ func verdict(done bool, after, target time.Duration, due bool) Verdict {
 // began at spell: detection (the spell's start: the watchdog raised the
 // incident, or reopened it — an incident's DetectedAt is when its first
 // symptom began, the fault's onset, not the watchdog's finding it), the
-// first alert, acknowledgement, and mitigation or resolution.
+// first alert, a person's acknowledgement (or their mitigating or
+// resolving it), and mitigation or resolution by anyone.
 func responseTimes(inc *incident.Incident, spell time.Time) map[string]time.Time {
 	at := map[string]time.Time{"detect": spell}
 	first := func(step string, t time.Time) {
@@ -457,12 +472,21 @@ func responseTimes(inc *incident.Incident, spell time.Time) map[string]time.Time
 			first("acknowledge", e.At)
 		case "mitigated", "resolved":
 			first("mitigate", e.At)
+			if person(e.Actor) {
+				first("acknowledge", e.At) // took it on without acknowledging first
+			}
 		}
 	}
-	first("acknowledge", inc.AcknowledgedAt)
 	first("mitigate", inc.MitigatedAt)
 	first("mitigate", inc.ResolvedAt)
 	return at
+}
+
+// person reports whether an actor is a person: not the watchdog, not a
+// runbook. A runbook's mitigation sets an incident's AcknowledgedAt, but
+// nobody took the ticket: a drill scores the people's acknowledgement.
+func person(actor string) bool {
+	return actor != "" && actor != incident.Actor && !strings.HasPrefix(actor, remedy.Actor(""))
 }
 
 // Duration says a duration in Chinese: "45秒", "3分05秒", "1小时02分".

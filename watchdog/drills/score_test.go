@@ -50,7 +50,11 @@ func mk(id, key string, opened, detected time.Duration, entries map[string]time.
 	}
 	inc.Log(at(opened), incident.Actor, "opened", "opened")
 	for k, d := range entries {
-		inc.Log(at(d), "someone", k, k)
+		actor := "张工 (zhang)"
+		if k == "resolved" || k == "alert" || k == "reopened" {
+			actor = incident.Actor // the watchdog's own
+		}
+		inc.Log(at(d), actor, k, k)
 		switch k {
 		case "acknowledged":
 			inc.AcknowledgedAt, inc.State = at(d), incident.StateAcknowledged
@@ -123,6 +127,29 @@ func TestScore(t *testing.T) {
 			now:  2 * time.Hour,
 			want: want{steps: []Verdict{Met, Missed, Missed, Met, Met}, cause: Met, primary: "INC-1", score: 67, scored: true,
 				problems: []string{ProblemNotDone, ProblemNotDone}},
+		},
+		{
+			name: "a person resolved it without acknowledging first: that took it on",
+			run:  testRun(),
+			incs: []incident.Incident{mk("INC-1", "server:jd-media-1", 50*s, 40*s, map[string]time.Duration{"alert": 55 * s, "resolved": 4 * m},
+				func(i *incident.Incident) { i.Timeline[len(i.Timeline)-1].Actor = "李主任 (li)" })},
+			now:  2 * time.Hour,
+			want: want{steps: all(Met), cause: Met, primary: "INC-1", score: 100, scored: true},
+		},
+		{
+			name: "a runbook mitigated it: nobody acknowledged",
+			run:  testRun(),
+			incs: []incident.Incident{mk("INC-1", "server:jd-media-1", 50*s, 40*s, map[string]time.Duration{"alert": 55 * s, "mitigated": 2 * m},
+				func(i *incident.Incident) {
+					i.AcknowledgedAt = i.MitigatedAt // as incident.Apply sets it
+					for j := range i.Timeline {
+						if i.Timeline[j].Kind == "mitigated" {
+							i.Timeline[j].Actor = "runbook restart-media"
+						}
+					}
+				})},
+			now:  2 * time.Hour,
+			want: want{steps: []Verdict{Met, Met, Missed, Met, Met}, cause: Met, primary: "INC-1", score: 83, scored: true, problems: []string{ProblemNotDone}},
 		},
 		{
 			name: "made while it is going on: later steps pending",
@@ -273,6 +300,8 @@ func TestScoreUnexplained(t *testing.T) {
 		mk("INC-10", "room:yz-hall-2", 3*time.Hour, 3*time.Hour, nil),
 		// Before it: neither.
 		mk("INC-11", "room:yz-hall-3", -time.Hour, -time.Hour, nil),
+		// After the run began, before its first fault: not the drills'.
+		mk("INC-12", "room:yz-hall-4", 10*s, 10*s, nil),
 	}
 	sc := Score(run, incs, targets, DefaultGrace, at(4*time.Hour))
 	if len(sc.Unexplained) != 1 || sc.Unexplained[0].ID != "INC-9" {
