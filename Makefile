@@ -50,6 +50,7 @@ bench: build
 	$(GO) test -run '^$$' -bench 'Sparklines|OverviewCPU' -benchtime 1x -timeout 10m ./e2e/
 	$(GO) test -run '^$$' -bench 'YearReport|YearRollupsRead' -benchtime 3x ./watchdog/report/
 	$(GO) test -run '^$$' -bench 'SealPerSample|SealGroupRedis|Verify' -benchmem ./watchdog/evidence/
+	$(GO) test -run '^$$' -bench 'Score|WriteHTML' -benchmem ./watchdog/drills/
 	$(GO) run ./bench/wsload -bidwatch $(BIN) -n $(BENCH_N)
 
 ## lint: formatting, go.mod/go.sum tidy, vet, and staticcheck from the Go
@@ -70,6 +71,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzScope$$' -fuzztime 30s ./watchdog/report/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadJSON$$' -fuzztime 30s ./watchdog/report/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 30s ./watchdog/evidence/
+	$(GO) test -run '^$$' -fuzz '^FuzzScore$$' -fuzztime 30s ./watchdog/drills/
 
 ## demo: the synthetic hall with a live check while scripted faults come and go.
 demo: build
