@@ -560,10 +560,11 @@ func TestIncidentListAndExport(t *testing.T) {
 	if cd := r.header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") || !strings.HasSuffix(cd, `.csv"`) {
 		t.Errorf("CSV export: Content-Disposition %q", cd)
 	}
-	if !bytes.HasPrefix(r.body, []byte("\xef\xbb\xbf")) {
-		t.Fatalf("CSV export does not start with the UTF-8 BOM: %q", r.body[:min(len(r.body), 20)])
+	if !bytes.HasPrefix(r.body, []byte("\xef\xbb\xbf"+incident.CSVHeadPrefix+"n=")) {
+		t.Fatalf("CSV export does not start with the UTF-8 BOM and the evidence chain's head: %q", r.body[:min(len(r.body), 60)])
 	}
-	rows, err := csv.NewReader(bytes.NewReader(r.body[3:])).ReadAll()
+	_, records, _ := bytes.Cut(r.body, []byte("\n"))
+	rows, err := csv.NewReader(bytes.NewReader(records)).ReadAll()
 	if err != nil {
 		t.Fatalf("CSV export: %v", err)
 	}
@@ -578,6 +579,12 @@ func TestIncidentListAndExport(t *testing.T) {
 	}
 	if len(recs) != 4 || recs[0].ID != a.ID || recs[3].ID != d.ID || !strings.HasSuffix(r.header.Get("Content-Disposition"), `.json"`) {
 		t.Errorf("JSON export: %d records, %s", len(recs), r.header.Get("Content-Disposition"))
+	}
+	if len(recs) > 0 && recs[0].EvidenceHead == nil {
+		t.Errorf("JSON export: the records do not carry the evidence chain's head")
+	}
+	if _, err := incident.VerifyJSON(r.body); err != nil {
+		t.Errorf("JSON export does not verify: %v", err)
 	}
 	if r := e.call("GET", "/api/incidents/export?format=xml", nil, as(screen)); r.code != http.StatusBadRequest {
 		t.Errorf("format=xml: %s, want 400", r)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bidwatch/bidwatch/console/auth"
 	"github.com/bidwatch/bidwatch/internal/vocab"
+	"github.com/bidwatch/bidwatch/watchdog/evidence"
 	"github.com/bidwatch/bidwatch/watchdog/incident"
 )
 
@@ -143,15 +144,23 @@ func (s *Server) exportIncidents(w http.ResponseWriter, r *http.Request, _ auth.
 	slices.Reverse(list) // oldest first, as records are filed
 	now := s.now()
 	name := "bidwatch-incidents-" + now.In(s.city.Dispatch.Location()).Format("20060102-150405")
+	// Each record carries its evidence seal and the chain's head
+	// (docs/evidence.md), so `bidwatch verify` can check the file.
+	sealed, err := incident.ReadSeals(r.Context(), evidence.NewChain(s.bus.Client(), s.bus.Prefix()), list)
+	if err != nil {
+		s.logger.Warn("read the evidence seals", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "cannot read the evidence chain (Redis unreachable)")
+		return
+	}
 	var buf bytes.Buffer
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "csv":
 		buf.WriteString("\ufeff") // Excel reads the Chinese right only with a BOM
-		err = incident.WriteCSV(&buf, list, now)
+		err = incident.WriteSealedCSV(&buf, list, now, sealed)
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		name += ".csv"
 	case "json":
-		err = incident.WriteJSON(&buf, list, now)
+		err = incident.WriteSealedJSON(&buf, list, now, sealed)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		name += ".json"
 	default:
