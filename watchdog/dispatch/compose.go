@@ -31,6 +31,7 @@ var kindTitle = map[string]string{
 	KindEscalation: "故障升级",
 	KindSummary:    "限流汇总",
 	KindTest:       "测试消息",
+	KindReport:     "运维报告",
 }
 
 // causeText names a cause for people: "服务器 jd-media-1", "至高邮市分中心的网络线路".

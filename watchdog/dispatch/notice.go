@@ -21,6 +21,10 @@ const (
 	KindEscalation = "escalation"
 	KindSummary    = "summary"
 	KindTest       = "test"
+	// KindReport is a scheduled period report (watchdog/reportdeliver):
+	// like a test message it waits out a rate limit rather than going into
+	// a summary, which would lose its attachment.
+	KindReport = "report"
 )
 
 // Notice is one thing to tell one receiver about one incident. Its ID is

@@ -85,7 +85,9 @@ func (d *Dispatcher) deliver(ctx context.Context, dl Delivery, env Envelope) {
 	}
 	summary := env.Message.Kind == KindSummary
 	if ok, after := d.allowed(ctx, dl, summary); !ok {
-		if env.Message.Kind == KindTest {
+		if env.Message.Kind == KindTest || env.Message.Kind == KindReport {
+			// Sent whole once the limit allows: a summary would carry
+			// neither a test's point nor a report's attachment.
 			d.rdb.ZAdd(ctx, d.key("due"), zAt(d.clock.Now().Add(max(after, 100*time.Millisecond)), dl.Key))
 			return
 		}

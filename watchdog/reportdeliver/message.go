@@ -5,12 +5,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bidwatch/bidwatch/watchdog/dispatch"
 	"github.com/bidwatch/bidwatch/watchdog/dispatch/channel"
 	"github.com/bidwatch/bidwatch/watchdog/report"
 )
 
 // KindReport is the dispatch message kind of a scheduled report.
-const KindReport = "report"
+const KindReport = dispatch.KindReport
 
 // Message is a report's dispatch message: its title, the headline figures
 // (availability, sessions, incidents, breaches, MTTA/MTTR) one a line, a
