@@ -74,18 +74,34 @@ type batch struct {
 	readAt time.Time
 }
 
+// decoded is a batch read and decoded, ready to be handed on.
+type decoded struct {
+	items  []item
+	readAt time.Time
+	start  time.Time
+}
+
 // consume reads new entries with the group until ctx ends and hands each
-// batch on. Reading the next batch overlaps handling the last one (Redis
-// works while Go decodes); batches are handled in order, and a batch read
-// is handled even when ctx ends meanwhile.
+// batch on. Three stages overlap: reading the next batch, decoding the one
+// before, and handing on (the flush script) the one before that, so Redis
+// runs a batch's script while Go decodes the next; batches are handed on
+// in order, and a batch read is handed on even when ctx ends meanwhile.
 func (w *Watchdog) consume(ctx context.Context) {
 	batches := make(chan batch, 1)
 	go func() {
 		defer close(batches)
 		w.read(ctx, batches)
 	}()
-	for b := range batches {
-		w.handle(ctx, b.msgs, b.readAt, false)
+	ready := make(chan decoded, 1)
+	go func() {
+		defer close(ready)
+		for b := range batches {
+			start := time.Now()
+			ready <- decoded{items: w.decode(b.msgs), readAt: b.readAt, start: start}
+		}
+	}()
+	for d := range ready {
+		w.handOn(ctx, d.items, d.readAt, d.start, false)
 	}
 }
 
@@ -176,7 +192,12 @@ type item struct {
 // by this replica or another.
 func (w *Watchdog) handle(ctx context.Context, msgs []redis.XMessage, readAt time.Time, claimed bool) {
 	start := time.Now()
-	items := w.decode(msgs)
+	w.handOn(ctx, w.decode(msgs), readAt, start, claimed)
+}
+
+// handOn reduces and flushes a decoded batch (see handle); start is when
+// its handling began.
+func (w *Watchdog) handOn(ctx context.Context, items []item, readAt, start time.Time, claimed bool) {
 	deadline := readAt.Add(w.cfg.Consumer.ClaimIdle)
 	backoff := 50 * time.Millisecond
 	failed := false
