@@ -127,7 +127,9 @@ func BenchmarkPublishReplicas(b *testing.B) {
 	for _, min := range []int{NoReplicas, 1} {
 		name := fmt.Sprintf("min_replicas=%d", max(min, 0))
 		b.Run(name, func(b *testing.B) {
-			bus, err := Open(context.Background(), Options{URL: master.URL(), Prefix: "bench-" + name + ":", MinReplicas: min})
+			// A fresh prefix per run: seqs start at 1 again.
+			prefix := fmt.Sprintf("bench-%s-%d:", name, time.Now().UnixNano())
+			bus, err := Open(context.Background(), Options{URL: master.URL(), Prefix: prefix, MinReplicas: min})
 			if err != nil {
 				b.Fatal(err)
 			}
