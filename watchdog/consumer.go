@@ -216,6 +216,9 @@ func (w *Watchdog) handOn(ctx context.Context, items []item, readAt, start time.
 				if it.ok {
 					end := it.sample.WindowStart.Add(time.Duration(it.sample.WindowMS * float64(time.Millisecond)))
 					w.m.lag.Observe(now.Sub(end).Seconds())
+					if w.ingest != nil && !rollup.Valid(&it.sample) {
+						w.m.unrolled.Inc()
+					}
 				}
 			}
 			w.m.stage.WithLabelValues("ingest").Observe(time.Since(start).Seconds())

@@ -19,6 +19,7 @@ type metrics struct {
 	stage       *prometheus.HistogramVec
 	healthTotal *prometheus.CounterVec
 	packed      *prometheus.CounterVec
+	unrolled    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -73,12 +74,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "bidwatch_watchdog_health_checks_total",
 			Help: "Health checks run, by result.",
 		}, []string{"result"}),
+		unrolled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bidwatch_watchdog_samples_not_rolled_up_total",
+			Help: "Valid Samples left out of the roll-ups and the raw archive: no room, no measured time, or ':' or '|' in their room, location or transport.",
+		}),
 		packed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bidwatch_watchdog_rollups_packed_total",
 			Help: "Roll-ups the leader packed: kind day (one Dim's day), session, health_day.",
 		}, []string{"kind"}),
 	}
-	for _, c := range []prometheus.Collector{m.processed, m.bad, m.claimed, m.lost, m.lag, m.leader, m.pending, m.open, m.opened, m.findings, m.stage, m.healthTotal, m.packed} {
+	for _, c := range []prometheus.Collector{m.processed, m.bad, m.claimed, m.lost, m.lag, m.leader, m.pending, m.open, m.opened, m.findings, m.stage, m.healthTotal, m.packed, m.unrolled} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
