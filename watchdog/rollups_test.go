@@ -162,7 +162,11 @@ func TestLeaderPacksClosedDays(t *testing.T) {
 	dayKey := b.Key(rollup.KeyDay + rollup.DayName(day, loc) + ":by-hall-1|yz|ws")
 	done := make(chan struct{})
 	go func() { defer close(done); w.compactLoop(ctx) }()
-	clock.BlockUntil(1) // the loop ran once (too early) and waits for its ticker
+	bctx, bcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer bcancel()
+	if err := clock.BlockUntilContext(bctx, 1); err != nil { // the loop ran once (too early) and waits for its ticker
+		t.Fatalf("the packing loop never waited for its ticker: %v", err)
+	}
 	if n := b.Client().Exists(ctx, dayKey).Val(); n != 0 {
 		t.Fatal("a day packed within its grace")
 	}
