@@ -65,6 +65,7 @@ lint:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime 30s ./synthetic/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./internal/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime 30s ./probe/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./synthetic/hall/drill/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./watchdog/scenario/
 	$(GO) test -run '^$$' -fuzz '^FuzzPeriodFor$$' -fuzztime 30s ./watchdog/report/

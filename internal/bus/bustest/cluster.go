@@ -84,15 +84,20 @@ func (c *Cluster) Owner(key string) int {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	shards, err := cl.ClusterSlots(ctx).Result()
+	shards, err := cl.ClusterShards(ctx).Result()
 	if err != nil {
-		c.t.Fatalf("bustest: cluster slots: %v", err)
+		c.t.Fatalf("bustest: cluster shards: %v", err)
 	}
-	for _, s := range shards {
-		if slot >= s.Start && slot <= s.End && len(s.Nodes) > 0 {
-			for i, n := range c.Nodes {
-				if s.Nodes[0].Addr == n.Addr() {
-					return i
+	for _, sh := range shards {
+		for _, r := range sh.Slots {
+			if int64(slot) < r.Start || int64(slot) > r.End {
+				continue
+			}
+			for _, node := range sh.Nodes {
+				for i, n := range c.Nodes {
+					if node.Role == "master" && int(node.Port) == n.Port() {
+						return i
+					}
 				}
 			}
 		}
