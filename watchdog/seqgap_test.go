@@ -3,6 +3,7 @@ package watchdog
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"testing"
 	"time"
 
@@ -96,4 +97,36 @@ func span(from, to uint64) []uint64 {
 		out = append(out, s)
 	}
 	return out
+}
+
+// BenchmarkSeqCheck is the sequence check's cost per Sample: batches of
+// 1,000 Samples, one each of 1,000 participants (the ingest benchmark's
+// shape), against a real redis-server.
+func BenchmarkSeqCheck(b *testing.B) {
+	srv := bustest.StartRedis(b)
+	bb, err := bus.Open(context.Background(), bus.Options{URL: srv.URL(), Prefix: "bench-seq:"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bb.Close()
+	c, err := newSeqCheck(bb.Client(), bb.Prefix(), time.Minute, prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &Watchdog{seq: c, clock: clockwork.NewRealClock(), log: slog.New(slog.DiscardHandler)}
+	items := make([]item, 1000)
+	for i := range items {
+		items[i] = item{ok: true, sample: sample.Sample{Probe: "probe-a", Participant: "hall/ws-" + strconv.Itoa(i)}}
+	}
+	ctx := context.Background()
+	n := 0
+	start := time.Now()
+	for seq := uint64(1); b.Loop(); seq++ {
+		for i := range items {
+			items[i].sample.Seq = seq
+		}
+		w.checkSeq(ctx, items)
+		n += len(items)
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/sample")
 }
