@@ -19,7 +19,7 @@ import (
 // the Samples are ingested.
 //
 // Replicas split a participant's Samples between them and hand batches on
-// out of order, so the check keeps its state in Redis, one key per
+// out of order, so the check keeps its state in Redis, one hash field per
 // participant, updated by one script per batch: the lowest seq not yet
 // seen, and the runs seen above it (at most 64: beyond, the oldest hole is
 // counted at once). A hole is counted as a gap only when it
@@ -27,77 +27,110 @@ import (
 // fill it). A seq at or below what was seen already is counted as a replay
 // (a batch re-sent after an unconfirmed publish), not as a gap.
 
-// KeySeqCheck prefixes the per-participant keys of the sequence check
-// ("seqcheck:" + probe + "/" + participant).
-const KeySeqCheck = "seqcheck:"
+// KeySeqCheck is the hash of the sequence check's state, field = probe +
+// "/" + participant.
+const KeySeqCheck = "seqcheck"
 
 // seqCheckTTL is how long a quiet participant's state is kept.
 const seqCheckTTL = 24 * time.Hour
 
-// seqScript updates each participant's state with the batch's runs of seqs.
+// seqChunk bounds the participants of one script call (Lua's unpack).
+const seqChunk = 500
+
+// seqScript updates each participant's state with the batch's runs of
+// seqs, all in one hash: one HMGET and one HSET per batch, however many
+// participants.
 //
-// KEYS: one per participant. ARGV: now ms, grace ms, TTL s, then for each
-// key its runs "a-b,c-d" ascending. State: "next|a-b@t,c-d@t", t the time
-// (ms) a run was first seen, which is when the hole below it opened. Returns
-// for each key {gaps, missing, replayed}.
+// KEYS: the hash. ARGV: now ms, grace ms, keep ms, then for each
+// participant its field and its runs "a-b,c-d" ascending. A field is
+// "next|last|a-b@t,c-d@t": the lowest seq not yet seen, when the
+// participant was last seen (ms), and the runs seen above a hole with when
+// each was first seen, which is when the hole below it opened. A few random
+// fields are looked at per call and those not seen for keep are deleted.
+// Returns for each participant {gaps, missing, replayed}.
 var seqScript = redis.NewScript(`
-local now, grace, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local out = {}
-for k = 1, #KEYS do
-  local batch = {}
-  for a, b in string.gmatch(ARGV[3 + k], '(%d+)-(%d+)') do batch[#batch + 1] = {tonumber(a), tonumber(b)} end
-  local st = redis.call('GET', KEYS[k])
+local now, grace, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local n = (#ARGV - 3) / 2
+local fields = {}
+for k = 1, n do fields[k] = ARGV[2 + 2 * k] end
+local states = redis.call('HMGET', KEYS[1], unpack(fields))
+local out, set = {}, {}
+for k = 1, n do
+  local spec = ARGV[3 + 2 * k]
+  local st = states[k]
   local nxt, runs = nil, {}
+  -- the common case, in order and no hole, without patterns (they are slow)
+  local dash = string.find(spec, '-', 1, true)
+  local single = not string.find(spec, ',', 1, true)
+  local bar, holes = nil, true
   if st then
-    local n, rest = string.match(st, '^(%d+)|(.*)$')
-    nxt = tonumber(n)
-    for a, b, t in string.gmatch(rest, '(%d+)-(%d+)@(%d+)') do runs[#runs + 1] = {tonumber(a), tonumber(b), tonumber(t)} end
+    bar = string.find(st, '|', 1, true)
+    nxt = tonumber(string.sub(st, 1, bar - 1))
+    holes = string.byte(st, #st) ~= 124
+  end
+  if nxt and not holes and single and tonumber(string.sub(spec, 1, dash - 1)) == nxt then
+    set[#set + 1] = fields[k]
+    set[#set + 1] = (tonumber(string.sub(spec, dash + 1)) + 1) .. '|' .. now .. '|'
+    out[k] = {0, 0, 0}
   else
-    nxt = batch[1][1]
-  end
-  local dup, gaps, missing = 0, 0, 0
-  for _, r in ipairs(batch) do
-    local a, b, t = r[1], r[2], now
-    if b < nxt then
-      dup = dup + b - a + 1
-    else
-      if a < nxt then dup = dup + nxt - a; a = nxt end
-      -- insert [a, b] among the pending runs, merging; overlap is replay
-      local merged, placed = {}, false
-      for _, p in ipairs(runs) do
-        if p[2] + 1 < a then
-          merged[#merged + 1] = p
-        elseif b + 1 < p[1] then
-          if not placed then merged[#merged + 1] = {a, b, t}; placed = true end
-          merged[#merged + 1] = p
-        else
-          local lo, hi = math.max(a, p[1]), math.min(b, p[2])
-          if hi >= lo then dup = dup + hi - lo + 1 end
-          a, b, t = math.min(a, p[1]), math.max(b, p[2]), math.min(t, p[3])
+    if st and holes then
+      for a, b, t in string.gmatch(st, '(%d+)-(%d+)@(%d+)') do runs[#runs + 1] = {tonumber(a), tonumber(b), tonumber(t)} end
+    end
+    local batch = {}
+    for a, b in string.gmatch(spec, '(%d+)-(%d+)') do batch[#batch + 1] = {tonumber(a), tonumber(b)} end
+    if not nxt then nxt = batch[1][1] end
+    local dup, gaps, missing = 0, 0, 0
+    for _, r in ipairs(batch) do
+      local a, b, t = r[1], r[2], now
+      if b < nxt then
+        dup = dup + b - a + 1
+      else
+        if a < nxt then dup = dup + nxt - a; a = nxt end
+        local merged, placed = {}, false
+        for _, p in ipairs(runs) do
+          if p[2] + 1 < a then
+            merged[#merged + 1] = p
+          elseif b + 1 < p[1] then
+            if not placed then merged[#merged + 1] = {a, b, t}; placed = true end
+            merged[#merged + 1] = p
+          else
+            local lo, hi = math.max(a, p[1]), math.min(b, p[2])
+            if hi >= lo then dup = dup + hi - lo + 1 end
+            a, b, t = math.min(a, p[1]), math.max(b, p[2]), math.min(t, p[3])
+          end
         end
+        if not placed then merged[#merged + 1] = {a, b, t} end
+        runs = merged
       end
-      if not placed then merged[#merged + 1] = {a, b, t} end
-      runs = merged
     end
-  end
-  while #runs > 0 do
-    local r = runs[1]
-    if r[1] <= nxt then
-      nxt = math.max(nxt, r[2] + 1)
-    elseif now - r[3] >= grace or #runs > 64 then
-      -- the hole before r has stayed open since r was first seen
-      gaps = gaps + 1
-      missing = missing + r[1] - nxt
-      nxt = r[2] + 1
-    else
-      break
+    while #runs > 0 do
+      local r = runs[1]
+      if r[1] <= nxt then
+        nxt = math.max(nxt, r[2] + 1)
+      elseif now - r[3] >= grace or #runs > 64 then
+        -- the hole before r has stayed open since r was first seen
+        gaps = gaps + 1
+        missing = missing + r[1] - nxt
+        nxt = r[2] + 1
+      else
+        break
+      end
+      table.remove(runs, 1)
     end
-    table.remove(runs, 1)
+    local parts = {}
+    for _, p in ipairs(runs) do parts[#parts + 1] = p[1] .. '-' .. p[2] .. '@' .. p[3] end
+    set[#set + 1] = fields[k]
+    set[#set + 1] = nxt .. '|' .. now .. '|' .. table.concat(parts, ',')
+    out[k] = {gaps, missing, dup}
   end
-  local parts = {}
-  for _, p in ipairs(runs) do parts[#parts + 1] = p[1] .. '-' .. p[2] .. '@' .. p[3] end
-  redis.call('SET', KEYS[k], nxt .. '|' .. table.concat(parts, ','), 'EX', ttl)
-  out[#out + 1] = {gaps, missing, dup}
+end
+redis.call('HSET', KEYS[1], unpack(set))
+local ok, some = pcall(redis.call, 'HRANDFIELD', KEYS[1], 4, 'WITHVALUES')
+if ok and type(some) == 'table' then
+  for i = 1, #some - 1, 2 do
+    local last = tonumber(string.match(some[i + 1], '^%d+|(%d+)|'))
+    if last and now - last > keep then redis.call('HDEL', KEYS[1], some[i]) end
+  end
 end
 return out
 `)
@@ -182,19 +215,22 @@ func (w *Watchdog) checkSeq(ctx context.Context, items []item) {
 	if len(names) == 0 {
 		return
 	}
-	keys := make([]string, len(names))
-	args := make([]any, 0, 3+len(names))
-	args = append(args, w.clock.Now().UnixMilli(), c.grace.Milliseconds(), int64(seqCheckTTL.Seconds()))
-	for i, n := range names {
-		keys[i] = c.prefix + KeySeqCheck + n
-		args = append(args, runs[i])
-	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	res, err := seqScript.Run(cctx, c.rdb, keys, args...).Slice()
-	if err != nil {
-		w.log.Warn("sequence check", "err", err)
-		return
+	res := make([]any, 0, len(names))
+	for lo := 0; lo < len(names); lo += seqChunk {
+		hi := min(lo+seqChunk, len(names))
+		args := make([]any, 0, 3+2*(hi-lo))
+		args = append(args, w.clock.Now().UnixMilli(), c.grace.Milliseconds(), seqCheckTTL.Milliseconds())
+		for i := lo; i < hi; i++ {
+			args = append(args, names[i], runs[i])
+		}
+		r, err := seqScript.Run(cctx, c.rdb, []string{c.prefix + KeySeqCheck}, args...).Slice()
+		if err != nil {
+			w.log.Warn("sequence check", "err", err)
+			return
+		}
+		res = append(res, r...)
 	}
 	for i, r := range res {
 		v, ok := r.([]any)

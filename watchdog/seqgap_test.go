@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,4 +130,11 @@ func BenchmarkSeqCheck(b *testing.B) {
 		n += len(items)
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/sample")
+	if st := bustest.Info(srv, "commandstats"); st != "" {
+		for _, line := range strings.Split(st, "\n") {
+			if strings.HasPrefix(line, "cmdstat_evalsha:") {
+				b.Log(line)
+			}
+		}
+	}
 }
