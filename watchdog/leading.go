@@ -45,8 +45,12 @@ type leading struct {
 	saved plan.Book
 	// probeHealth are the probes with a problem written to Redis.
 	probeHealth map[string]bool
-	lastBeats   time.Time
-	lastGC      time.Time
+	// lossy are the probes whose Samples went missing more than once
+	// lately, read every lossReadEvery.
+	lossy      map[string]lossVerdict
+	lossReadAt time.Time
+	lastBeats  time.Time
+	lastGC     time.Time
 }
 
 // leaderRun is what the leader runs while it holds the lease.
@@ -361,7 +365,7 @@ func (l *leading) saveBook(ctx context.Context) {
 // probeHealthEntry is a probe problem as kept in Redis for the console.
 type probeHealthEntry struct {
 	Probe     string    `json:"probe"`
-	State     string    `json:"state"` // silent or local_fault
+	State     string    `json:"state"` // silent, local_fault or losing_samples
 	Rooms     []string  `json:"rooms,omitempty"`
 	Locations []string  `json:"locations,omitempty"`
 	Since     time.Time `json:"since"`
@@ -389,6 +393,25 @@ func (l *leading) probes(ctx context.Context, t decide.Thought, now time.Time) {
 		pipe.HSet(ctx, key, p.Subject, data)
 		if !l.probeHealth[p.Subject] {
 			w.log.Info("probe problem (not an incident)", "probe", p.Subject, "state", state, "summary", p.Summary)
+		}
+	}
+	// Samples lost more than once lately: the probe's problem too.
+	if now.Sub(l.lossReadAt) >= lossReadEvery {
+		if v, err := readLoss(ctx, w.rdb, w.bus.Prefix(), now); err == nil {
+			l.lossy, l.lossReadAt = v, now
+		} else if ctx.Err() == nil {
+			w.log.Debug("read lost samples", "err", err)
+		}
+	}
+	for id, v := range l.lossy {
+		if seen[id] {
+			continue // its other problem says more
+		}
+		seen[id] = true
+		data, _ := json.Marshal(probeHealthEntry{Probe: id, State: "losing_samples", Since: v.Since, Summary: v.summary(), Updated: now})
+		pipe.HSet(ctx, key, id, data)
+		if !l.probeHealth[id] {
+			w.log.Warn("probe problem (not an incident): samples lost", "probe", id, "gaps", v.Gaps, "missing", v.Missing, "window", LossWindow)
 		}
 	}
 	for id := range l.probeHealth {

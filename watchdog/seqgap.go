@@ -232,6 +232,7 @@ func (w *Watchdog) checkSeq(ctx context.Context, items []item) {
 		}
 		res = append(res, r...)
 	}
+	var lost redis.Pipeliner
 	for i, r := range res {
 		v, ok := r.([]any)
 		if !ok || len(v) != 3 || i >= len(probes) {
@@ -244,9 +245,19 @@ func (w *Watchdog) checkSeq(ctx context.Context, items []item) {
 			c.gaps.WithLabelValues(probes[i]).Add(float64(gaps))
 			c.missing.WithLabelValues(probes[i]).Add(float64(missing))
 			w.log.Warn("samples lost: a hole in a participant's numbering", "participant", names[i], "gaps", gaps, "missing", missing)
+			if lost == nil {
+				lost = c.rdb.Pipeline()
+			}
+			_, participant, _ := strings.Cut(names[i], "/")
+			recordLoss(cctx, lost, c.prefix, probes[i], participant, gaps, missing, w.clock.Now())
 		}
 		if dup > 0 {
 			c.replayed.WithLabelValues(probes[i]).Add(float64(dup))
+		}
+	}
+	if lost != nil {
+		if _, err := lost.Exec(cctx); err != nil {
+			w.log.Warn("record lost samples", "err", err)
 		}
 	}
 }
