@@ -157,25 +157,34 @@ func (s *RedisStore) packDay(ctx context.Context, dayKey string, day time.Time, 
 			list = append(list, HourStats{Hour: time.Unix(h, 0).UTC(), Stats: *st})
 		}
 		sort.Slice(list, func(i, j int) bool { return list[i].Hour.Before(list[j].Hour) })
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			if len(list) > 0 {
-				b, err := EncodeDay(Hour(day), list)
-				if err != nil {
-					return err
-				}
-				p.Set(ctx, keys[0], b, 0)
-				p.ExpireAt(ctx, keys[0], day.AddDate(0, 0, 1).Add(s.retention))
+		var packed []byte
+		if len(list) > 0 {
+			if packed, err = EncodeDay(Hour(day), list); err != nil {
+				return err
 			}
-			p.Del(ctx, keys[1:]...)
-			ms := make([]any, len(members))
-			for i, m := range members {
-				ms[i] = m
-			}
-			p.ZRem(ctx, s.key(KeyHours), ms...)
-			return nil
-		})
-		return err
+		}
+		return s.writePacked(ctx, tx, keys, packed, day, KeyHours, members)
 	}, keys...)
+}
+
+// writePacked replaces, in tx, the live hours keys[1:] (members of the
+// index) with the packed day at keys[0]: the day is written unless it is
+// empty (nil), the hours and their index entries go either way.
+func (s *RedisStore) writePacked(ctx context.Context, tx *redis.Tx, keys []string, packed []byte, day time.Time, index string, members []string) error {
+	_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if packed != nil {
+			p.Set(ctx, keys[0], packed, 0)
+			p.ExpireAt(ctx, keys[0], day.AddDate(0, 0, 1).Add(s.retention))
+		}
+		p.Del(ctx, keys[1:]...)
+		ms := make([]any, len(members))
+		for i, m := range members {
+			ms[i] = m
+		}
+		p.ZRem(ctx, s.key(index), ms...)
+		return nil
+	})
+	return err
 }
 
 // compactHealth packs the live health hours of the days before cutoff,
@@ -275,24 +284,13 @@ func (s *RedisStore) packHealthDay(ctx context.Context, dn string, hours []strin
 			}
 			return a.Metric < b.Metric
 		})
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			if len(list) > 0 {
-				b, err := EncodeHealthDay(Hour(day), list)
-				if err != nil {
-					return err
-				}
-				p.Set(ctx, keys[0], b, 0)
-				p.ExpireAt(ctx, keys[0], day.AddDate(0, 0, 1).Add(s.retention))
+		var packed []byte
+		if len(list) > 0 {
+			if packed, err = EncodeHealthDay(Hour(day), list); err != nil {
+				return err
 			}
-			p.Del(ctx, keys[1:]...)
-			hs := make([]any, len(hours))
-			for i, h := range hours {
-				hs[i] = h
-			}
-			p.ZRem(ctx, s.key(KeyHealthHours), hs...)
-			return nil
-		})
-		return err
+		}
+		return s.writePacked(ctx, tx, keys, packed, day, KeyHealthHours, hours)
 	}, keys...)
 }
 
