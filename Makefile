@@ -26,11 +26,11 @@ test:
 ## Takes about 22 minutes on 2 cores; the figures are in docs/performance.md.
 bench: build
 	@echo "# machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB, $$($(GO) version)"
-	$(GO) test -run '^$$' -bench 'ParseMessage' -benchmem ./synthetic/
+	$(GO) test -run '^$$' -bench 'ParseMessage' -benchmem ./synthetic/ws/
 	$(GO) test -run '^$$' -bench 'Fanout' -benchmem ./synthetic/hall/
-	$(GO) test -run '^$$' -bench 'DetectDropout' -benchtime 20x ./synthetic/
-	$(GO) test -run '^$$' -bench 'RTCParticipants' -benchtime 1x -timeout 20m ./synthetic/
-	$(GO) test -run '^$$' -bench 'RTCFreezeFlag' -benchtime 10x ./synthetic/
+	$(GO) test -run '^$$' -bench 'DetectDropout' -benchtime 20x ./synthetic/ws/
+	$(GO) test -run '^$$' -bench 'RTCParticipants' -benchtime 1x -timeout 20m ./synthetic/rtc/
+	$(GO) test -run '^$$' -bench 'RTCFreezeFlag' -benchtime 10x ./synthetic/rtc/
 	$(GO) test -run '^$$' -bench 'Publish' -benchtime 200x ./internal/bus/
 	$(GO) test -run '^$$' -bench 'AgentPublish|SpoolAppend' ./probe/
 	$(GO) test -run '^$$' -bench 'FailoverToAck' -benchtime 3x ./internal/bus/
@@ -63,7 +63,7 @@ lint:
 
 ## fuzz: a short run of every fuzz target (seed corpora live in testdata/).
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime 30s ./synthetic/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime 30s ./synthetic/ws/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./internal/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime 30s ./probe/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./synthetic/hall/drill/

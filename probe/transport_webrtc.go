@@ -1,6 +1,6 @@
 package probe
 
-import "github.com/bidwatch/bidwatch/synthetic"
+import "github.com/bidwatch/bidwatch/synthetic/rtc"
 
 // newRTCParticipant watches a room's video over WHEP and, in a coordination
 // room, publishes over WHIP too.
@@ -8,7 +8,7 @@ func newRTCParticipant(spec ParticipantSpec) (Participant, error) {
 	if spec.Room.WHEPURL == "" {
 		return nil, ErrNotApplicable
 	}
-	cfg := synthetic.RTCConfigFrom(spec.Probe, spec.Room, spec.Name)
+	cfg := rtc.ConfigFrom(spec.Probe, spec.Room, spec.Name)
 	cfg.Logger = spec.Logger
-	return synthetic.NewRTC(cfg)
+	return rtc.New(cfg)
 }

@@ -1,13 +1,13 @@
 package probe
 
-import "github.com/bidwatch/bidwatch/synthetic"
+import "github.com/bidwatch/bidwatch/synthetic/ws"
 
 // newWSParticipant joins a room's WebSocket event stream.
 func newWSParticipant(spec ParticipantSpec) (Participant, error) {
 	if spec.Room.EventsURL == "" {
 		return nil, ErrNotApplicable
 	}
-	cfg := synthetic.WSConfigFrom(spec.Probe, spec.Room, spec.Name)
+	cfg := ws.ConfigFrom(spec.Probe, spec.Room, spec.Name)
 	cfg.Logger = spec.Logger
-	return synthetic.NewWS(cfg)
+	return ws.New(cfg)
 }

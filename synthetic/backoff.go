@@ -5,11 +5,11 @@ import (
 	"time"
 )
 
-// backoff is the delay before reconnect attempt n (1-based): exponential from
+// Backoff is the delay before reconnect attempt n (1-based): exponential from
 // min, capped at max, with "equal jitter" — half fixed, half random — so a
 // room full of participants dropped at once does not reconnect in lockstep,
 // and no attempt comes sooner than half the nominal delay.
-func backoff(n int, min, max time.Duration) time.Duration {
+func Backoff(n int, min, max time.Duration) time.Duration {
 	d := min
 	for i := 1; i < n && d < max; i++ {
 		d *= 2

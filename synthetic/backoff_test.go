@@ -13,7 +13,7 @@ func TestBackoffBoundedAndGrowing(t *testing.T) {
 			nominal = max
 		}
 		for range 50 {
-			d := backoff(n, min, max)
+			d := Backoff(n, min, max)
 			if d < nominal/2 || d > nominal {
 				t.Fatalf("attempt %d: %v outside [%v, %v]", n, d, nominal/2, nominal)
 			}

@@ -200,9 +200,9 @@ func judge(s Summary, th Thresholds) (Verdict, []string) {
 	case live < th.DownConnectedPct:
 		down = append(down, fmt.Sprintf("connected but receiving only %.0f%% of the time (below %.0f%%)", max(live, 0), th.DownConnectedPct))
 	}
-	if th.RTTCritical > 0 && s.RTT.P95 > ms(th.RTTCritical) {
+	if th.RTTCritical > 0 && s.RTT.P95 > MS(th.RTTCritical) {
 		down = append(down, fmt.Sprintf("RTT p95 %.0f ms above critical %v", s.RTT.P95, th.RTTCritical))
-	} else if th.RTTDegraded > 0 && s.RTT.P95 > ms(th.RTTDegraded) {
+	} else if th.RTTDegraded > 0 && s.RTT.P95 > MS(th.RTTDegraded) {
 		degraded = append(degraded, fmt.Sprintf("RTT p95 %.0f ms above %v", s.RTT.P95, th.RTTDegraded))
 	}
 	if s.Dropouts > 0 {
@@ -217,7 +217,7 @@ func judge(s Summary, th Thresholds) (Verdict, []string) {
 			degraded = append(degraded, fmt.Sprintf("%s %.1f%% of the time (above %g%%)", what, pct, th.StutterPct))
 		}
 	}
-	if s.Lag != nil && th.LagDegraded > 0 && s.Lag.P95 > ms(th.LagDegraded) {
+	if s.Lag != nil && th.LagDegraded > 0 && s.Lag.P95 > MS(th.LagDegraded) {
 		degraded = append(degraded, fmt.Sprintf("lag p95 %.0f ms above %v", s.Lag.P95, th.LagDegraded))
 	}
 	if th.LossPct > 0 && s.LossPct > th.LossPct {

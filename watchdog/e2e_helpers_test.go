@@ -12,8 +12,8 @@ import (
 	"github.com/bidwatch/bidwatch/internal/bus"
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/internal/sample"
-	"github.com/bidwatch/bidwatch/synthetic"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
+	"github.com/bidwatch/bidwatch/synthetic/ws"
 )
 
 // e2e timings: the hall ticks every 250 ms and participants ping every
@@ -103,12 +103,12 @@ func startProbe(t testing.TB, b *bus.Bus, city *config.Config, id, loc, via stri
 			r.EventsURL = strings.Replace(r.EventsURL, host, via, 1)
 		}
 		for i := range perRoom {
-			cfg := synthetic.WSConfigFrom(city.Probe, r, id+"/"+rid+"/"+string(rune('a'+i)))
-			ws, err := synthetic.NewWS(cfg)
+			cfg := ws.ConfigFrom(city.Probe, r, id+"/"+rid+"/"+string(rune('a'+i)))
+			wp, err := ws.New(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			parts.Go(func() { _ = ws.Run(ctx, samples) })
+			parts.Go(func() { _ = wp.Run(ctx, samples) })
 		}
 	}
 	p.wg.Go(func() {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/synthetic/ws"
 )
 
 func main() {
@@ -111,7 +112,7 @@ func step(bin string, n int, measure time.Duration, rate int) (result, error) {
 	var dialErrs atomic.Int64
 	interval := time.Second / time.Duration(rate)
 	for i := range n {
-		p, err := synthetic.NewWS(synthetic.WSConfig{
+		p, err := ws.New(ws.Config{
 			URL:         fmt.Sprintf("ws://%s/rooms/room-%d/events", addr, i%4+1),
 			Room:        fmt.Sprintf("room-%d", i%4+1),
 			Participant: fmt.Sprintf("load-%d", i),

@@ -16,6 +16,8 @@ import (
 	"github.com/bidwatch/bidwatch/internal/config"
 	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
+	"github.com/bidwatch/bidwatch/synthetic/rtc"
+	"github.com/bidwatch/bidwatch/synthetic/ws"
 )
 
 // checkFlags are `bidwatch check`'s flags. Protocol and threshold flags
@@ -101,7 +103,7 @@ Exit status: 0 ok, 1 degraded, 2 down, 3 usage or configuration error.`,
 	fl.StringVar(&f.whip, "whip", "", "with --whep, a coordination room's WHIP endpoint: publish and watch your own media come back")
 	fl.BoolVar(&f.media, "media", false, "with --config and a room id, check the room's video (WHEP, and WHIP for a coordination room)")
 
-	d := synthetic.WSConfig{}.WithDefaults()
+	d := ws.Config{}.WithDefaults()
 	fl.DurationVar(&f.ping, "ping", d.PingInterval, "RFC 6455 ping interval")
 	fl.IntVar(&f.missedPongs, "missed-pongs", d.MissedPongs, "unanswered pings that make a dropout")
 	fl.DurationVar(&f.tick, "tick", d.TickPeriod, "period of the hall's regular events; 0 for a stream without them")
@@ -144,11 +146,11 @@ func runCheck(cmd *cobra.Command, logger *slog.Logger, f *checkFlags, target str
 		th, shown = t, rc.WHEPURL
 		pr := newProgress(cmd.ErrOrStderr(), progressOff, shown, f.duration)
 		rc.OnEvent = pr.event
-		rtc, err := synthetic.NewRTC(rc)
+		rp, err := rtc.New(rc)
 		if err != nil {
 			return usage(err)
 		}
-		return checkRun(cmd, f, rtc, pr, shown, th)
+		return checkRun(cmd, f, rp, pr, shown, th)
 	}
 	wc, t, err := checkConfig(cmd, f, target)
 	if err != nil {
@@ -159,7 +161,7 @@ func runCheck(cmd *cobra.Command, logger *slog.Logger, f *checkFlags, target str
 	wc.OnEvent = pr.event
 	// Connection changes reach the user through the progress lines; the
 	// participant's own log records (wc.Logger) would only repeat them.
-	if p, err = synthetic.NewWS(wc); err != nil {
+	if p, err = ws.New(wc); err != nil {
 		return usage(err)
 	}
 	return checkRun(cmd, f, p, pr, shown, th)
@@ -214,7 +216,7 @@ func checkRun(cmd *cobra.Command, f *checkFlags, p participant, pr *progress, ta
 
 // checkMedia builds a WebRTC participant's configuration when the check is
 // of a room's video; ok is false for an event-stream check.
-func checkMedia(cmd *cobra.Command, f *checkFlags, target string) (rc synthetic.RTCConfig, th synthetic.Thresholds, ok bool, err error) {
+func checkMedia(cmd *cobra.Command, f *checkFlags, target string) (rc rtc.Config, th synthetic.Thresholds, ok bool, err error) {
 	th = synthetic.DefaultThresholds()
 	rc.WHEPURL, rc.WHIPURL = target, f.whip
 	switch {
@@ -232,7 +234,7 @@ func checkMedia(cmd *cobra.Command, f *checkFlags, target string) (rc synthetic.
 			return rc, th, false, fmt.Errorf("room %q has no whep_url in %s", target, f.configPath)
 		}
 		whip := rc.WHIPURL
-		rc = synthetic.RTCConfigFrom(cfg.Probe, *r, "")
+		rc = rtc.ConfigFrom(cfg.Probe, *r, "")
 		if whip != "" {
 			rc.WHIPURL = whip
 		}
@@ -259,9 +261,9 @@ func checkMedia(cmd *cobra.Command, f *checkFlags, target string) (rc synthetic.
 }
 
 // checkConfig resolves the target and merges --config with the flags.
-func checkConfig(cmd *cobra.Command, f *checkFlags, target string) (synthetic.WSConfig, synthetic.Thresholds, error) {
+func checkConfig(cmd *cobra.Command, f *checkFlags, target string) (ws.Config, synthetic.Thresholds, error) {
 	changed := cmd.Flags().Changed
-	var wc synthetic.WSConfig
+	var wc ws.Config
 	th := synthetic.DefaultThresholds()
 	room := f.room
 	if f.configPath != "" {
@@ -280,7 +282,7 @@ func checkConfig(cmd *cobra.Command, f *checkFlags, target string) (synthetic.WS
 				return wc, th, fmt.Errorf("room %q has no events_url in %s", target, f.configPath)
 			}
 		}
-		wc = synthetic.WSConfigFrom(cfg.Probe, r, "")
+		wc = ws.ConfigFrom(cfg.Probe, r, "")
 		th = synthetic.ThresholdsFrom(cfg.Probe.Thresholds)
 		if room == "" {
 			room = r.ID

@@ -1,4 +1,4 @@
-package synthetic
+package ws
 
 import (
 	"errors"
@@ -7,20 +7,19 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-)
 
-// ErrBadURL is returned for a participant URL that cannot be joined.
-var ErrBadURL = errors.New("bad URL")
+	"github.com/bidwatch/bidwatch/synthetic"
+)
 
 // DefaultJoin is the join message of the synthetic hall's protocol
 // (docs/hall-protocol.md). {room} and {participant} are replaced.
 const DefaultJoin = `{"type":"join","room":"{room}","participant":"{participant}"}`
 
-// WSConfig configures a WebSocket participant. The zero value of every field
+// Config configures a WebSocket participant. The zero value of every field
 // but URL has a working default matching the synthetic hall's protocol; a
 // real hall's protocol is described by Join, Heartbeat, the pointers and
 // TickPeriod, not by code.
-type WSConfig struct {
+type Config struct {
 	URL         string      // ws:// or wss://
 	Header      http.Header // extra handshake headers (cookies, tenant ids)
 	Token       string      // sent as "Authorization: Bearer <token>" when set
@@ -56,35 +55,12 @@ type WSConfig struct {
 
 	// OnEvent, when set, is told of connection changes as they happen, from
 	// the participant's own goroutine; it must return quickly.
-	OnEvent func(Event)
+	OnEvent func(synthetic.Event)
 	Logger  *slog.Logger
 }
 
-// EventKind names a connection change.
-type EventKind string
-
-// Connection changes reported through OnEvent.
-const (
-	EventConnected   EventKind = "connected"
-	EventDropout     EventKind = "dropout"
-	EventReconnected EventKind = "reconnected"
-	EventConnectFail EventKind = "connect_failed"
-	EventStutter     EventKind = "stutter"
-)
-
-// Event is a connection change seen by a participant.
-type Event struct {
-	Kind EventKind
-	At   time.Time
-	// Duration is the connect time (connected, reconnected) or the outage
-	// length (reconnected).
-	Duration time.Duration
-	Outage   time.Duration
-	Err      error
-}
-
 // WithDefaults returns c with every unset field at its default.
-func (c WSConfig) WithDefaults() WSConfig {
+func (c Config) WithDefaults() Config {
 	if c.Join == "" {
 		c.Join = DefaultJoin
 	}
@@ -131,18 +107,18 @@ func (c WSConfig) WithDefaults() WSConfig {
 }
 
 // validate checks a config with defaults applied and returns every problem.
-func (c WSConfig) validate() (messageFormat, error) {
+func (c Config) validate() (messageFormat, error) {
 	var errs []error
 	u, err := url.Parse(c.URL)
 	switch {
 	case c.URL == "":
-		errs = append(errs, fmt.Errorf("%w: no URL", ErrBadURL))
+		errs = append(errs, fmt.Errorf("%w: no URL", synthetic.ErrBadURL))
 	case err != nil:
-		errs = append(errs, fmt.Errorf("%w: %v", ErrBadURL, err))
+		errs = append(errs, fmt.Errorf("%w: %v", synthetic.ErrBadURL, err))
 	case u.Scheme != "ws" && u.Scheme != "wss":
-		errs = append(errs, fmt.Errorf("%w %q: scheme must be ws or wss, not %q", ErrBadURL, c.URL, u.Scheme))
+		errs = append(errs, fmt.Errorf("%w %q: scheme must be ws or wss, not %q", synthetic.ErrBadURL, c.URL, u.Scheme))
 	case u.Host == "":
-		errs = append(errs, fmt.Errorf("%w %q: no host", ErrBadURL, c.URL))
+		errs = append(errs, fmt.Errorf("%w %q: no host", synthetic.ErrBadURL, c.URL))
 	}
 	var f messageFormat
 	if c.SeqPointer != "-" {

@@ -1,4 +1,4 @@
-package synthetic_test
+package ws_test
 
 import (
 	"slices"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/bidwatch/bidwatch/synthetic"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
+	"github.com/bidwatch/bidwatch/synthetic/ws"
 )
 
 // BenchmarkDetectDropout measures how long after a fault the participant
@@ -43,7 +44,7 @@ func BenchmarkDetectDropout(b *testing.B) {
 
 func detectOnce(b *testing.B, ping time.Duration, fault hall.Fault) time.Duration {
 	h, base := startHall(b, time.Second)
-	cfg := synthetic.WSConfig{
+	cfg := ws.Config{
 		URL:          base + "/rooms/room-1/events",
 		Room:         "room-1",
 		PingInterval: ping,

@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"context"
@@ -14,21 +14,21 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// rtcEchoLabel is the data channel the synthetic hall echoes.
-const rtcEchoLabel = "bidwatch-echo"
+// echoLabel is the data channel the synthetic hall echoes.
+const echoLabel = "bidwatch-echo"
 
-// rtcConn is one connection of a participant: a WHEP PeerConnection and, in
+// conn is one connection of a participant: a WHEP PeerConnection and, in
 // a coordination room, a WHIP one. Its goroutines (track readers, the echo
 // prober, the publisher's pacer) stop when it is closed.
-type rtcConn struct {
-	p   *RTC
-	m   *rtcMeter
-	md  *rtcMedia
+type conn struct {
+	p   *Participant
+	m   *meter
+	md  *sessionMedia
 	gen uint64
 
 	pc       *webrtc.PeerConnection
 	location *url.URL
-	pub      *rtcPublisher
+	pub      *publisher
 
 	fail  chan error    // the first reason the connection is lost
 	done  chan struct{} // closed when the connection closes
@@ -42,7 +42,7 @@ type rtcConn struct {
 }
 
 // signal reports that the connection is lost; the first reason wins.
-func (c *rtcConn) signal(err error) {
+func (c *conn) signal(err error) {
 	select {
 	case c.fail <- err:
 	default:
@@ -51,7 +51,7 @@ func (c *rtcConn) signal(err error) {
 
 // goRun runs fn on a goroutine close waits for; nothing runs once closed.
 // Safe from pion's callbacks.
-func (c *rtcConn) goRun(fn func()) {
+func (c *conn) goRun(fn func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -66,18 +66,18 @@ func (c *rtcConn) goRun(fn func()) {
 
 // connect makes one connection and returns it once its first video frame
 // has arrived, with the connect phases recorded.
-func (p *RTC) connect(ctx context.Context, m *rtcMeter) (*rtcConn, error) {
+func (p *Participant) connect(ctx context.Context, m *meter) (*conn, error) {
 	start := p.cfg.Now()
 	cctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
 	defer cancel()
-	c := &rtcConn{
+	c := &conn{
 		p:     p,
 		m:     m,
 		fail:  make(chan error, 1),
 		done:  make(chan struct{}),
 		epoch: time.Now(),
 	}
-	fail := func(err error) (*rtcConn, error) {
+	fail := func(err error) (*conn, error) {
 		c.close(err, false)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -110,9 +110,9 @@ func (p *RTC) connect(ctx context.Context, m *rtcMeter) (*rtcConn, error) {
 	if err != nil {
 		return fail(err)
 	}
-	hasVideo, err := rtcCheckAnswer(answer)
+	hasVideo, err := checkAnswer(answer)
 	if err != nil {
-		return fail(fmt.Errorf("%w: WHEP answer from %s: %v", ErrSignaling, rtcURLString(p.whep), err))
+		return fail(fmt.Errorf("%w: WHEP answer from %s: %v", ErrSignaling, urlString(p.whep), err))
 	}
 	if !hasVideo {
 		m.setAudioOnly(c.gen)
@@ -155,7 +155,7 @@ func (p *RTC) connect(ctx context.Context, m *rtcMeter) (*rtcConn, error) {
 	}
 	pos := func(d time.Duration) time.Duration { return max(d, 0) }
 	c.goRun(c.pollICE)
-	m.connected(c.gen, rtcPhases{
+	m.connected(c.gen, phases{
 		signaling:  pos(signaled.Sub(start)),
 		ice:        pos(iceAt.Sub(signaled)),
 		dtls:       pos(dtlsAt.Sub(iceAt)),
@@ -167,7 +167,7 @@ func (p *RTC) connect(ctx context.Context, m *rtcMeter) (*rtcConn, error) {
 
 // setup adds the receive-only transceivers, the echo data channel and the
 // callbacks to the WHEP PeerConnection.
-func (c *rtcConn) setup() error {
+func (c *conn) setup() error {
 	pc := c.pc
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{
@@ -178,7 +178,7 @@ func (c *rtcConn) setup() error {
 	}
 	if c.p.cfg.EchoInterval > 0 {
 		ordered, retransmits := false, uint16(0)
-		dc, err := pc.CreateDataChannel(rtcEchoLabel, &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
+		dc, err := pc.CreateDataChannel(echoLabel, &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
 		if err != nil {
 			return fmt.Errorf("create data channel: %w", err)
 		}
@@ -219,14 +219,14 @@ func (c *rtcConn) setup() error {
 		video := t.Kind() == webrtc.RTPCodecTypeVideo
 		vp8 := strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeVP8)
 		c.goRun(func() { c.read(t, video, vp8) })
-		c.goRun(func() { rtcDrainRTCP(r) })
+		c.goRun(func() { drainRTCP(r) })
 	})
 	return nil
 }
 
 // offer creates the offer and waits for ICE gathering to complete (WHEP
 // without trickle ICE sends every candidate in the offer).
-func (c *rtcConn) offer(ctx context.Context, pc *webrtc.PeerConnection) (string, error) {
+func (c *conn) offer(ctx context.Context, pc *webrtc.PeerConnection) (string, error) {
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		return "", fmt.Errorf("create offer: %w", err)
@@ -244,7 +244,7 @@ func (c *rtcConn) offer(ctx context.Context, pc *webrtc.PeerConnection) (string,
 }
 
 // read feeds one track's RTP packets to the meter until the connection ends.
-func (c *rtcConn) read(t *webrtc.TrackRemote, video, vp8 bool) {
+func (c *conn) read(t *webrtc.TrackRemote, video, vp8 bool) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
@@ -260,9 +260,9 @@ func (c *rtcConn) read(t *webrtc.TrackRemote, video, vp8 bool) {
 	}
 }
 
-// rtcDrainRTCP reads a receiver's RTCP so pion's interceptors see the
+// drainRTCP reads a receiver's RTCP so pion's interceptors see the
 // server's sender reports (and answer them with receiver reports).
-func rtcDrainRTCP(r *webrtc.RTPReceiver) {
+func drainRTCP(r *webrtc.RTPReceiver) {
 	buf := make([]byte, 1500)
 	for {
 		if _, _, err := r.Read(buf); err != nil {
@@ -273,7 +273,7 @@ func rtcDrainRTCP(r *webrtc.RTPReceiver) {
 
 // echo sends an RTT probe on the echo data channel every EchoInterval: a
 // sequence number and the send time, which the server sends back as is.
-func (c *rtcConn) echo(dc *webrtc.DataChannel) {
+func (c *conn) echo(dc *webrtc.DataChannel) {
 	t := time.NewTicker(c.p.cfg.EchoInterval)
 	defer t.Stop()
 	var seq uint64
@@ -297,7 +297,7 @@ func (c *rtcConn) echo(dc *webrtc.DataChannel) {
 // STUN consent checks) once a window, on a goroutine of its own: pion answers
 // through the ICE agent's loop, which may be busy, and the owner loop must
 // never wait for it.
-func (c *rtcConn) pollICE() {
+func (c *conn) pollICE() {
 	t := time.NewTicker(c.p.cfg.Window)
 	defer t.Stop()
 	ice := c.pc.SCTP().Transport().ICETransport()
@@ -321,7 +321,7 @@ func (c *rtcConn) pollICE() {
 
 // watch waits until the connection is lost (returning why) or ctx ends
 // (returning nil).
-func (c *rtcConn) watch(ctx context.Context) error {
+func (c *conn) watch(ctx context.Context) error {
 	limit := c.p.cfg.NoMediaTimeout
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
@@ -342,7 +342,7 @@ func (c *rtcConn) watch(ctx context.Context) error {
 }
 
 // invalidHint says how many RTP packets were discarded as invalid, if any.
-func (c *rtcConn) invalidHint() string {
+func (c *conn) invalidHint() string {
 	if n := c.m.invalid(c.gen); n > 0 {
 		return fmt.Sprintf(" (%d RTP packets discarded as invalid)", n)
 	}
@@ -351,7 +351,7 @@ func (c *rtcConn) invalidHint() string {
 
 // close ends the connection: the meter first (so late media is ignored), then
 // the PeerConnections, our goroutines, and the WHEP/WHIP sessions (DELETE).
-func (c *rtcConn) close(err error, dropout bool) {
+func (c *conn) close(err error, dropout bool) {
 	if c.md != nil {
 		c.m.endSession(c.gen, c.p.cfg.Now(), err, dropout)
 	}

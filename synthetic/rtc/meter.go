@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"fmt"
@@ -8,10 +8,11 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/synthetic"
 )
 
-// rtcPhases is how long each step of one WebRTC connection took.
-type rtcPhases struct {
+// phases is how long each step of one WebRTC connection took.
+type phases struct {
 	signaling  time.Duration // offer, ICE gathering, WHEP POST, answer applied
 	ice        time.Duration // answer applied → ICE connected
 	dtls       time.Duration // ICE connected → DTLS (PeerConnection) connected
@@ -19,24 +20,24 @@ type rtcPhases struct {
 	total      time.Duration
 }
 
-// rtcStream is the receive state of one RTP stream.
-type rtcStream struct {
+// stream is the receive state of one RTP stream.
+type stream struct {
 	ssrc     uint32
 	codecVP8 bool
 	active   bool // valid packets arrived in this window
-	seq      rtcSeqTracker
-	jit      rtcJitter
-	asm      rtcAssembler
+	seq      seqTracker
+	jit      rtpJitter
+	asm      assembler
 	// held is the first packet, kept until the second confirms the stream.
 	held     *rtp.Packet
 	heldSize int
 	heldAt   time.Time
 }
 
-// rtcMedia is the media state of one connection (one WHEP session).
-type rtcMedia struct {
+// sessionMedia is the media state of one connection (one WHEP session).
+type sessionMedia struct {
 	gen          uint64
-	video, audio rtcStream
+	video, audio stream
 	freeze       freezeDetector
 	freezeAcc    time.Time // freeze time is accounted up to here while frozen
 	lastMedia    time.Time
@@ -48,10 +49,10 @@ type rtcMedia struct {
 	invalid   int // RTP packets rejected by the sequence checks
 }
 
-// rtcWindow accumulates one window's measures.
-type rtcWindow struct {
+// meterWindow accumulates one window's measures.
+type meterWindow struct {
 	connected, outage  time.Duration
-	phases             rtcPhases
+	phases             phases
 	havePhases         bool
 	rtt, lag           []time.Duration
 	frames             int
@@ -68,41 +69,41 @@ type rtcWindow struct {
 	err                string
 }
 
-// rtcInvalidReport is how many invalid RTP packets in a window make its error.
-const rtcInvalidReport = 5
+// invalidReport is how many invalid RTP packets in a window make its error.
+const invalidReport = 5
 
-// rtcMeter holds what a WebRTC participant measures. The session's reader
+// meter holds what a WebRTC participant measures. The session's reader
 // goroutines, the freeze timer and the owner loop all report into it under
 // one mutex; the owner loop closes a window into a Sample once per window.
 // Media from a connection that has ended (an older generation) is ignored.
-type rtcMeter struct {
+type meter struct {
 	now       func() time.Time
 	window    time.Duration
 	ownSource uint32
-	onEvent   func(Event)
+	onEvent   func(synthetic.Event)
 
 	evMu sync.Mutex // delivers events one at a time, outside mu
 
 	mu          sync.Mutex
-	events      []Event
+	events      []synthetic.Event
 	freezeTimer *time.Timer
 	runStart    time.Time
 	wStart      time.Time
 	wEnd        time.Time
 	gen         uint64
-	media       *rtcMedia
+	media       *sessionMedia
 	up          bool
 	upAcc       time.Time
 	everUp      bool
 	outageStart time.Time // zero unless down after having been up
 	outageAcc   time.Time
 	ownFrames   int // frames of our own WHIP publication seen coming back
-	w           rtcWindow
+	w           meterWindow
 }
 
-func newRTCMeter(now func() time.Time, window time.Duration, ownSource uint32, onEvent func(Event)) *rtcMeter {
+func newMeter(now func() time.Time, window time.Duration, ownSource uint32, onEvent func(synthetic.Event)) *meter {
 	t := now()
-	m := &rtcMeter{
+	m := &meter{
 		now:       now,
 		window:    window,
 		ownSource: ownSource,
@@ -117,7 +118,7 @@ func newRTCMeter(now func() time.Time, window time.Duration, ownSource uint32, o
 }
 
 // unlock releases mu and delivers the events queued under it.
-func (m *rtcMeter) unlock() {
+func (m *meter) unlock() {
 	evs := m.events
 	m.events = nil
 	m.mu.Unlock()
@@ -132,7 +133,7 @@ func (m *rtcMeter) unlock() {
 }
 
 // span moves *acc to to and returns how far it moved (never negative).
-func rtcSpan(acc *time.Time, to time.Time) time.Duration {
+func span(acc *time.Time, to time.Time) time.Duration {
 	if !to.After(*acc) {
 		return 0
 	}
@@ -142,21 +143,21 @@ func rtcSpan(acc *time.Time, to time.Time) time.Duration {
 }
 
 // startSession begins a new connection's media state.
-func (m *rtcMeter) startSession() *rtcMedia {
+func (m *meter) startSession() *sessionMedia {
 	m.mu.Lock()
 	defer m.unlock()
 	m.gen++
-	m.media = &rtcMedia{
+	m.media = &sessionMedia{
 		gen:        m.gen,
-		video:      rtcStream{jit: newRTCJitter(90000)},
-		audio:      rtcStream{jit: newRTCJitter(48000)},
+		video:      stream{jit: newRTPJitter(90000)},
+		audio:      stream{jit: newRTPJitter(48000)},
 		firstFrame: make(chan struct{}),
 	}
 	return m.media
 }
 
 // setAudioOnly marks connection gen as carrying no video.
-func (m *rtcMeter) setAudioOnly(gen uint64) {
+func (m *meter) setAudioOnly(gen uint64) {
 	m.mu.Lock()
 	defer m.unlock()
 	if md := m.current(gen); md != nil {
@@ -165,7 +166,7 @@ func (m *rtcMeter) setAudioOnly(gen uint64) {
 }
 
 // current returns the media state of gen, nil if that connection is over.
-func (m *rtcMeter) current(gen uint64) *rtcMedia {
+func (m *meter) current(gen uint64) *sessionMedia {
 	if m.media == nil || m.media.gen != gen {
 		return nil
 	}
@@ -175,7 +176,7 @@ func (m *rtcMeter) current(gen uint64) *rtcMedia {
 // onRTP takes one received RTP packet of size bytes. Packets that RFC 3550's
 // sequence checks reject are counted as invalid and otherwise ignored: they
 // are not media (a stream of garbage ends in "no media", not in numbers).
-func (m *rtcMeter) onRTP(gen uint64, video bool, codecVP8 bool, p *rtp.Packet, size int, at time.Time) {
+func (m *meter) onRTP(gen uint64, video bool, codecVP8 bool, p *rtp.Packet, size int, at time.Time) {
 	m.mu.Lock()
 	defer m.unlock()
 	md := m.current(gen)
@@ -191,20 +192,20 @@ func (m *rtcMeter) onRTP(gen uint64, video bool, codecVP8 bool, p *rtp.Packet, s
 		e, r := st.seq.take()
 		m.w.expected += e
 		m.w.received += r
-		*st = rtcStream{ssrc: p.SSRC, codecVP8: codecVP8, jit: newRTCJitter(uint32(st.jit.clockRate)), asm: rtcAssembler{vp8: codecVP8}}
+		*st = stream{ssrc: p.SSRC, codecVP8: codecVP8, jit: newRTPJitter(uint32(st.jit.clockRate)), asm: assembler{vp8: codecVP8}}
 	}
 	switch st.seq.push(p.SequenceNumber) {
-	case rtcSeqProbation:
+	case seqProbation:
 		st.held, st.heldSize, st.heldAt = p.Clone(), size, at
 		return
-	case rtcSeqInvalid:
+	case seqInvalid:
 		m.w.invalid++
 		md.invalid++
 		if !st.seq.started { // still in probation: this one may start it
 			st.held, st.heldSize, st.heldAt = p.Clone(), size, at
 		}
 		return
-	case rtcSeqStarted:
+	case seqStarted:
 		if st.held != nil {
 			m.accept(md, st, video, st.held, st.heldSize, st.heldAt)
 			st.held = nil
@@ -214,7 +215,7 @@ func (m *rtcMeter) onRTP(gen uint64, video bool, codecVP8 bool, p *rtp.Packet, s
 }
 
 // accept takes one valid media packet; mu is held.
-func (m *rtcMeter) accept(md *rtcMedia, st *rtcStream, video bool, p *rtp.Packet, size int, at time.Time) {
+func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, size int, at time.Time) {
 	md.lastMedia = at
 	m.w.bytes += int64(size)
 	st.active = true
@@ -232,7 +233,7 @@ func (m *rtcMeter) accept(md *rtcMedia, st *rtcStream, video bool, p *rtp.Packet
 }
 
 // invalid is how many packets of connection gen were rejected as invalid.
-func (m *rtcMeter) invalid(gen uint64) int {
+func (m *meter) invalid(gen uint64) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if md := m.current(gen); md != nil {
@@ -242,9 +243,9 @@ func (m *rtcMeter) invalid(gen uint64) int {
 }
 
 // onFrame takes one complete video frame; mu is held.
-func (m *rtcMeter) onFrame(md *rtcMedia, head []byte, at time.Time) {
+func (m *meter) onFrame(md *sessionMedia, head []byte, at time.Time) {
 	m.w.frames++
-	if st, ok := rtcParseStamp(head); ok && (st.source == 0 || st.source == m.ownSource) {
+	if st, ok := parseStamp(head); ok && (st.source == 0 || st.source == m.ownSource) {
 		if lag := at.Sub(st.sent); lag >= 0 {
 			m.w.lag = append(m.w.lag, lag)
 		}
@@ -258,9 +259,9 @@ func (m *rtcMeter) onFrame(md *rtcMedia, head []byte, at time.Time) {
 		if isNew || !wasFrozen {
 			m.w.freezeCount++
 			md.freezeAcc = at.Add(-gap)
-			m.events = append(m.events, Event{Kind: EventStutter, At: at, Duration: gap})
+			m.events = append(m.events, synthetic.Event{Kind: synthetic.EventStutter, At: at, Duration: gap})
 		}
-		m.w.freezeDur += rtcSpan(&md.freezeAcc, at)
+		m.w.freezeDur += span(&md.freezeAcc, at)
 	}
 	m.w.largestGap = max(m.w.largestGap, gap)
 	if dl, ok := md.freeze.deadline(); ok {
@@ -274,7 +275,7 @@ func (m *rtcMeter) onFrame(md *rtcMedia, head []byte, at time.Time) {
 
 // onFreezeTimer flags a freeze while it is going on, when the gap since the
 // last frame reaches the W3C threshold.
-func (m *rtcMeter) onFreezeTimer() {
+func (m *meter) onFreezeTimer() {
 	m.mu.Lock()
 	defer m.unlock()
 	md := m.media
@@ -285,7 +286,7 @@ func (m *rtcMeter) onFreezeTimer() {
 	if md.freeze.check(now) {
 		md.freezeAcc = md.freeze.last
 		m.w.freezeCount++
-		m.events = append(m.events, Event{Kind: EventStutter, At: now, Duration: now.Sub(md.freeze.last)})
+		m.events = append(m.events, synthetic.Event{Kind: synthetic.EventStutter, At: now, Duration: now.Sub(md.freeze.last)})
 		return
 	}
 	if dl, ok := md.freeze.deadline(); ok {
@@ -294,7 +295,7 @@ func (m *rtcMeter) onFreezeTimer() {
 }
 
 // onRTT records one round-trip measurement of connection gen.
-func (m *rtcMeter) onRTT(gen uint64, d time.Duration) {
+func (m *meter) onRTT(gen uint64, d time.Duration) {
 	m.mu.Lock()
 	defer m.unlock()
 	if m.current(gen) != nil && d >= 0 {
@@ -303,7 +304,7 @@ func (m *rtcMeter) onRTT(gen uint64, d time.Duration) {
 }
 
 // lastMedia is when connection gen last received RTP.
-func (m *rtcMeter) lastMedia(gen uint64) time.Time {
+func (m *meter) lastMedia(gen uint64) time.Time {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if md := m.current(gen); md != nil {
@@ -313,7 +314,7 @@ func (m *rtcMeter) lastMedia(gen uint64) time.Time {
 }
 
 // connected records that connection gen is up: its first frame arrived.
-func (m *rtcMeter) connected(gen uint64, ph rtcPhases) {
+func (m *meter) connected(gen uint64, ph phases) {
 	m.mu.Lock()
 	defer m.unlock()
 	md := m.current(gen)
@@ -324,21 +325,21 @@ func (m *rtcMeter) connected(gen uint64, ph rtcPhases) {
 	m.up, m.upAcc = true, at
 	m.w.phases, m.w.havePhases = ph, true
 	if !m.outageStart.IsZero() {
-		m.w.outage += rtcSpan(&m.outageAcc, at)
+		m.w.outage += span(&m.outageAcc, at)
 		out := at.Sub(m.outageStart)
 		m.w.lastOutage = out
 		m.w.reconnects++
 		m.outageStart = time.Time{}
-		m.events = append(m.events, Event{Kind: EventReconnected, At: at, Duration: ph.total, Outage: out})
+		m.events = append(m.events, synthetic.Event{Kind: synthetic.EventReconnected, At: at, Duration: ph.total, Outage: out})
 	} else {
-		m.events = append(m.events, Event{Kind: EventConnected, At: at, Duration: ph.total})
+		m.events = append(m.events, synthetic.Event{Kind: synthetic.EventConnected, At: at, Duration: ph.total})
 	}
 	m.everUp = true
 }
 
 // harvest moves the streams' counts into the window; mu is held.
-func (m *rtcMeter) harvest(md *rtcMedia) {
-	for _, st := range []*rtcStream{&md.video, &md.audio} {
+func (m *meter) harvest(md *sessionMedia) {
+	for _, st := range []*stream{&md.video, &md.audio} {
 		e, r := st.seq.take()
 		m.w.expected += e
 		m.w.received += r
@@ -351,7 +352,7 @@ func (m *rtcMeter) harvest(md *rtcMedia) {
 
 // endSession ends connection gen at at. A dropout is an unexpected end of a
 // connection that was up; err, if any, becomes the window's error.
-func (m *rtcMeter) endSession(gen uint64, at time.Time, err error, dropout bool) {
+func (m *meter) endSession(gen uint64, at time.Time, err error, dropout bool) {
 	m.mu.Lock()
 	defer m.unlock()
 	if err != nil {
@@ -363,7 +364,7 @@ func (m *rtcMeter) endSession(gen uint64, at time.Time, err error, dropout bool)
 	}
 	m.harvest(md)
 	if md.freeze.frozen {
-		m.w.freezeDur += rtcSpan(&md.freezeAcc, at)
+		m.w.freezeDur += span(&md.freezeAcc, at)
 	}
 	if md.freeze.have {
 		m.w.largestGap = max(m.w.largestGap, at.Sub(md.freeze.last))
@@ -373,25 +374,25 @@ func (m *rtcMeter) endSession(gen uint64, at time.Time, err error, dropout bool)
 	if !m.up {
 		return
 	}
-	m.w.connected += rtcSpan(&m.upAcc, at)
+	m.w.connected += span(&m.upAcc, at)
 	m.up = false
 	if dropout {
 		m.w.dropouts++
 		m.outageStart, m.outageAcc = at, at
-		m.events = append(m.events, Event{Kind: EventDropout, At: at, Err: err})
+		m.events = append(m.events, synthetic.Event{Kind: synthetic.EventDropout, At: at, Err: err})
 	}
 }
 
 // connectFailed records a failed connection attempt.
-func (m *rtcMeter) connectFailed(err error) {
+func (m *meter) connectFailed(err error) {
 	m.mu.Lock()
 	defer m.unlock()
 	m.w.err = err.Error()
-	m.events = append(m.events, Event{Kind: EventConnectFail, At: m.now(), Err: err})
+	m.events = append(m.events, synthetic.Event{Kind: synthetic.EventConnectFail, At: m.now(), Err: err})
 }
 
 // stop stops the freeze timer for good.
-func (m *rtcMeter) stop() {
+func (m *meter) stop() {
 	m.mu.Lock()
 	defer m.unlock()
 	m.freezeTimer.Stop()
@@ -401,7 +402,7 @@ func (m *rtcMeter) stop() {
 // closeWindowAt ends the current window early at cut (the participant is
 // stopping), so the last Sample covers only what was measured; a zero cut
 // ends it at its end.
-func (m *rtcMeter) closeWindowAt(cut time.Time) sample.Sample {
+func (m *meter) closeWindowAt(cut time.Time) sample.Sample {
 	m.mu.Lock()
 	defer m.unlock()
 	if !cut.IsZero() && cut.After(m.wStart) && cut.Before(m.wEnd) {
@@ -411,20 +412,20 @@ func (m *rtcMeter) closeWindowAt(cut time.Time) sample.Sample {
 	if md := m.media; md != nil {
 		m.harvest(md)
 		if md.freeze.frozen {
-			m.w.freezeDur += rtcSpan(&md.freezeAcc, end)
+			m.w.freezeDur += span(&md.freezeAcc, end)
 		}
 		if md.freeze.have && end.After(md.freeze.last) {
 			m.w.largestGap = max(m.w.largestGap, end.Sub(md.freeze.last))
 		}
 	}
 	if m.up {
-		m.w.connected += rtcSpan(&m.upAcc, end)
+		m.w.connected += span(&m.upAcc, end)
 	}
 	if !m.outageStart.IsZero() {
-		m.w.outage += rtcSpan(&m.outageAcc, end)
+		m.w.outage += span(&m.outageAcc, end)
 	}
 	w := &m.w
-	if w.invalid >= rtcInvalidReport && w.err == "" {
+	if w.invalid >= invalidReport && w.err == "" {
 		w.err = fmt.Sprintf("%d RTP packets discarded as invalid (RFC 3550 sequence checks)", w.invalid)
 	}
 	from := m.wStart
@@ -433,27 +434,27 @@ func (m *rtcMeter) closeWindowAt(cut time.Time) sample.Sample {
 	}
 	s := sample.Sample{
 		WindowStart: m.wStart,
-		WindowMS:    ms(end.Sub(from)), // the measured part, as for WebSocket
+		WindowMS:    synthetic.MS(end.Sub(from)), // the measured part, as for WebSocket
 
 		Connected:    m.up,
-		ConnectedMS:  ms(w.connected),
+		ConnectedMS:  synthetic.MS(w.connected),
 		Frames:       w.frames,
-		JitterMS:     ms(w.jitter),
+		JitterMS:     synthetic.MS(w.jitter),
 		FreezeCount:  w.freezeCount,
-		FreezeMS:     ms(w.freezeDur),
-		LargestGapMS: ms(w.largestGap),
+		FreezeMS:     synthetic.MS(w.freezeDur),
+		LargestGapMS: synthetic.MS(w.largestGap),
 		Dropouts:     w.dropouts,
 		Reconnects:   w.reconnects,
-		OutageMS:     ms(w.outage),
-		LastOutageMS: ms(w.lastOutage),
+		OutageMS:     synthetic.MS(w.outage),
+		LastOutageMS: synthetic.MS(w.lastOutage),
 		Error:        w.err,
 	}
 	if w.havePhases {
-		s.ConnectMS = ms(w.phases.total)
-		s.SignalingMS = ms(w.phases.signaling)
-		s.ICEMS = ms(w.phases.ice)
-		s.DTLSMS = ms(w.phases.dtls)
-		s.FirstFrameMS = ms(w.phases.firstFrame)
+		s.ConnectMS = synthetic.MS(w.phases.total)
+		s.SignalingMS = synthetic.MS(w.phases.signaling)
+		s.ICEMS = synthetic.MS(w.phases.ice)
+		s.DTLSMS = synthetic.MS(w.phases.dtls)
+		s.FirstFrameMS = synthetic.MS(w.phases.firstFrame)
 	}
 	if end.After(from) {
 		secs := end.Sub(from).Seconds()
@@ -465,13 +466,13 @@ func (m *rtcMeter) closeWindowAt(cut time.Time) sample.Sample {
 	}
 	if len(w.rtt) > 0 {
 		s.RTTCount = len(w.rtt)
-		s.RTTMedianMS, s.RTTMaxMS = medianMax(w.rtt)
+		s.RTTMedianMS, s.RTTMaxMS = synthetic.MedianMax(w.rtt)
 	}
 	if len(w.lag) > 0 {
 		s.LagCount = len(w.lag)
-		s.LagMedianMS, s.LagMaxMS = medianMax(w.lag)
+		s.LagMedianMS, s.LagMaxMS = synthetic.MedianMax(w.lag)
 	}
-	*w = rtcWindow{rtt: w.rtt[:0], lag: w.lag[:0]}
+	*w = meterWindow{rtt: w.rtt[:0], lag: w.lag[:0]}
 	m.wStart = m.wStart.Add(m.window)
 	m.wEnd = m.wStart.Add(m.window)
 	return s

@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"context"
@@ -13,14 +13,14 @@ import (
 )
 
 const (
-	// rtcPublishFPS and rtcPublishKbps shape the participant's own video: a
+	// publishFPS and publishKbps shape the participant's own video: a
 	// webcam-like 25 fps at about 300 kbit/s, a keyframe every 2 s.
-	rtcPublishFPS  = 25
-	rtcPublishKbps = 300
+	publishFPS  = 25
+	publishKbps = 300
 )
 
-// rtcPublisher is the participant's WHIP publication in a coordination room.
-type rtcPublisher struct {
+// publisher is the participant's WHIP publication in a coordination room.
+type publisher struct {
 	pc       *webrtc.PeerConnection
 	location *url.URL
 }
@@ -28,13 +28,13 @@ type rtcPublisher struct {
 // publish opens the WHIP PeerConnection, publishes a synthetic video track
 // whose frames carry the participant's source id, and starts pacing it.
 // Receiver reports the server sends back give an RTCP round-trip time.
-func (c *rtcConn) publish(ctx context.Context) (*rtcPublisher, error) {
+func (c *conn) publish(ctx context.Context) (*publisher, error) {
 	p := c.p
 	pc, err := p.api.NewPeerConnection(webrtc.Configuration{ICEServers: p.cfg.ICEServers})
 	if err != nil {
 		return nil, fmt.Errorf("new WHIP peer connection: %w", err)
 	}
-	pub := &rtcPublisher{pc: pc}
+	pub := &publisher{pc: pc}
 	track, err := webrtc.NewTrackLocalStaticSample(
 		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "bidwatch-"+p.cfg.Participant)
 	if err != nil {
@@ -67,8 +67,8 @@ func (c *rtcConn) publish(ctx context.Context) (*rtcPublisher, error) {
 	if err != nil {
 		return pub, err
 	}
-	if _, err := rtcCheckAnswer(answer); err != nil {
-		return pub, fmt.Errorf("%w: WHIP answer from %s: %v", ErrSignaling, rtcURLString(p.whip), err)
+	if _, err := checkAnswer(answer); err != nil {
+		return pub, fmt.Errorf("%w: WHIP answer from %s: %v", ErrSignaling, urlString(p.whip), err)
 	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		return pub, fmt.Errorf("%w: apply WHIP answer: %v", ErrSignaling, err)
@@ -79,12 +79,12 @@ func (c *rtcConn) publish(ctx context.Context) (*rtcPublisher, error) {
 }
 
 // pace writes the participant's synthetic video until the connection closes.
-func (c *rtcConn) pace(track *webrtc.TrackLocalStaticSample) {
-	const period = time.Second / rtcPublishFPS
+func (c *conn) pace(track *webrtc.TrackLocalStaticSample) {
+	const period = time.Second / publishFPS
 	t := time.NewTicker(period)
 	defer t.Stop()
-	gop := uint32(2 * rtcPublishFPS)
-	inter := float64(rtcPublishKbps) * 1000 / 8 * 2 / float64(gop-1+8)
+	gop := uint32(2 * publishFPS)
+	inter := float64(publishKbps) * 1000 / 8 * 2 / float64(gop-1+8)
 	var n uint32
 	var buf []byte
 	for {
@@ -98,7 +98,7 @@ func (c *rtcConn) pace(track *webrtc.TrackLocalStaticSample) {
 		if key {
 			size *= 8
 		}
-		buf = rtcAppendVP8Frame(buf[:0], key, int(size), rtcStamp{source: c.p.source, frame: n, sent: time.Now()})
+		buf = appendVP8Frame(buf[:0], key, int(size), stamp{source: c.p.source, frame: n, sent: time.Now()})
 		n++
 		// WriteSample copies the data into RTP packets before returning.
 		if err := track.WriteSample(pionmedia.Sample{Data: buf, Duration: period}); err != nil {
@@ -109,20 +109,20 @@ func (c *rtcConn) pace(track *webrtc.TrackLocalStaticSample) {
 
 // readReports turns the server's receiver reports about our stream into RTT
 // measurements (RFC 3550 §6.4.1: arrival − LSR − DLSR).
-func (c *rtcConn) readReports(s *webrtc.RTPSender) {
+func (c *conn) readReports(s *webrtc.RTPSender) {
 	for {
 		pkts, _, err := s.ReadRTCP()
 		if err != nil {
 			return
 		}
-		arrival := rtcNTPMiddle(time.Now())
+		arrival := ntpMiddle(time.Now())
 		for _, pkt := range pkts {
 			rr, ok := pkt.(*rtcp.ReceiverReport)
 			if !ok {
 				continue
 			}
 			for _, r := range rr.Reports {
-				if rtt, ok := rtcRTTFromReport(arrival, r.LastSenderReport, r.Delay); ok {
+				if rtt, ok := rttFromReport(arrival, r.LastSenderReport, r.Delay); ok {
 					c.m.onRTT(c.gen, rtt)
 				}
 			}

@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"bytes"
@@ -38,10 +38,10 @@ func TestRTCSeqTracker(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var tr rtcSeqTracker
+			var tr seqTracker
 			invalid := 0
 			for _, s := range tc.seqs {
-				if tr.push(s) == rtcSeqInvalid {
+				if tr.push(s) == seqInvalid {
 					invalid++
 				}
 			}
@@ -56,7 +56,7 @@ func TestRTCSeqTracker(t *testing.T) {
 		})
 	}
 	t.Run("windows add up", func(t *testing.T) {
-		var tr rtcSeqTracker
+		var tr seqTracker
 		var exp, rec int64
 		for i := range 70000 { // past a wrap, 1 in 20 lost
 			if i%20 != 7 {
@@ -100,7 +100,7 @@ func TestRTCAssembler(t *testing.T) {
 	sent := time.Unix(1_700_000_000, 123456789)
 	var frames [][]byte
 	for i := range 4 {
-		frames = append(frames, rtcAppendVP8Frame(nil, i == 0, 2500, rtcStamp{source: 0, frame: uint32(i), sent: sent}))
+		frames = append(frames, appendVP8Frame(nil, i == 0, 2500, stamp{source: 0, frame: uint32(i), sent: sent}))
 	}
 	tests := []struct {
 		name     string
@@ -114,7 +114,7 @@ func TestRTCAssembler(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := rtcAssembler{vp8: true}
+			a := assembler{vp8: true}
 			var got []uint32
 			for fi, ps := range vp8Packets(t, frames, 1200) {
 				for pi, p := range ps {
@@ -122,7 +122,7 @@ func TestRTCAssembler(t *testing.T) {
 						continue
 					}
 					if done, head := a.push(p); done {
-						st, ok := rtcParseStamp(head)
+						st, ok := parseStamp(head)
 						if !ok || !st.sent.Equal(sent) {
 							t.Fatalf("frame %d: stamp %+v, %v", fi, st, ok)
 						}
@@ -136,7 +136,7 @@ func TestRTCAssembler(t *testing.T) {
 		})
 	}
 	t.Run("garbage does not panic", func(t *testing.T) {
-		a := rtcAssembler{vp8: true}
+		a := assembler{vp8: true}
 		for i := range 1000 {
 			pl := bytes.Repeat([]byte{byte(i * 37)}, i%7)
 			a.push(&rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(i * 7919), Timestamp: uint32(i / 3), Marker: i%5 == 0}, Payload: pl})
@@ -161,7 +161,7 @@ func slicesEqual(a, b []uint32) bool {
 func TestRTCStampMatchesHall(t *testing.T) {
 	sent := time.Unix(1_700_000_000, 42)
 	for _, key := range []bool{true, false} {
-		f := rtcAppendVP8Frame(nil, key, 1000, rtcStamp{source: 77, frame: 9, sent: sent})
+		f := appendVP8Frame(nil, key, 1000, stamp{source: 77, frame: 9, sent: sent})
 		st, ok := media.ParseStamp(f)
 		if !ok || st.Source != 77 || st.Frame != 9 || !st.Sent.Equal(sent) {
 			t.Errorf("key=%v: hall reads %+v, %v", key, st, ok)
@@ -170,18 +170,18 @@ func TestRTCStampMatchesHall(t *testing.T) {
 			t.Errorf("key=%v: frame tag says otherwise", key)
 		}
 	}
-	if _, ok := rtcParseStamp([]byte{1, 2}); ok {
+	if _, ok := parseStamp([]byte{1, 2}); ok {
 		t.Error("stamp found in 2 bytes")
 	}
-	if _, ok := rtcParseStamp(make([]byte, 100)); ok {
+	if _, ok := parseStamp(make([]byte, 100)); ok {
 		t.Error("stamp found in zeros")
 	}
 }
 
 func TestRTCRTTFromReport(t *testing.T) {
 	now := time.Unix(1_700_000_000, 500_000_000)
-	arrival := rtcNTPMiddle(now)
-	lsr := rtcNTPMiddle(now.Add(-300 * time.Millisecond))
+	arrival := ntpMiddle(now)
+	lsr := ntpMiddle(now.Add(-300 * time.Millisecond))
 	dlsr := uint32(220 * 65536 / 1000) // the receiver held it 220 ms
 	tests := []struct {
 		name      string
@@ -195,7 +195,7 @@ func TestRTCRTTFromReport(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := rtcRTTFromReport(arrival, tc.lsr, tc.dlsr)
+			got, ok := rttFromReport(arrival, tc.lsr, tc.dlsr)
 			if ok != tc.ok || (ok && (got-tc.want).Abs() > time.Millisecond) {
 				t.Errorf("rtt = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
 			}

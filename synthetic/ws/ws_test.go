@@ -1,4 +1,4 @@
-package synthetic_test
+package ws_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
+	"github.com/bidwatch/bidwatch/synthetic/ws"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -50,7 +51,7 @@ type run struct {
 	notify  chan struct{}
 }
 
-func startParticipant(t testing.TB, cfg synthetic.WSConfig) *run {
+func startParticipant(t testing.TB, cfg ws.Config) *run {
 	t.Helper()
 	r := &run{t: t, done: make(chan error, 1), notify: make(chan struct{}, 1)}
 	also := cfg.OnEvent
@@ -66,7 +67,7 @@ func startParticipant(t testing.TB, cfg synthetic.WSConfig) *run {
 		default:
 		}
 	}
-	p, err := synthetic.NewWS(cfg)
+	p, err := ws.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,8 +170,8 @@ func (r *run) allSamples() []sample.Sample {
 	return append([]sample.Sample(nil), r.samples...)
 }
 
-func fastConfig(url string) synthetic.WSConfig {
-	return synthetic.WSConfig{
+func fastConfig(url string) ws.Config {
+	return ws.Config{
 		URL:          url,
 		Room:         "room-1",
 		Participant:  "p-test",
@@ -319,7 +320,7 @@ func TestSilentDeathIsADropoutAfterMissedPongs(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := r.waitEvent(synthetic.EventDropout, silentAt, 2*time.Second)
-	if !errors.Is(d.Err, synthetic.ErrSilent) {
+	if !errors.Is(d.Err, ws.ErrSilent) {
 		t.Errorf("dropout error = %v, want ErrSilent", d.Err)
 	}
 	t.Logf("silent death detected %v after it began", d.At.Sub(silentAt))
@@ -493,20 +494,20 @@ func TestServerThatNeverUpgrades(t *testing.T) {
 func TestBadConfig(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  synthetic.WSConfig
+		cfg  ws.Config
 		want string
 	}{
-		{name: "no URL", cfg: synthetic.WSConfig{}, want: "no URL"},
-		{name: "http scheme", cfg: synthetic.WSConfig{URL: "http://127.0.0.1:7400/rooms/room-1/events"}, want: `scheme must be ws or wss, not "http"`},
-		{name: "no host", cfg: synthetic.WSConfig{URL: "ws:///rooms"}, want: "no host"},
-		{name: "bad pointer", cfg: synthetic.WSConfig{URL: "ws://h/", SeqPointer: "seq"}, want: `seq pointer: json pointer "seq": must start with /`},
-		{name: "bad unit", cfg: synthetic.WSConfig{URL: "ws://h/", TSUnit: "minutes"}, want: `unknown timestamp unit "minutes"`},
-		{name: "backoff upside down", cfg: synthetic.WSConfig{URL: "ws://h/", ReconnectMin: time.Minute, ReconnectMax: time.Second}, want: "reconnect max 1s: below reconnect min 1m0s"},
-		{name: "heartbeat without interval", cfg: synthetic.WSConfig{URL: "ws://h/", Heartbeat: "{}"}, want: "heartbeat set but heartbeat interval is 0s"},
+		{name: "no URL", cfg: ws.Config{}, want: "no URL"},
+		{name: "http scheme", cfg: ws.Config{URL: "http://127.0.0.1:7400/rooms/room-1/events"}, want: `scheme must be ws or wss, not "http"`},
+		{name: "no host", cfg: ws.Config{URL: "ws:///rooms"}, want: "no host"},
+		{name: "bad pointer", cfg: ws.Config{URL: "ws://h/", SeqPointer: "seq"}, want: `seq pointer: json pointer "seq": must start with /`},
+		{name: "bad unit", cfg: ws.Config{URL: "ws://h/", TSUnit: "minutes"}, want: `unknown timestamp unit "minutes"`},
+		{name: "backoff upside down", cfg: ws.Config{URL: "ws://h/", ReconnectMin: time.Minute, ReconnectMax: time.Second}, want: "reconnect max 1s: below reconnect min 1m0s"},
+		{name: "heartbeat without interval", cfg: ws.Config{URL: "ws://h/", Heartbeat: "{}"}, want: "heartbeat set but heartbeat interval is 0s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := synthetic.NewWS(tc.cfg)
+			_, err := ws.New(tc.cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
 			}

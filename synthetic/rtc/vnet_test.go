@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"testing"
@@ -13,16 +13,16 @@ import (
 	"github.com/bidwatch/bidwatch/synthetic/hall/media"
 )
 
-// rtcVNet is a virtual network (pion's vnet): the media server at 10.0.0.1
+// simNet is a virtual network (pion's vnet): the media server at 10.0.0.1
 // and the participant at 10.0.0.2 behind one router. No packet of it touches
 // a real interface; only the WHEP signalling goes over loopback HTTP.
-type rtcVNet struct {
+type simNet struct {
 	server, client *vnet.Net
 }
 
-// newRTCVNet builds the network; oneWay delays every packet on the router,
+// newSimNet builds the network; oneWay delays every packet on the router,
 // lossPct drops that share of the packets arriving at the participant.
-func newRTCVNet(t *testing.T, oneWay time.Duration, lossPct int) *rtcVNet {
+func newSimNet(t *testing.T, oneWay time.Duration, lossPct int) *simNet {
 	t.Helper()
 	router, err := vnet.NewRouter(&vnet.RouterConfig{
 		CIDR:          "10.0.0.0/24",
@@ -61,11 +61,11 @@ func newRTCVNet(t *testing.T, oneWay time.Duration, lossPct int) *rtcVNet {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = router.Stop() })
-	return &rtcVNet{server: server, client: client}
+	return &simNet{server: server, client: client}
 }
 
-// rtcVNetSettings is a SettingEngine for one side of the virtual network.
-func rtcVNetSettings(n *vnet.Net) *webrtc.SettingEngine {
+// simNetSettings is a SettingEngine for one side of the virtual network.
+func simNetSettings(n *vnet.Net) *webrtc.SettingEngine {
 	se := &webrtc.SettingEngine{}
 	se.SetNet(n)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
@@ -74,20 +74,20 @@ func rtcVNetSettings(n *vnet.Net) *webrtc.SettingEngine {
 	return se
 }
 
-func newRTCVNetHall(t *testing.T, vn *rtcVNet) *rtcTestHall {
-	return newRTCTestHall(t, media.Options{
+func newSimNetHall(t *testing.T, vn *simNet) *testHall {
+	return newTestHall(t, media.Options{
 		Net:           vn.server,
-		SettingEngine: rtcVNetSettings(vn.server),
+		SettingEngine: simNetSettings(vn.server),
 	})
 }
 
 // TestRTCVNetDelay: 40 ms one-way → RTT 80 ± 5 ms (ICE and data-channel
 // echo), and media lag 40 ms.
 func TestRTCVNetDelay(t *testing.T) {
-	v := newRTCTiming(t)
+	v := newTiming(t)
 	defer v.Done()
-	samples := rtcVNetRun(t, 40*time.Millisecond, 0, 6500*time.Millisecond)
-	steady := rtcSteady(samples)
+	samples := simNetRun(t, 40*time.Millisecond, 0, 6500*time.Millisecond)
+	steady := steadySamples(samples)
 	if len(steady) < 3 {
 		v.Errorf("%d steady windows: %+v", len(steady), samples)
 		return
@@ -101,7 +101,7 @@ func TestRTCVNetDelay(t *testing.T) {
 			lag = append(lag, s.LagMedianMS)
 		}
 	}
-	r, l := rtcMedian(rtt), rtcMedian(lag)
+	r, l := median(rtt), median(lag)
 	if r < 75 || r > 85 {
 		v.Errorf("RTT %.1f ms (windows %v), want 80 ± 5", r, rtt)
 	}
@@ -114,10 +114,10 @@ func TestRTCVNetDelay(t *testing.T) {
 // TestRTCVNetLoss: 5 % of the packets to the participant dropped → loss
 // measured 5 ± 1 %.
 func TestRTCVNetLoss(t *testing.T) {
-	v := newRTCTiming(t)
+	v := newTiming(t)
 	defer v.Done()
-	samples := rtcVNetRun(t, 0, 5, 9500*time.Millisecond)
-	steady := rtcSteady(samples)
+	samples := simNetRun(t, 0, 5, 9500*time.Millisecond)
+	steady := steadySamples(samples)
 	if len(steady) < 5 {
 		v.Errorf("%d steady windows: %+v", len(steady), samples)
 		return
@@ -135,19 +135,19 @@ func TestRTCVNetLoss(t *testing.T) {
 	t.Logf("loss %.2f %% over %d windows (per window %.1f)", loss, len(steady), per)
 }
 
-// rtcVNetRun runs one participant for d against the hall's media behind a
+// simNetRun runs one participant for d against the hall's media behind a
 // virtual network with the given one-way delay and loss, and returns its
 // samples.
-func rtcVNetRun(t *testing.T, delay time.Duration, lossPct int, d time.Duration) []sample.Sample {
+func simNetRun(t *testing.T, delay time.Duration, lossPct int, d time.Duration) []sample.Sample {
 	t.Helper()
-	rtcNoLeaks(t)
-	vn := newRTCVNet(t, delay, lossPct)
-	h := newRTCVNetHall(t, vn)
-	cfg := rtcLoopbackConfig(h, "room-1")
-	cfg.SettingEngine = rtcVNetSettings(vn.client)
-	p, err := NewRTC(cfg)
+	noLeaks(t)
+	vn := newSimNet(t, delay, lossPct)
+	h := newSimNetHall(t, vn)
+	cfg := loopbackConfig(h, "room-1")
+	cfg.SettingEngine = simNetSettings(vn.client)
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rtcRun(t, p, d, nil)
+	return runFor(t, p, d, nil)
 }

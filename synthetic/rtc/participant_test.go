@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"context"
@@ -15,25 +15,26 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/synthetic"
 	"github.com/bidwatch/bidwatch/synthetic/hall/media"
 )
 
-// rtcNoLeaks fails the test if a goroutine started during it outlives it
+// noLeaks fails the test if a goroutine started during it outlives it
 // (pion's included). Call it first, so its check runs after every other
 // cleanup.
-func rtcNoLeaks(t *testing.T) {
+func noLeaks(t *testing.T) {
 	t.Helper()
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
 }
 
-// rtcTestHall is the synthetic hall's media side on a loopback HTTP server.
-type rtcTestHall struct {
+// testHall is the synthetic hall's media side on a loopback HTTP server.
+type testHall struct {
 	srv *media.Server
 	url string
 }
 
-func newRTCTestHall(t testing.TB, opts media.Options) *rtcTestHall {
+func newTestHall(t testing.TB, opts media.Options) *testHall {
 	t.Helper()
 	if opts.Rooms == nil {
 		opts.Rooms = []media.RoomSpec{{ID: "room-1"}, {ID: "coord-1", Kind: media.KindCoordinationRoom}}
@@ -51,20 +52,20 @@ func newRTCTestHall(t testing.TB, opts media.Options) *rtcTestHall {
 			t.Errorf("media server close: %v", err)
 		}
 	})
-	return &rtcTestHall{srv: srv, url: hs.URL}
+	return &testHall{srv: srv, url: hs.URL}
 }
 
-// rtcTB is what the helpers need of a test: *testing.T or a concurrent case.
-type rtcTB interface {
+// testTB is what the helpers need of a test: *testing.T or a concurrent case.
+type testTB interface {
 	Helper()
 	Errorf(format string, args ...any)
 	Fatalf(format string, args ...any)
 	Fatal(args ...any)
 }
 
-// rtcRun runs p for d and returns the Samples it delivered. Run must return
+// runFor runs p for d and returns the Samples it delivered. Run must return
 // within 5 s of the end.
-func rtcRun(t rtcTB, p *RTC, d time.Duration, during func(ctx context.Context)) []sample.Sample {
+func runFor(t testTB, p *Participant, d time.Duration, during func(ctx context.Context)) []sample.Sample {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -103,9 +104,9 @@ func rtcRun(t rtcTB, p *RTC, d time.Duration, during func(ctx context.Context)) 
 	return samples
 }
 
-// rtcLoopbackConfig is a participant of room on h, loopback-only.
-func rtcLoopbackConfig(h *rtcTestHall, room string) RTCConfig {
-	return RTCConfig{
+// loopbackConfig is a participant of room on h, loopback-only.
+func loopbackConfig(h *testHall, room string) Config {
+	return Config{
 		WHEPURL:       h.url + "/rooms/" + room + "/whep",
 		Room:          room,
 		Participant:   "p-1",
@@ -113,21 +114,21 @@ func rtcLoopbackConfig(h *rtcTestHall, room string) RTCConfig {
 	}
 }
 
-// rtcMaxStall is the longest scheduling stall of the test process under which
+// maxStall is the longest scheduling stall of the test process under which
 // a timing assertion still judges the participant rather than the machine.
-const rtcMaxStall = 100 * time.Millisecond
+const maxStall = 100 * time.Millisecond
 
-// rtcStallWatch records the worst scheduling stall of this process: a
+// stallWatch records the worst scheduling stall of this process: a
 // goroutine sleeps 5 ms at a time and keeps the largest overshoot.
-type rtcStallWatch struct {
+type stallWatch struct {
 	worst atomic.Int64
 	once  sync.Once
 	stop  chan struct{}
 	done  chan struct{}
 }
 
-func newRTCStallWatch() *rtcStallWatch {
-	w := &rtcStallWatch{stop: make(chan struct{}), done: make(chan struct{})}
+func newStallWatch() *stallWatch {
+	w := &stallWatch{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		for {
@@ -146,52 +147,52 @@ func newRTCStallWatch() *rtcStallWatch {
 }
 
 // halt stops the watch and returns the worst stall seen.
-func (w *rtcStallWatch) halt() time.Duration {
+func (w *stallWatch) halt() time.Duration {
 	w.once.Do(func() { close(w.stop) })
 	<-w.done
 	return time.Duration(w.worst.Load())
 }
 
-// rtcTiming collects a timing test's failures and watches the process's own
+// timing collects a timing test's failures and watches the process's own
 // scheduling meanwhile. If the process itself stalled longer than
-// rtcMaxStall (a machine loaded far past its cores — a 190 ms freeze
+// maxStall (a machine loaded far past its cores — a 190 ms freeze
 // threshold or ±5 ms of RTT cannot be judged then), the failures skip the
 // test, quoted in full, instead of failing it. Structural checks still fail
 // at once.
-type rtcTiming struct {
+type timing struct {
 	t        *testing.T
 	problems []string
-	watch    *rtcStallWatch
+	watch    *stallWatch
 }
 
-func newRTCTiming(t *testing.T) *rtcTiming {
-	v := &rtcTiming{t: t, watch: newRTCStallWatch()}
+func newTiming(t *testing.T) *timing {
+	v := &timing{t: t, watch: newStallWatch()}
 	t.Cleanup(func() { v.watch.halt() })
 	return v
 }
 
 // Errorf records a timing failure.
-func (v *rtcTiming) Errorf(format string, args ...any) {
+func (v *timing) Errorf(format string, args ...any) {
 	v.problems = append(v.problems, fmt.Sprintf(format, args...))
 }
 
 // Done reports the failures: as errors, or as a skip when the machine stalled.
-func (v *rtcTiming) Done() {
+func (v *timing) Done() {
 	v.t.Helper()
 	stall := v.watch.halt()
 	if len(v.problems) == 0 {
 		return
 	}
-	if stall > rtcMaxStall {
+	if stall > maxStall {
 		v.t.Skipf("machine overloaded: this process stalled %v (over %v); timing not judged: %s",
-			stall.Round(time.Millisecond), rtcMaxStall, strings.Join(v.problems, "; "))
+			stall.Round(time.Millisecond), maxStall, strings.Join(v.problems, "; "))
 	}
 	for _, p := range v.problems {
 		v.t.Error(p)
 	}
 }
 
-func rtcMedian(xs []float64) float64 {
+func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
@@ -203,9 +204,9 @@ func rtcMedian(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// rtcSteady returns the samples of full windows while connected, after the
+// steadySamples returns the samples of full windows while connected, after the
 // first full connected one.
-func rtcSteady(samples []sample.Sample) []sample.Sample {
+func steadySamples(samples []sample.Sample) []sample.Sample {
 	var out []sample.Sample
 	seen := false
 	for _, s := range samples {
@@ -223,15 +224,15 @@ func rtcSteady(samples []sample.Sample) []sample.Sample {
 }
 
 func TestRTCCleanSession(t *testing.T) {
-	rtcNoLeaks(t)
-	h := newRTCTestHall(t, media.Options{})
-	p, err := NewRTC(rtcLoopbackConfig(h, "room-1"))
+	noLeaks(t)
+	h := newTestHall(t, media.Options{})
+	p, err := New(loopbackConfig(h, "room-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newRTCTiming(t)
+	v := newTiming(t)
 	defer v.Done()
-	samples := rtcRun(t, p, 11500*time.Millisecond, nil)
+	samples := runFor(t, p, 11500*time.Millisecond, nil)
 	if n := h.srv.Sessions(); n != 0 {
 		t.Errorf("%d sessions left on the server after Run: the participant did not DELETE", n)
 	}
@@ -271,7 +272,7 @@ func TestRTCCleanSession(t *testing.T) {
 	t.Logf("connect %.1f ms: signalling %.1f, ICE %.1f, DTLS %.1f, first frame %.1f",
 		connect.ConnectMS, connect.SignalingMS, connect.ICEMS, connect.DTLSMS, connect.FirstFrameMS)
 
-	steady := rtcSteady(samples)
+	steady := steadySamples(samples)
 	if len(steady) < 8 {
 		v.Errorf("%d steady windows, want ≥ 8", len(steady))
 		return
@@ -298,42 +299,42 @@ func TestRTCCleanSession(t *testing.T) {
 			v.Errorf("window %v: largest gap %.0f ms", s.WindowStart.Format("15:04:05"), s.LargestGapMS)
 		}
 	}
-	if len(rtt) < len(steady)-1 || rtcMedian(rtt) > 20 {
-		v.Errorf("RTT in %d of %d windows, median %.2f ms; want every window, under 20 ms on loopback", len(rtt), len(steady), rtcMedian(rtt))
+	if len(rtt) < len(steady)-1 || median(rtt) > 20 {
+		v.Errorf("RTT in %d of %d windows, median %.2f ms; want every window, under 20 ms on loopback", len(rtt), len(steady), median(rtt))
 	}
-	if len(lag) < len(steady)-1 || rtcMedian(lag) > 20 {
-		v.Errorf("lag in %d of %d windows, median %.2f ms", len(lag), len(steady), rtcMedian(lag))
+	if len(lag) < len(steady)-1 || median(lag) > 20 {
+		v.Errorf("lag in %d of %d windows, median %.2f ms", len(lag), len(steady), median(lag))
 	}
-	if k := rtcMedian(kbps); k < 300 || k > 800 {
+	if k := median(kbps); k < 300 || k > 800 {
 		v.Errorf("bitrate %.0f kbit/s, want 300…800", k)
 	}
 	t.Logf("fps %.1f, loss %.2f %%, %.0f kbit/s, RTT %.2f ms, lag %.2f ms, jitter %.2f ms",
-		rtcMedian(fps), rtcMedian(loss), rtcMedian(kbps), rtcMedian(rtt), rtcMedian(lag), rtcMedian(jitter))
+		median(fps), median(loss), median(kbps), median(rtt), median(lag), median(jitter))
 }
 
 // TestRTCFreeze freezes the video for 1 s: exactly one freeze of 1.0 ± 0.1 s,
 // flagged in a Sample whose window ends before the freeze does.
 func TestRTCFreeze(t *testing.T) {
-	rtcNoLeaks(t)
-	h := newRTCTestHall(t, media.Options{})
-	cfg := rtcLoopbackConfig(h, "room-1")
+	noLeaks(t)
+	h := newTestHall(t, media.Options{})
+	cfg := loopbackConfig(h, "room-1")
 	var evMu sync.Mutex
-	var freezes []Event
-	cfg.OnEvent = func(e Event) {
-		if e.Kind == EventStutter {
+	var freezes []synthetic.Event
+	cfg.OnEvent = func(e synthetic.Event) {
+		if e.Kind == synthetic.EventStutter {
 			evMu.Lock()
 			freezes = append(freezes, e)
 			evMu.Unlock()
 		}
 	}
-	p, err := NewRTC(cfg)
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newRTCTiming(t)
+	v := newTiming(t)
 	defer v.Done()
 	var freezeAt time.Time
-	samples := rtcRun(t, p, 6500*time.Millisecond, func(ctx context.Context) {
+	samples := runFor(t, p, 6500*time.Millisecond, func(ctx context.Context) {
 		// Start the freeze 100 ms into a window, 3 windows in: it is
 		// flagged ~190 ms after its last frame, well before the window ends,
 		// and lasts into the next window.
@@ -388,21 +389,21 @@ func TestRTCFreeze(t *testing.T) {
 // TestRTCKillICE kills the room's ICE: a dropout, then a reconnect once ICE
 // answers again, with the outage measured.
 func TestRTCKillICE(t *testing.T) {
-	rtcNoLeaks(t)
-	h := newRTCTestHall(t, media.Options{SessionTimeout: 5 * time.Second})
-	cfg := rtcLoopbackConfig(h, "room-1")
+	noLeaks(t)
+	h := newTestHall(t, media.Options{SessionTimeout: 5 * time.Second})
+	cfg := loopbackConfig(h, "room-1")
 	cfg.NoMediaTimeout = time.Second
 	cfg.ConnectTimeout = 3 * time.Second
 	cfg.ReconnectMin = 200 * time.Millisecond
 	cfg.ReconnectMax = time.Second
-	p, err := NewRTC(cfg)
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newRTCTiming(t)
+	v := newTiming(t)
 	defer v.Done()
 	var killedAt, clearedAt time.Time
-	samples := rtcRun(t, p, 11*time.Second, func(ctx context.Context) {
+	samples := runFor(t, p, 11*time.Second, func(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
@@ -453,22 +454,22 @@ func TestRTCKillICE(t *testing.T) {
 // participant's own frames come back, and their delay is the media round
 // trip (here through a 100 ms delay fault on the room).
 func TestRTCCoordinationRoom(t *testing.T) {
-	rtcNoLeaks(t)
-	h := newRTCTestHall(t, media.Options{})
+	noLeaks(t)
+	h := newTestHall(t, media.Options{})
 	if err := h.srv.SetFault("coord-1", media.Fault{MediaDelayMS: 100}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := rtcLoopbackConfig(h, "coord-1")
+	cfg := loopbackConfig(h, "coord-1")
 	cfg.WHIPURL = "whip+" + h.url + "/rooms/coord-1/whip"
-	p, err := NewRTC(cfg)
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newRTCTiming(t)
+	v := newTiming(t)
 	defer v.Done()
-	samples := rtcRun(t, p, 5500*time.Millisecond, nil)
+	samples := runFor(t, p, 5500*time.Millisecond, nil)
 	var lag, fps, rtt []float64
-	for _, s := range rtcSteady(samples) {
+	for _, s := range steadySamples(samples) {
 		if s.LagCount > 0 {
 			lag = append(lag, s.LagMedianMS)
 		}
@@ -481,14 +482,14 @@ func TestRTCCoordinationRoom(t *testing.T) {
 	if own < 50 {
 		t.Fatalf("%d of our own frames came back, want ≥ 50 (samples: %+v)", own, samples)
 	}
-	if l := rtcMedian(lag); l < 100 || l > 140 {
+	if l := median(lag); l < 100 || l > 140 {
 		v.Errorf("own-media round trip %.1f ms, want 100 ms delay + a little", l)
 	}
-	if f := rtcMedian(fps); f < 23 || f > 27 {
+	if f := median(fps); f < 23 || f > 27 {
 		v.Errorf("fps of the forwarded track %.1f, want ~25", f)
 	}
 	if len(rtt) == 0 {
 		t.Error("no RTT measured")
 	}
-	t.Logf("%d own frames back; round trip %.1f ms; fps %.1f; RTT %.2f ms", own, rtcMedian(lag), rtcMedian(fps), rtcMedian(rtt))
+	t.Logf("%d own frames back; round trip %.1f ms; fps %.1f; RTT %.2f ms", own, median(lag), median(fps), median(rtt))
 }

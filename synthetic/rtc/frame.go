@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"encoding/binary"
@@ -14,43 +14,43 @@ import (
 // stamps its own frames the same way with its own source id, so it can tell
 // its media when it comes back.
 const (
-	rtcStampMagic = "BWF1"
-	rtcStampLen   = 20
+	stampMagic = "BWF1"
+	stampLen   = 20
 )
 
-type rtcStamp struct {
+type stamp struct {
 	source uint32
 	frame  uint32
 	sent   time.Time
 }
 
-// rtcParseStamp reads the stamp at the start of a VP8 frame.
-func rtcParseStamp(frame []byte) (rtcStamp, bool) {
+// parseStamp reads the stamp at the start of a VP8 frame.
+func parseStamp(frame []byte) (stamp, bool) {
 	if len(frame) < 3 {
-		return rtcStamp{}, false
+		return stamp{}, false
 	}
 	off := 3
 	if frame[0]&1 == 0 { // keyframe: start code and size follow the tag
 		off = 10
 	}
 	b := frame[off:]
-	if len(b) < rtcStampLen || string(b[:4]) != rtcStampMagic {
-		return rtcStamp{}, false
+	if len(b) < stampLen || string(b[:4]) != stampMagic {
+		return stamp{}, false
 	}
-	return rtcStamp{
+	return stamp{
 		source: binary.BigEndian.Uint32(b[4:]),
 		frame:  binary.BigEndian.Uint32(b[8:]),
 		sent:   time.Unix(0, int64(binary.BigEndian.Uint64(b[12:]))),
 	}, true
 }
 
-// rtcAppendVP8Frame appends a synthetic VP8 frame of size bytes carrying st.
-func rtcAppendVP8Frame(dst []byte, key bool, size int, st rtcStamp) []byte {
+// appendVP8Frame appends a synthetic VP8 frame of size bytes carrying st.
+func appendVP8Frame(dst []byte, key bool, size int, st stamp) []byte {
 	hdr := 3
 	if key {
 		hdr = 10
 	}
-	size = max(size, hdr+rtcStampLen)
+	size = max(size, hdr+stampLen)
 	tag := (uint32(size/4)&0x7ffff)<<5 | 1<<4 // first partition size, show_frame
 	if !key {
 		tag |= 1
@@ -59,28 +59,28 @@ func rtcAppendVP8Frame(dst []byte, key bool, size int, st rtcStamp) []byte {
 	if key {
 		dst = append(dst, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01) // 640×360
 	}
-	dst = append(dst, rtcStampMagic...)
+	dst = append(dst, stampMagic...)
 	dst = binary.BigEndian.AppendUint32(dst, st.source)
 	dst = binary.BigEndian.AppendUint32(dst, st.frame)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(st.sent.UnixNano()))
-	for i := hdr + rtcStampLen; i < size; i++ {
+	for i := hdr + stampLen; i < size; i++ {
 		dst = append(dst, byte(i*31+int(st.frame)))
 	}
 	return dst
 }
 
-// rtcSeqTracker validates and extends 16-bit RTP sequence numbers as RFC
+// seqTracker validates and extends 16-bit RTP sequence numbers as RFC
 // 3550 A.1 does, and counts, per window, the packets expected (the advance of
 // the highest extended sequence number) and received. Loss is their
 // difference: a late packet counts where it arrives, duplicates are not told
 // apart, and a window is never negative.
 //
 // As in the RFC, a stream is only taken as valid after two packets in
-// sequence (probation), and a jump of more than rtcMaxDropout is only taken
+// sequence (probation), and a jump of more than maxDropout is only taken
 // as a restart of the sender's numbering when the next packet follows it;
 // otherwise the packet is invalid: it counts for nothing. Random garbage is
 // therefore (almost) all invalid, never "received".
-type rtcSeqTracker struct {
+type seqTracker struct {
 	started   bool
 	probation bool   // one packet seen, waiting for its successor
 	probeSeq  uint16 // that packet's number
@@ -93,47 +93,47 @@ type rtcSeqTracker struct {
 
 // RFC 3550 A.1's MAX_DROPOUT and MAX_MISORDER.
 const (
-	rtcMaxDropout  = 3000
-	rtcMaxMisorder = 100
+	maxDropout  = 3000
+	maxMisorder = 100
 )
 
-// rtcSeqVerdict is what a sequence number says about its packet.
-type rtcSeqVerdict int
+// seqVerdict is what a sequence number says about its packet.
+type seqVerdict int
 
 const (
-	rtcSeqValid     rtcSeqVerdict = iota
-	rtcSeqProbation               // maybe the stream's first packet: hold it
-	rtcSeqInvalid                 // not of this stream: ignore it
-	rtcSeqStarted                 // valid, and the held packet before it is too
+	seqValid     seqVerdict = iota
+	seqProbation            // maybe the stream's first packet: hold it
+	seqInvalid              // not of this stream: ignore it
+	seqStarted              // valid, and the held packet before it is too
 )
 
 // push takes one packet's sequence number and judges the packet.
-func (t *rtcSeqTracker) push(seq uint16) rtcSeqVerdict {
-	verdict := rtcSeqValid
+func (t *seqTracker) push(seq uint16) seqVerdict {
+	verdict := seqValid
 	if !t.started {
 		if !t.probation || seq != t.probeSeq+1 {
 			wasProbation := t.probation
 			t.probation, t.probeSeq = true, seq
 			if wasProbation {
-				return rtcSeqInvalid // the held packet had no successor
+				return seqInvalid // the held packet had no successor
 			}
-			return rtcSeqProbation
+			return seqProbation
 		}
 		t.started, t.probation, t.badSeq = true, false, -1
 		t.highest = int64(t.probeSeq)
 		t.winBase = t.highest - 1
 		t.received = 1
-		verdict = rtcSeqStarted
+		verdict = seqStarted
 	}
 	udelta := seq - uint16(t.highest)
 	switch {
-	case udelta < rtcMaxDropout: // in order, possibly with a gap
+	case udelta < maxDropout: // in order, possibly with a gap
 		t.highest += int64(udelta)
 		t.badSeq = -1
-	case udelta <= 1<<16-rtcMaxMisorder: // a very large jump
+	case udelta <= 1<<16-maxMisorder: // a very large jump
 		if t.badSeq < 0 || seq != uint16(t.badSeq) {
 			t.badSeq = int32(seq + 1)
-			return rtcSeqInvalid
+			return seqInvalid
 		}
 		// Two packets in sequence after the jump: the sender restarted
 		// its numbering. Keep what the window expected so far.
@@ -149,7 +149,7 @@ func (t *rtcSeqTracker) push(seq uint16) rtcSeqVerdict {
 }
 
 // take returns the window's expected and received counts and starts the next.
-func (t *rtcSeqTracker) take() (expected, received int64) {
+func (t *seqTracker) take() (expected, received int64) {
 	if !t.started {
 		return 0, 0
 	}
@@ -158,11 +158,11 @@ func (t *rtcSeqTracker) take() (expected, received int64) {
 	return expected, received
 }
 
-// rtcAssembler rebuilds video frames from RTP packets: a frame is the packets
+// assembler rebuilds video frames from RTP packets: a frame is the packets
 // sharing one timestamp, ending with the marker bit; it is complete when no
 // sequence number is missing from it and (for VP8) it starts with the first
 // packet of partition 0. It keeps only a frame's first bytes, for the stamp.
-type rtcAssembler struct {
+type assembler struct {
 	vp8     bool
 	active  bool
 	broken  bool
@@ -176,7 +176,7 @@ type rtcAssembler struct {
 
 // push takes one video packet; complete reports a whole frame ending with
 // it, and head is that frame's first bytes (VP8 descriptors removed).
-func (a *rtcAssembler) push(p *rtp.Packet) (complete bool, head []byte) {
+func (a *assembler) push(p *rtp.Packet) (complete bool, head []byte) {
 	inOrder := a.haveSeq && p.SequenceNumber == a.lastSeq+1
 	a.lastSeq, a.haveSeq = p.SequenceNumber, true
 	payload := p.Payload
@@ -215,19 +215,19 @@ func (a *rtcAssembler) push(p *rtp.Packet) (complete bool, head []byte) {
 	return true, a.head[:a.headN]
 }
 
-// rtcNTPMiddle is the middle 32 bits of t as an NTP timestamp (RFC 3550
+// ntpMiddle is the middle 32 bits of t as an NTP timestamp (RFC 3550
 // §4), the unit of a receiver report's LSR and DLSR: 1/65536 s.
-func rtcNTPMiddle(t time.Time) uint32 {
+func ntpMiddle(t time.Time) uint32 {
 	const ntpEpochOffset = 2208988800
 	secs := uint64(t.Unix()) + ntpEpochOffset
 	frac := uint64(t.Nanosecond()) << 32 / 1e9
 	return uint32(secs<<16 | frac>>16)
 }
 
-// rtcRTTFromReport is the round trip RFC 3550 §6.4.1 derives from a receiver
+// rttFromReport is the round trip RFC 3550 §6.4.1 derives from a receiver
 // report block about a stream we send: arrival − LSR − DLSR. ok is false when
 // the receiver has seen no sender report yet (LSR 0) or the result is absurd.
-func rtcRTTFromReport(arrival uint32, lsr, dlsr uint32) (time.Duration, bool) {
+func rttFromReport(arrival uint32, lsr, dlsr uint32) (time.Duration, bool) {
 	if lsr == 0 {
 		return 0, false
 	}

@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"bufio"
@@ -18,10 +18,11 @@ import (
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/synthetic"
 	"github.com/bidwatch/bidwatch/synthetic/hall/media"
 )
 
-var rtcBenchDuration = flag.Duration("rtc.duration", 10*time.Second, "how long BenchmarkRTCParticipants keeps each load")
+var benchDuration = flag.Duration("rtc.duration", 10*time.Second, "how long BenchmarkRTCParticipants keeps each load")
 
 // BenchmarkRTCParticipants runs N receive-only WebRTC participants (25 fps
 // video + audio + data-channel echo each) against one synthetic hall, both
@@ -38,9 +39,9 @@ var rtcBenchDuration = flag.Duration("rtc.duration", 10*time.Second, "how long B
 func BenchmarkRTCParticipants(b *testing.B) {
 	for _, n := range []int{50, 100, 200} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			var r rtcLoadResult
+			var r loadResult
 			for b.Loop() {
-				r = rtcLoad(b, n, *rtcBenchDuration)
+				r = runLoad(b, n, *benchDuration)
 			}
 			b.ReportMetric(r.lossPct, "loss-%")
 			b.ReportMetric(r.fps, "fps")
@@ -59,7 +60,7 @@ func BenchmarkRTCParticipants(b *testing.B) {
 	}
 }
 
-type rtcLoadResult struct {
+type loadResult struct {
 	lossPct, fps      float64
 	freezes, dropouts int
 	cpuCores          float64
@@ -69,7 +70,7 @@ type rtcLoadResult struct {
 	stallMS           float64 // worst scheduling stall of the process meanwhile
 }
 
-func rtcLoad(b *testing.B, n int, d time.Duration) rtcLoadResult {
+func runLoad(b *testing.B, n int, d time.Duration) loadResult {
 	b.Helper()
 	runtime.GC()
 	base := runtime.NumGoroutine()
@@ -77,23 +78,23 @@ func rtcLoad(b *testing.B, n int, d time.Duration) rtcLoadResult {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &rtcTestHall{srv: srv}
-	hs := rtcBenchHTTP(srv)
+	h := &testHall{srv: srv}
+	hs := benchHTTP(srv)
 	h.url = hs.url
 
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	t0 := time.Now()
-	stalls := newRTCStallWatch()
+	stalls := newStallWatch()
 
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	out := make(chan sample.Sample, 4*n)
 	var runs sync.WaitGroup
 	for i := range n {
-		cfg := rtcLoopbackConfig(h, "room-1")
+		cfg := loopbackConfig(h, "room-1")
 		cfg.Participant = fmt.Sprintf("p-%d", i)
-		p, err := NewRTC(cfg)
+		p, err := New(cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -127,7 +128,7 @@ func rtcLoad(b *testing.B, n int, d time.Duration) rtcLoadResult {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 	wall := time.Since(t0)
 	stall := stalls.halt()
-	rss, peak := rtcProcMiB("VmRSS"), rtcProcMiB("VmHWM")
+	rss, peak := procMiB("VmRSS"), procMiB("VmHWM")
 	runs.Wait()
 	close(out)
 	<-collected
@@ -143,7 +144,7 @@ func rtcLoad(b *testing.B, n int, d time.Duration) rtcLoadResult {
 		left = runtime.NumGoroutine() - base
 	}
 	cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())
-	r := rtcLoadResult{
+	r := loadResult{
 		freezes:        freezes,
 		dropouts:       dropouts,
 		cpuCores:       cpu.Seconds() / wall.Seconds(),
@@ -159,8 +160,8 @@ func rtcLoad(b *testing.B, n int, d time.Duration) rtcLoadResult {
 	return r
 }
 
-// rtcProcMiB reads a memory line of /proc/self/status in MiB.
-func rtcProcMiB(key string) float64 {
+// procMiB reads a memory line of /proc/self/status in MiB.
+func procMiB(key string) float64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0
@@ -182,13 +183,13 @@ func rtcProcMiB(key string) float64 {
 // over the last 30 frames; 190 ms at 25 fps). Target: threshold + 20 ms.
 // Each iteration is one 600 ms freeze; run with -benchtime=10x.
 func BenchmarkRTCFreezeFlag(b *testing.B) {
-	h := newRTCTestHall(b, media.Options{Rooms: []media.RoomSpec{{ID: "room-1"}}})
-	cfg := rtcLoopbackConfig(h, "room-1")
+	h := newTestHall(b, media.Options{Rooms: []media.RoomSpec{{ID: "room-1"}}})
+	cfg := loopbackConfig(h, "room-1")
 	type freezeFlag struct{ gap, threshold time.Duration }
 	flags := make(chan freezeFlag, 16)
-	var p *RTC
-	cfg.OnEvent = func(e Event) {
-		if e.Kind != EventStutter || p == nil {
+	var p *Participant
+	cfg.OnEvent = func(e synthetic.Event) {
+		if e.Kind != synthetic.EventStutter || p == nil {
 			return
 		}
 		m := p.meter
@@ -204,7 +205,7 @@ func BenchmarkRTCFreezeFlag(b *testing.B) {
 		}
 	}
 	var err error
-	if p, err = NewRTC(cfg); err != nil {
+	if p, err = New(cfg); err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -248,15 +249,15 @@ func BenchmarkRTCFreezeFlag(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// rtcBenchServer is a loopback HTTP server for the hall in a benchmark.
-type rtcBenchServer struct {
+// benchServer is a loopback HTTP server for the hall in a benchmark.
+type benchServer struct {
 	url   string
 	close func()
 }
 
-func rtcBenchHTTP(srv *media.Server) rtcBenchServer {
+func benchHTTP(srv *media.Server) benchServer {
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	hs := httptest.NewServer(mux)
-	return rtcBenchServer{url: hs.URL, close: hs.Close}
+	return benchServer{url: hs.URL, close: hs.Close}
 }

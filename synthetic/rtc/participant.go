@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/synthetic"
 )
 
 // Errors a WebRTC participant reports (wrapped, in Sample.Error and events).
@@ -28,8 +29,8 @@ var (
 	ErrICE = errors.New("connection lost")
 )
 
-// RTCConfig configures a WebRTC participant. Only WHEPURL is required.
-type RTCConfig struct {
+// Config configures a WebRTC participant. Only WHEPURL is required.
+type Config struct {
 	// WHEPURL is the room's WHEP endpoint (http:// or https://; a
 	// "whep+" prefix, as in whep+https://host/…, is accepted and stripped).
 	WHEPURL string
@@ -60,16 +61,16 @@ type RTCConfig struct {
 	HTTPClient    *http.Client // nil: a client of the participant's own
 	// OnEvent, when set, is told of connection changes and freezes as they
 	// happen (from the participant's goroutines, one at a time); it must
-	// return quickly. A freeze is EventStutter, At when it was flagged and
+	// return quickly. A freeze is synthetic.EventStutter, At when it was flagged and
 	// Duration the gap since the last frame at that moment.
-	OnEvent func(Event)
+	OnEvent func(synthetic.Event)
 	Logger  *slog.Logger
 	Now     func() time.Time // clock for the measurements; nil means time.Now
 }
 
-// RTC is a synthetic WebRTC viewer (and, in a coordination room, publisher).
-type RTC struct {
-	cfg       RTCConfig
+// Participant is a synthetic WebRTC viewer (and, in a coordination room, publisher).
+type Participant struct {
+	cfg       Config
 	whep      *url.URL
 	whip      *url.URL
 	api       *webrtc.API
@@ -77,11 +78,11 @@ type RTC struct {
 	ownClient bool
 	source    uint32
 	log       *slog.Logger
-	meter     *rtcMeter // of the current Run, for tests
+	meter     *meter // of the current Run, for tests
 }
 
 // withDefaults fills every unset field.
-func (c RTCConfig) withDefaults() RTCConfig {
+func (c Config) withDefaults() Config {
 	if c.Window <= 0 {
 		c.Window = time.Second
 	}
@@ -109,27 +110,27 @@ func (c RTCConfig) withDefaults() RTCConfig {
 	return c
 }
 
-// parseRTCURL checks a WHEP or WHIP URL; prefix ("whep+", "whip+") is
+// parseURL checks a WHEP or WHIP URL; prefix ("whep+", "whip+") is
 // accepted and stripped.
-func parseRTCURL(field, raw, prefix string) (*url.URL, error) {
+func parseURL(field, raw, prefix string) (*url.URL, error) {
 	raw = strings.TrimPrefix(raw, prefix)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %q: %v", ErrBadURL, field, raw, err)
+		return nil, fmt.Errorf("%w: %s %q: %v", synthetic.ErrBadURL, field, raw, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("%w: %s %q: scheme must be http or https (or %shttps)", ErrBadURL, field, raw, prefix)
+		return nil, fmt.Errorf("%w: %s %q: scheme must be http or https (or %shttps)", synthetic.ErrBadURL, field, raw, prefix)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("%w: %s %q: no host", ErrBadURL, field, raw)
+		return nil, fmt.Errorf("%w: %s %q: no host", synthetic.ErrBadURL, field, raw)
 	}
 	return u, nil
 }
 
-// DefaultRTCSettingEngine is the participant's SettingEngine when none is
+// DefaultSettingEngine is the participant's SettingEngine when none is
 // given: host candidates on every interface plus loopback, no mDNS, and
 // ICE disconnected after 3 s of silence (failed after 8 s, keepalive 1 s).
-func DefaultRTCSettingEngine() *webrtc.SettingEngine {
+func DefaultSettingEngine() *webrtc.SettingEngine {
 	se := &webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -137,17 +138,17 @@ func DefaultRTCSettingEngine() *webrtc.SettingEngine {
 	return se
 }
 
-// NewRTC checks cfg and returns a participant ready to Run.
-func NewRTC(cfg RTCConfig) (*RTC, error) {
+// New checks cfg and returns a participant ready to Run.
+func New(cfg Config) (*Participant, error) {
 	cfg = cfg.withDefaults()
 	var errs []error
-	whep, err := parseRTCURL("WHEP URL", cfg.WHEPURL, "whep+")
+	whep, err := parseURL("WHEP URL", cfg.WHEPURL, "whep+")
 	if err != nil {
 		errs = append(errs, err)
 	}
 	var whip *url.URL
 	if cfg.WHIPURL != "" {
-		if whip, err = parseRTCURL("WHIP URL", cfg.WHIPURL, "whip+"); err != nil {
+		if whip, err = parseURL("WHIP URL", cfg.WHIPURL, "whip+"); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -171,9 +172,9 @@ func NewRTC(cfg RTCConfig) (*RTC, error) {
 	}
 	se := cfg.SettingEngine
 	if se == nil {
-		se = DefaultRTCSettingEngine()
+		se = DefaultSettingEngine()
 	}
-	p := &RTC{
+	p := &Participant{
 		cfg:    cfg,
 		whep:   whep,
 		whip:   whip,
@@ -193,11 +194,11 @@ func NewRTC(cfg RTCConfig) (*RTC, error) {
 // window on out. It never blocks on out: a Sample the consumer has no room
 // for is dropped and counted in the next one's SamplesDropped. It returns nil
 // when ctx ends, after closing every PeerConnection and ending its sessions.
-func (p *RTC) Run(ctx context.Context, out chan<- sample.Sample) error {
+func (p *Participant) Run(ctx context.Context, out chan<- sample.Sample) error {
 	if out == nil {
 		return errors.New("webrtc participant: nil sample channel")
 	}
-	m := newRTCMeter(p.cfg.Now, p.cfg.Window, p.source, p.cfg.OnEvent)
+	m := newMeter(p.cfg.Now, p.cfg.Window, p.source, p.cfg.OnEvent)
 	p.meter = m
 	// The link outlives ctx by a moment: the last, partial window is closed
 	// first (connected as it was), then the deferred cancel tears it down.
@@ -254,11 +255,11 @@ func (p *RTC) Run(ctx context.Context, out chan<- sample.Sample) error {
 
 // link keeps a connection up: connect, watch it until it drops, reconnect
 // with bounded exponential backoff and jitter.
-func (p *RTC) link(ctx context.Context, m *rtcMeter) {
+func (p *Participant) link(ctx context.Context, m *meter) {
 	attempt := 0
 	for ctx.Err() == nil {
 		if attempt > 0 {
-			t := time.NewTimer(rtcBackoff(attempt, p.cfg.ReconnectMin, p.cfg.ReconnectMax))
+			t := time.NewTimer(synthetic.Backoff(attempt, p.cfg.ReconnectMin, p.cfg.ReconnectMax))
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -284,19 +285,4 @@ func (p *RTC) link(ctx context.Context, m *rtcMeter) {
 		}
 		attempt = 1
 	}
-}
-
-// rtcBackoff is the delay before reconnect attempt n (1-based): exponential
-// from lo, capped at hi, half of it random so a roomful of participants
-// dropped together does not come back in lockstep.
-func rtcBackoff(n int, lo, hi time.Duration) time.Duration {
-	d := lo
-	for i := 1; i < n && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	if d < 2 {
-		return d
-	}
-	return d/2 + rand.N(d/2+1)
 }

@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"context"
@@ -20,31 +20,32 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/synthetic"
 	"github.com/bidwatch/bidwatch/synthetic/hall/media"
 )
 
 func TestNewRTCValidates(t *testing.T) {
 	tests := []struct {
 		name    string
-		cfg     RTCConfig
+		cfg     Config
 		wantErr string
 	}{
-		{"no URL", RTCConfig{}, `WHEP URL ""`},
-		{"ftp", RTCConfig{WHEPURL: "ftp://x/whep"}, "scheme must be http or https"},
-		{"whep+ftp", RTCConfig{WHEPURL: "whep+ftp://x/whep"}, "scheme must be http or https"},
-		{"ws", RTCConfig{WHEPURL: "ws://x/rooms/a/events"}, "scheme must be http or https"},
-		{"no host", RTCConfig{WHEPURL: "http:///whep"}, "no host"},
-		{"bad WHIP", RTCConfig{WHEPURL: "http://x/whep", WHIPURL: "rtmp://x/live"}, "WHIP URL"},
-		{"backoff upside down", RTCConfig{WHEPURL: "http://x/whep", ReconnectMin: time.Minute, ReconnectMax: time.Second}, "min 1m0s above max 1s"},
-		{"whep+https", RTCConfig{WHEPURL: "whep+https://media.example/rooms/a/whep"}, ""},
-		{"http", RTCConfig{WHEPURL: "http://127.0.0.1:7400/rooms/a/whep", WHIPURL: "whip+http://127.0.0.1:7400/rooms/a/whip"}, ""},
+		{"no URL", Config{}, `WHEP URL ""`},
+		{"ftp", Config{WHEPURL: "ftp://x/whep"}, "scheme must be http or https"},
+		{"whep+ftp", Config{WHEPURL: "whep+ftp://x/whep"}, "scheme must be http or https"},
+		{"ws", Config{WHEPURL: "ws://x/rooms/a/events"}, "scheme must be http or https"},
+		{"no host", Config{WHEPURL: "http:///whep"}, "no host"},
+		{"bad WHIP", Config{WHEPURL: "http://x/whep", WHIPURL: "rtmp://x/live"}, "WHIP URL"},
+		{"backoff upside down", Config{WHEPURL: "http://x/whep", ReconnectMin: time.Minute, ReconnectMax: time.Second}, "min 1m0s above max 1s"},
+		{"whep+https", Config{WHEPURL: "whep+https://media.example/rooms/a/whep"}, ""},
+		{"http", Config{WHEPURL: "http://127.0.0.1:7400/rooms/a/whep", WHIPURL: "whip+http://127.0.0.1:7400/rooms/a/whip"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewRTC(tc.cfg)
+			p, err := New(tc.cfg)
 			if tc.wantErr == "" {
 				if err != nil || p == nil {
-					t.Fatalf("NewRTC: %v", err)
+					t.Fatalf("New: %v", err)
 				}
 				if p.whep.Scheme != "https" && p.whep.Scheme != "http" {
 					t.Errorf("scheme %q", p.whep.Scheme)
@@ -52,9 +53,9 @@ func TestNewRTCValidates(t *testing.T) {
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("NewRTC error %v, want one containing %q", err, tc.wantErr)
+				t.Fatalf("New error %v, want one containing %q", err, tc.wantErr)
 			}
-			if !strings.Contains(tc.name, "backoff") && !errors.Is(err, ErrBadURL) {
+			if !strings.Contains(tc.name, "backoff") && !errors.Is(err, synthetic.ErrBadURL) {
 				t.Errorf("error %v is not ErrBadURL", err)
 			}
 		})
@@ -66,60 +67,60 @@ func TestNewRTCValidates(t *testing.T) {
 // and checks, once all are done, that no goroutine of theirs (pion's
 // included) outlived them.
 func TestRTCBadInput(t *testing.T) {
-	rtcNoLeaks(t)
+	noLeaks(t)
 	var wg sync.WaitGroup
-	for _, c := range rtcBadCases(t) {
+	for _, c := range badCases(t) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.run(&rtcCaseT{T: t, name: c.name})
+			c.run(&caseT{T: t, name: c.name})
 		}()
 	}
 	wg.Wait()
 }
 
-// rtcCaseT reports a concurrent case's failures on the parent test, named.
+// caseT reports a concurrent case's failures on the parent test, named.
 // Fatal ends the case's goroutine (runtime.Goexit), not the test's.
-type rtcCaseT struct {
+type caseT struct {
 	*testing.T
 	name string
 }
 
-func (c *rtcCaseT) Errorf(format string, args ...any) {
+func (c *caseT) Errorf(format string, args ...any) {
 	c.T.Helper()
 	c.T.Errorf(c.name+": "+format, args...)
 }
 
-func (c *rtcCaseT) Fatalf(format string, args ...any) {
+func (c *caseT) Fatalf(format string, args ...any) {
 	c.T.Helper()
 	c.T.Errorf(c.name+": "+format, args...)
 	runtime.Goexit()
 }
 
-func (c *rtcCaseT) Fatal(args ...any) {
+func (c *caseT) Fatal(args ...any) {
 	c.T.Helper()
 	c.T.Error(append([]any{c.name + ":"}, args...)...)
 	runtime.Goexit()
 }
 
-type rtcBadCase struct {
+type badCase struct {
 	name string
-	run  func(t *rtcCaseT)
+	run  func(t *caseT)
 }
 
-func rtcBadCases(t *testing.T) []rtcBadCase {
-	cases := []rtcBadCase{
-		{"silent server", rtcSilentServer},
-		{"garbage RTP", rtcGarbageRTP},
-		{"slow consumer", rtcSlowConsumer},
+func badCases(t *testing.T) []badCase {
+	cases := []badCase{
+		{"silent server", silentServer},
+		{"garbage RTP", garbageRTP},
+		{"slow consumer", slowConsumer},
 	}
-	for _, tc := range rtcBadServerCases(t) {
-		cases = append(cases, rtcBadCase{"server: " + tc.name, func(t *rtcCaseT) { rtcBadServer(t, tc) }})
+	for _, tc := range badServerCases(t) {
+		cases = append(cases, badCase{"server: " + tc.name, func(t *caseT) { badServer(t, tc) }})
 	}
 	return cases
 }
 
-type rtcBadServerCase struct {
+type badServerCase struct {
 	name        string
 	status      int
 	contentType string
@@ -127,15 +128,15 @@ type rtcBadServerCase struct {
 	wantErr     string
 }
 
-func rtcBadServerCases(t *testing.T) []rtcBadServerCase {
+func badServerCases(t *testing.T) []badServerCase {
 	readSDP := func(name string) string {
-		b, err := os.ReadFile("testdata/rtc/" + name)
+		b, err := os.ReadFile("testdata/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return string(b)
 	}
-	return []rtcBadServerCase{
+	return []badServerCase{
 		{"garbage answer", 201, "application/sdp", readSDP("garbage.sdp"), "not valid SDP"},
 		{"answer without media", 201, "application/sdp", readSDP("no-media.sdp"), "no media sections"},
 		{"every media section rejected", 201, "application/sdp", readSDP("rejected.sdp"), "no audio or video accepted"},
@@ -149,10 +150,10 @@ func rtcBadServerCases(t *testing.T) []rtcBadServerCase {
 	}
 }
 
-// rtcBadServer joins a server that answers WHEP wrongly: a clear error in
+// badServer joins a server that answers WHEP wrongly: a clear error in
 // the Samples, a bounded number of retries (no busy loop), no connection,
 // no panic.
-func rtcBadServer(t *rtcCaseT, tc rtcBadServerCase) {
+func badServer(t *caseT, tc badServerCase) {
 	var posts, deletes atomic.Int32
 	var auth atomic.Value
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +172,7 @@ func rtcBadServer(t *rtcCaseT, tc rtcBadServerCase) {
 		_, _ = io.WriteString(w, tc.body)
 	}))
 	defer hs.Close()
-	p, err := NewRTC(RTCConfig{
+	p, err := New(Config{
 		WHEPURL:        "whep+" + hs.URL + "/rooms/x/whep",
 		AuthHeader:     "Bearer s3cret",
 		ConnectTimeout: 2 * time.Second,
@@ -182,7 +183,7 @@ func rtcBadServer(t *rtcCaseT, tc rtcBadServerCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples := rtcRun(t, p, 2500*time.Millisecond, nil)
+	samples := runFor(t, p, 2500*time.Millisecond, nil)
 	var errs []string
 	for _, s := range samples {
 		if s.Connected || s.Frames > 0 || s.Dropouts > 0 {
@@ -209,9 +210,9 @@ func rtcBadServer(t *rtcCaseT, tc rtcBadServerCase) {
 	}
 }
 
-// rtcFakeWHEP is a WHEP server that answers properly (pion, loopback) and
+// fakeWHEP is a WHEP server that answers properly (pion, loopback) and
 // then does what send does with the video track: nothing, or garbage.
-func rtcFakeWHEP(t *rtcCaseT, send func(ctx context.Context, video *webrtc.TrackLocalStaticRTP)) string {
+func fakeWHEP(t *caseT, send func(ctx context.Context, video *webrtc.TrackLocalStaticRTP)) string {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -276,11 +277,11 @@ func rtcFakeWHEP(t *rtcCaseT, send func(ctx context.Context, video *webrtc.Track
 	return hs.URL + "/whep"
 }
 
-// rtcSilentServer: ICE and DTLS connect, but not a packet of media comes: a
+// silentServer: ICE and DTLS connect, but not a packet of media comes: a
 // clear error, never "connected".
-func rtcSilentServer(t *rtcCaseT) {
-	url := rtcFakeWHEP(t, func(ctx context.Context, _ *webrtc.TrackLocalStaticRTP) { <-ctx.Done() })
-	p, err := NewRTC(RTCConfig{
+func silentServer(t *caseT) {
+	url := fakeWHEP(t, func(ctx context.Context, _ *webrtc.TrackLocalStaticRTP) { <-ctx.Done() })
+	p, err := New(Config{
 		WHEPURL: url, ConnectTimeout: 1500 * time.Millisecond,
 		ReconnectMin: 200 * time.Millisecond, ReconnectMax: 400 * time.Millisecond,
 		SettingEngine: media.LoopbackSettingEngine(),
@@ -288,7 +289,7 @@ func rtcSilentServer(t *rtcCaseT) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples := rtcRun(t, p, 3500*time.Millisecond, nil)
+	samples := runFor(t, p, 3500*time.Millisecond, nil)
 	var errs []string
 	for _, s := range samples {
 		if s.Connected || s.Frames > 0 {
@@ -303,11 +304,11 @@ func rtcSilentServer(t *rtcCaseT) {
 	}
 }
 
-// rtcGarbageRTP: the server sends random RTP (random sequence numbers,
+// garbageRTP: the server sends random RTP (random sequence numbers,
 // timestamps, markers and payloads) on the video track: no frame is made of
 // it, the participant reports a clear error, and nothing panics.
-func rtcGarbageRTP(t *rtcCaseT) {
-	url := rtcFakeWHEP(t, func(ctx context.Context, video *webrtc.TrackLocalStaticRTP) {
+func garbageRTP(t *caseT) {
+	url := fakeWHEP(t, func(ctx context.Context, video *webrtc.TrackLocalStaticRTP) {
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		r := rand.New(rand.NewPCG(1, 2))
@@ -329,7 +330,7 @@ func rtcGarbageRTP(t *rtcCaseT) {
 			})
 		}
 	})
-	p, err := NewRTC(RTCConfig{
+	p, err := New(Config{
 		WHEPURL: url, ConnectTimeout: 1500 * time.Millisecond, NoMediaTimeout: time.Second,
 		ReconnectMin: 200 * time.Millisecond, ReconnectMax: 400 * time.Millisecond,
 		SettingEngine: media.LoopbackSettingEngine(),
@@ -337,7 +338,7 @@ func rtcGarbageRTP(t *rtcCaseT) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples := rtcRun(t, p, 3500*time.Millisecond, nil)
+	samples := runFor(t, p, 3500*time.Millisecond, nil)
 	var errs []string
 	for _, s := range samples {
 		if s.Error != "" {
@@ -353,14 +354,14 @@ func rtcGarbageRTP(t *rtcCaseT) {
 	}
 }
 
-// rtcSlowConsumer: Samples nobody reads are dropped, not queued, and counted
+// slowConsumer: Samples nobody reads are dropped, not queued, and counted
 // in the next delivered one; Seq stays gap-free.
-func rtcSlowConsumer(t *rtcCaseT) {
+func slowConsumer(t *caseT) {
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no", http.StatusServiceUnavailable)
 	}))
 	defer hs.Close()
-	p, err := NewRTC(RTCConfig{WHEPURL: hs.URL, Window: 200 * time.Millisecond, ReconnectMin: 100 * time.Millisecond})
+	p, err := New(Config{WHEPURL: hs.URL, Window: 200 * time.Millisecond, ReconnectMin: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,10 @@
-package synthetic
+package ws
 
 import (
-	"slices"
 	"time"
 
 	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/synthetic"
 )
 
 // windowAcc accumulates one participant's measures over one window and turns
@@ -91,20 +91,20 @@ func (w *windowAcc) close(tw tickWindow) sample.Sample {
 	}
 	s := sample.Sample{
 		WindowStart:  w.start,
-		WindowMS:     ms(w.end.Sub(w.from)),
+		WindowMS:     synthetic.MS(w.end.Sub(w.from)),
 		Connected:    !w.upSince.IsZero(),
-		ConnectedMS:  ms(w.connected),
-		ConnectMS:    ms(w.connectTook),
+		ConnectedMS:  synthetic.MS(w.connected),
+		ConnectMS:    synthetic.MS(w.connectTook),
 		Messages:     w.messages,
 		FreezeCount:  tw.episodes,
-		FreezeMS:     ms(tw.stutter),
-		LargestGapMS: ms(tw.largest),
+		FreezeMS:     synthetic.MS(tw.stutter),
+		LargestGapMS: synthetic.MS(tw.largest),
 		MissedSeq:    tw.missed,
-		JitterMS:     ms(tw.jitter),
+		JitterMS:     synthetic.MS(tw.jitter),
 		Dropouts:     w.dropouts,
 		Reconnects:   w.reconnects,
-		OutageMS:     ms(w.outage),
-		LastOutageMS: ms(w.lastOutage),
+		OutageMS:     synthetic.MS(w.outage),
+		LastOutageMS: synthetic.MS(w.lastOutage),
 		Error:        w.err,
 	}
 	if exp := tw.received + tw.missed; exp > 0 && tw.missed > 0 {
@@ -112,11 +112,11 @@ func (w *windowAcc) close(tw tickWindow) sample.Sample {
 	}
 	if len(w.rtt) > 0 {
 		s.RTTCount = len(w.rtt)
-		s.RTTMedianMS, s.RTTMaxMS = medianMax(w.rtt)
+		s.RTTMedianMS, s.RTTMaxMS = synthetic.MedianMax(w.rtt)
 	}
 	if len(w.lag) > 0 {
 		s.LagCount = len(w.lag)
-		s.LagMedianMS, s.LagMaxMS = medianMax(w.lag)
+		s.LagMedianMS, s.LagMaxMS = synthetic.MedianMax(w.lag)
 	}
 	return s
 }
@@ -144,18 +144,3 @@ func (w *windowAcc) next() {
 		lag:       w.lag[:0],
 	}
 }
-
-// medianMax returns the median and the maximum of ds in milliseconds; it
-// sorts ds in place.
-func medianMax(ds []time.Duration) (median, max float64) {
-	slices.Sort(ds)
-	n := len(ds)
-	m := ds[n/2]
-	if n%2 == 0 {
-		m = (ds[n/2-1] + ds[n/2]) / 2
-	}
-	return ms(m), ms(ds[n-1])
-}
-
-// ms converts a duration to float milliseconds.
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

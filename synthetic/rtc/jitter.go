@@ -1,13 +1,13 @@
-package synthetic
+package rtc
 
 import "time"
 
-// rtcJitter is the RFC 3550 (§6.4.1, A.8) interarrival jitter of one RTP
+// rtpJitter is the RFC 3550 (§6.4.1, A.8) interarrival jitter of one RTP
 // stream: the mean deviation of the difference in packet spacing at the
 // receiver from the spacing at the sender, smoothed with gain 1/16. Every
 // packet counts, so the packets of one video frame, which share a timestamp
 // and arrive spread out, add what a real receiver's jitter would.
-type rtcJitter struct {
+type rtpJitter struct {
 	clockRate   float64 // RTP timestamp units per second
 	started     bool
 	lastArrival time.Time
@@ -15,16 +15,16 @@ type rtcJitter struct {
 	j           float64 // seconds
 }
 
-func newRTCJitter(clockRate uint32) rtcJitter {
+func newRTPJitter(clockRate uint32) rtpJitter {
 	if clockRate == 0 {
 		clockRate = 90000
 	}
-	return rtcJitter{clockRate: float64(clockRate)}
+	return rtpJitter{clockRate: float64(clockRate)}
 }
 
 // update takes one packet's arrival time and RTP timestamp. Timestamps wrap
 // around at 2^32; a difference is read as the shorter way round.
-func (j *rtcJitter) update(arrival time.Time, ts uint32) {
+func (j *rtpJitter) update(arrival time.Time, ts uint32) {
 	if !j.started {
 		j.started, j.lastArrival, j.lastTS = true, arrival, ts
 		return
@@ -39,6 +39,6 @@ func (j *rtcJitter) update(arrival time.Time, ts uint32) {
 }
 
 // value is the current jitter estimate.
-func (j *rtcJitter) value() time.Duration {
+func (j *rtpJitter) value() time.Duration {
 	return time.Duration(j.j * float64(time.Second))
 }

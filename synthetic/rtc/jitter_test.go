@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"math"
@@ -55,7 +55,7 @@ func TestRTCJitter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			j := newRTCJitter(tc.clock)
+			j := newRTPJitter(tc.clock)
 			base := time.Unix(1_700_000_000, 0)
 			for _, p := range tc.pkts {
 				j.update(base.Add(ms(p.arrivalMS)), p.ts)

@@ -1,4 +1,4 @@
-package synthetic
+package ws
 
 import (
 	"context"
@@ -14,17 +14,18 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/synthetic"
 )
 
 // ErrSilent is the dropout error when the server stops answering pings.
 var ErrSilent = errors.New("server stopped answering pings")
 
-// WS is a synthetic participant on a hall's WebSocket event stream. One owner
+// Participant is a synthetic participant on a hall's WebSocket event stream. One owner
 // goroutine runs the session (k6's model): a read pump turns frames into
 // channel messages and a single select handles pings, pongs, data, errors,
 // windows and cancellation.
-type WS struct {
-	cfg       WSConfig
+type Participant struct {
+	cfg       Config
 	format    messageFormat
 	join      []byte
 	heartbeat []byte
@@ -33,8 +34,8 @@ type WS struct {
 	log       *slog.Logger
 }
 
-// NewWS checks cfg and returns a participant ready to Run.
-func NewWS(cfg WSConfig) (*WS, error) {
+// New checks cfg and returns a participant ready to Run.
+func New(cfg Config) (*Participant, error) {
 	cfg = cfg.WithDefaults()
 	format, err := cfg.validate()
 	if err != nil {
@@ -52,7 +53,7 @@ func NewWS(cfg WSConfig) (*WS, error) {
 	if cfg.Join != "-" {
 		join = []byte(expand.Replace(cfg.Join))
 	}
-	return &WS{
+	return &Participant{
 		cfg:       cfg,
 		format:    format,
 		join:      join,
@@ -82,7 +83,7 @@ type dialResult struct {
 // so a frame costs no hand-off between goroutines — that is what lets one
 // process hold ten thousand participants.
 type wsSession struct {
-	p   *WS
+	p   *Participant
 	out chan<- sample.Sample
 
 	mu    sync.Mutex // guards win, ticks and pings
@@ -113,7 +114,7 @@ type pendingPing struct {
 // Run joins the room and measures until ctx is done, emitting one Sample per
 // window on out. It never blocks on out: a Sample the consumer has no room
 // for is dropped and counted in the next one. Run returns nil when ctx ends.
-func (p *WS) Run(ctx context.Context, out chan<- sample.Sample) error {
+func (p *Participant) Run(ctx context.Context, out chan<- sample.Sample) error {
 	now := time.Now()
 	s := &wsSession{
 		p:     p,
@@ -219,8 +220,8 @@ func (s *wsSession) connected(r dialResult) {
 			s.p.log.Warn("connect failed", "attempt", s.attempt, "err", r.err)
 			s.lastDialErr = r.err.Error()
 		}
-		s.emit(Event{Kind: EventConnectFail, At: now, Err: r.err})
-		s.backoffTimer.Reset(backoff(s.attempt, cfg.ReconnectMin, cfg.ReconnectMax))
+		s.emit(synthetic.Event{Kind: synthetic.EventConnectFail, At: now, Err: r.err})
+		s.backoffTimer.Reset(synthetic.Backoff(s.attempt, cfg.ReconnectMin, cfg.ReconnectMax))
 		return
 	}
 	s.conn = r.conn
@@ -241,10 +242,10 @@ func (s *wsSession) connected(r dialResult) {
 
 	if reconnected {
 		s.p.log.Info("reconnected", "outage", outage, "connect", r.took)
-		s.emit(Event{Kind: EventReconnected, At: now, Duration: r.took, Outage: outage})
+		s.emit(synthetic.Event{Kind: synthetic.EventReconnected, At: now, Duration: r.took, Outage: outage})
 	} else {
 		s.p.log.Debug("connected", "connect", r.took)
-		s.emit(Event{Kind: EventConnected, At: now, Duration: r.took})
+		s.emit(synthetic.Event{Kind: synthetic.EventConnected, At: now, Duration: r.took})
 	}
 	// After the event: a join that cannot be written is a dropout, told after it.
 	if s.p.join != nil {
@@ -333,9 +334,9 @@ func (s *wsSession) dropoutAt(at time.Time, err error) {
 	s.win.err = err.Error()
 	s.mu.Unlock()
 	s.p.log.Warn("dropout", "err", err)
-	s.emit(Event{Kind: EventDropout, At: at, Err: err})
+	s.emit(synthetic.Event{Kind: synthetic.EventDropout, At: at, Err: err})
 	s.attempt = 1
-	s.backoffTimer.Reset(backoff(s.attempt, s.p.cfg.ReconnectMin, s.p.cfg.ReconnectMax))
+	s.backoffTimer.Reset(synthetic.Backoff(s.attempt, s.p.cfg.ReconnectMin, s.p.cfg.ReconnectMax))
 }
 
 // closeConn closes the connection and waits for its read pump.
@@ -366,7 +367,7 @@ func (s *wsSession) closeWindow(now time.Time) {
 	smp.Participant = s.p.cfg.Participant
 	smp.SamplesDropped = s.sentDropped
 	if tw.episodes > 0 {
-		s.emit(Event{Kind: EventStutter, At: now})
+		s.emit(synthetic.Event{Kind: synthetic.EventStutter, At: now})
 	}
 	select {
 	case s.out <- smp:
@@ -377,7 +378,7 @@ func (s *wsSession) closeWindow(now time.Time) {
 	}
 }
 
-func (s *wsSession) emit(e Event) {
+func (s *wsSession) emit(e synthetic.Event) {
 	if s.p.cfg.OnEvent != nil {
 		s.p.cfg.OnEvent(e)
 	}

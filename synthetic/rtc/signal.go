@@ -1,4 +1,4 @@
-package synthetic
+package rtc
 
 import (
 	"bytes"
@@ -16,22 +16,22 @@ import (
 )
 
 const (
-	// rtcMaxAnswer bounds an SDP answer.
-	rtcMaxAnswer = 256 << 10
-	// rtcDeleteTimeout bounds the DELETE that ends a session.
-	rtcDeleteTimeout = 2 * time.Second
+	// maxAnswer bounds an SDP answer.
+	maxAnswer = 256 << 10
+	// deleteTimeout bounds the DELETE that ends a session.
+	deleteTimeout = 2 * time.Second
 )
 
-// rtcURLString prints u without query, fragment or user info, which may
+// urlString prints u without query, fragment or user info, which may
 // carry secrets.
-func rtcURLString(u *url.URL) string {
+func urlString(u *url.URL) string {
 	return u.Scheme + "://" + u.Host + u.Path
 }
 
 // exchange POSTs an SDP offer to a WHEP or WHIP endpoint (kind) and returns
 // the answer and the session's URL (nil when the server gave no Location).
-func (p *RTC) exchange(ctx context.Context, kind string, endpoint *url.URL, offer string) (string, *url.URL, error) {
-	where := rtcURLString(endpoint)
+func (p *Participant) exchange(ctx context.Context, kind string, endpoint *url.URL, offer string) (string, *url.URL, error) {
+	where := urlString(endpoint)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint.String(), strings.NewReader(offer))
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: %s POST %s: %v", ErrSignaling, kind, where, err)
@@ -46,7 +46,7 @@ func (p *RTC) exchange(ctx context.Context, kind string, endpoint *url.URL, offe
 		return "", nil, fmt.Errorf("%w: %s POST %s: %v", ErrSignaling, kind, where, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, rtcMaxAnswer+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: %s POST %s: read answer: %v", ErrSignaling, kind, where, err)
 	}
@@ -57,22 +57,22 @@ func (p *RTC) exchange(ctx context.Context, kind string, endpoint *url.URL, offe
 		}
 	}
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return "", loc, fmt.Errorf("%w: %s POST %s: %s%s", ErrSignaling, kind, where, resp.Status, rtcBodyHint(body))
+		return "", loc, fmt.Errorf("%w: %s POST %s: %s%s", ErrSignaling, kind, where, resp.Status, bodyHint(body))
 	}
-	if len(body) > rtcMaxAnswer {
-		return "", loc, fmt.Errorf("%w: %s POST %s: answer larger than %d bytes", ErrSignaling, kind, where, rtcMaxAnswer)
+	if len(body) > maxAnswer {
+		return "", loc, fmt.Errorf("%w: %s POST %s: answer larger than %d bytes", ErrSignaling, kind, where, maxAnswer)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/sdp" {
 			return "", loc, fmt.Errorf("%w: %s POST %s: answer Content-Type %q, want application/sdp%s",
-				ErrSignaling, kind, where, ct, rtcBodyHint(body))
+				ErrSignaling, kind, where, ct, bodyHint(body))
 		}
 	}
 	return string(body), loc, nil
 }
 
-// rtcBodyHint is the first line of an error body, for the error message.
-func rtcBodyHint(body []byte) string {
+// bodyHint is the first line of an error body, for the error message.
+func bodyHint(body []byte) string {
 	line, _, _ := bytes.Cut(bytes.TrimSpace(body), []byte("\n"))
 	if len(line) == 0 {
 		return ""
@@ -83,9 +83,9 @@ func rtcBodyHint(body []byte) string {
 	return ": " + strings.ToValidUTF8(string(line), "?")
 }
 
-// rtcCheckAnswer checks that an answer is SDP with at least one accepted
+// checkAnswer checks that an answer is SDP with at least one accepted
 // media section; hasVideo tells whether video is among them.
-func rtcCheckAnswer(answer string) (hasVideo bool, err error) {
+func checkAnswer(answer string) (hasVideo bool, err error) {
 	if strings.TrimSpace(answer) == "" {
 		return false, errors.New("empty answer")
 	}
@@ -117,8 +117,8 @@ func rtcCheckAnswer(answer string) (hasVideo bool, err error) {
 
 // deleteSession ends a WHEP or WHIP session on the server, politely and
 // briefly; a failure is only logged.
-func (p *RTC) deleteSession(kind string, loc *url.URL) {
-	ctx, cancel := context.WithTimeout(context.Background(), rtcDeleteTimeout)
+func (p *Participant) deleteSession(kind string, loc *url.URL) {
+	ctx, cancel := context.WithTimeout(context.Background(), deleteTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, loc.String(), nil)
 	if err != nil {
@@ -129,12 +129,12 @@ func (p *RTC) deleteSession(kind string, loc *url.URL) {
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		p.log.Debug("session DELETE failed", "kind", kind, "url", rtcURLString(loc), "err", err)
+		p.log.Debug("session DELETE failed", "kind", kind, "url", urlString(loc), "err", err)
 		return
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		p.log.Debug("session DELETE refused", "kind", kind, "url", rtcURLString(loc), "status", resp.Status)
+		p.log.Debug("session DELETE refused", "kind", kind, "url", urlString(loc), "status", resp.Status)
 	}
 }
