@@ -104,3 +104,42 @@ func TestParticipantWatchesAiortc(t *testing.T) {
 		})
 	}
 }
+
+// TestParticipantSeesAiortcFreeze: aiortc's sender stops its video for
+// 1.5 s (audio goes on); the participant reports exactly one freeze of
+// 1.5 ± 0.1 s, as a browser's webrtc-stats would.
+func TestParticipantSeesAiortcFreeze(t *testing.T) {
+	for _, codec := range []string{"vp8", "h264"} {
+		t.Run(codec, func(t *testing.T) {
+			srv := Serve(t, ServeOptions{Codec: codec, Clip: clips[codec], PauseAt: 1500 * time.Millisecond, PauseFor: 1500 * time.Millisecond})
+			samples := watchParticipant(t, srv.URL, 5*time.Second)
+			rep, err := srv.Stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Reports) != 1 || rep.Reports[0].PausedFrames == 0 {
+				t.Fatalf("aiortc's sessions %+v: want one, paused", rep.Reports)
+			}
+			var count int
+			var freezeMS, largest float64
+			for i, s := range samples {
+				t.Logf("window %d: %.0f ms, %d frames, %d freezes (%.0f ms), largest gap %.0f ms, %.2f %% loss",
+					i, s.WindowMS, s.Frames, s.FreezeCount, s.FreezeMS, s.LargestGapMS, s.LossPct)
+				count += s.FreezeCount
+				freezeMS += s.FreezeMS
+				largest = max(largest, s.LargestGapMS)
+				if s.LossPct != 0 || s.Dropouts != 0 {
+					t.Errorf("window %d: %.2f %% loss, %d dropouts; want none", i, s.LossPct, s.Dropouts)
+				}
+			}
+			t.Logf("%s: aiortc paused %d frames; the participant saw %d freezes, %.0f ms in all, largest gap %.0f ms",
+				codec, rep.Reports[0].PausedFrames, count, freezeMS, largest)
+			if count != 1 {
+				t.Errorf("%d freezes, want 1", count)
+			}
+			if math.Abs(freezeMS-1500) > 100 || math.Abs(largest-1500) > 100 {
+				t.Errorf("freeze of %.0f ms (largest gap %.0f ms), want 1500 ± 100", freezeMS, largest)
+			}
+		})
+	}
+}
