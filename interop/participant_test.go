@@ -53,6 +53,7 @@ func watchParticipant(t *testing.T, whepURL string, d time.Duration) []sample.Sa
 func TestParticipantWatchesAiortc(t *testing.T) {
 	for _, codec := range []string{"vp8", "h264"} {
 		t.Run(codec, func(t *testing.T) {
+			t.Parallel() // the codecs side by side: the package stays under a minute
 			srv := Serve(t, ServeOptions{Codec: codec, Clip: clips[codec]})
 			samples := watchParticipant(t, srv.URL, 6*time.Second)
 			rep, err := srv.Stop()
@@ -111,6 +112,7 @@ func TestParticipantWatchesAiortc(t *testing.T) {
 func TestParticipantSeesAiortcFreeze(t *testing.T) {
 	for _, codec := range []string{"vp8", "h264"} {
 		t.Run(codec, func(t *testing.T) {
+			t.Parallel() // the codecs side by side: the package stays under a minute
 			srv := Serve(t, ServeOptions{Codec: codec, Clip: clips[codec], PauseAt: 1500 * time.Millisecond, PauseFor: 1500 * time.Millisecond})
 			samples := watchParticipant(t, srv.URL, 5*time.Second)
 			rep, err := srv.Stop()

@@ -22,6 +22,7 @@ const watchSeconds = 5
 func TestAiortcSelfCheck(t *testing.T) {
 	for _, tc := range []struct{ codec, mime string }{{"vp8", "video/VP8"}, {"h264", "video/H264"}} {
 		t.Run(tc.codec, func(t *testing.T) {
+			t.Parallel() // the codecs side by side: the package stays under a minute
 			srv := Serve(t, ServeOptions{Codec: tc.codec, Clip: clips[tc.codec]})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
