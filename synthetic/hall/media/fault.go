@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -12,21 +13,32 @@ var ErrUnknownRoom = errors.New("unknown room")
 // ErrBadFault is returned for a fault with an out-of-range value.
 var ErrBadFault = errors.New("bad fault")
 
-// Fault is the media fault set on a room. Its zero value is no fault. All
-// faults act at the sender, before encryption, on every viewer of the room.
+// Fault is the media fault set on a room. Its zero value is no fault. The
+// faults act at the sender, before encryption, on every viewer of the room;
+// packet loss is drawn per viewer, as on each viewer's own network.
 type Fault struct {
 	// FreezeMS stops the video frames for this long, once, from the moment
 	// the fault is set; audio keeps flowing and RTP sequence numbers stay
-	// continuous, so the viewer sees a freeze, not loss.
+	// continuous, so the viewer sees a freeze, not loss. The video resumes
+	// with the next frame of the clip, as a paused encoder would.
 	FreezeMS int `json:"freeze_ms,omitempty"`
 	// PacketLossPct drops this share of RTP packets (video and audio) at
-	// random, after sequence numbering, so the viewer sees the gaps.
+	// random, independently for each viewer, after the NACK responder kept
+	// them (as a network loses what was sent), so a NACK can recover them.
+	// What it drops is logged (Server.Dropped).
 	PacketLossPct float64 `json:"packet_loss_pct,omitempty"`
+	// NoRetransmit leaves NACKs unanswered, so a lost packet stays lost and
+	// the viewer's picture freezes until it gets a keyframe (by PLI, or the
+	// next one of the clip).
+	NoRetransmit bool `json:"no_retransmit,omitempty"`
 	// MediaDelayMS delays every RTP packet by this much, plus a uniform
 	// random 0…MediaJitterMS; packets of a track are never reordered.
 	MediaDelayMS  float64 `json:"media_delay_ms,omitempty"`
 	MediaJitterMS float64 `json:"media_jitter_ms,omitempty"`
-	// BitratePct scales the video frame sizes: 20 drops the bitrate to 20 %.
+	// BitratePct below 100 switches the video, at once and at a keyframe,
+	// to the clip's low-bitrate rendition (about a third of the bitrate,
+	// whatever the value); 0 and 100 or more leave it unchanged. The video
+	// stays decodable.
 	BitratePct float64 `json:"bitrate_pct,omitempty"`
 	// KillICE makes the room's sockets drop every packet both ways, so STUN
 	// goes unanswered and peers see ICE disconnected, then failed. Clearing
@@ -68,7 +80,6 @@ func (f Fault) Validate() error {
 // faultView is what the sender needs of a room's fault at one instant.
 type faultView struct {
 	frozen     bool
-	lossPct    float64
 	delay      time.Duration
 	jitter     time.Duration
 	bitratePct float64
@@ -125,6 +136,8 @@ func (r *room) setFault(f Fault) {
 	}
 	r.killICE.Store(f.KillICE)
 	r.refuse.Store(f.RefuseSessions)
+	r.noRetransmit.Store(f.NoRetransmit)
+	r.lossBits.Store(math.Float64bits(f.PacketLossPct))
 	if f.DurationMS > 0 {
 		gen := r.faultGen
 		r.clearTimer = time.AfterFunc(time.Duration(f.DurationMS)*time.Millisecond, func() {
@@ -137,16 +150,20 @@ func (r *room) setFault(f Fault) {
 			r.faultGen++
 			r.killICE.Store(false)
 			r.refuse.Store(false)
+			r.noRetransmit.Store(false)
+			r.lossBits.Store(0)
 		})
 	}
 }
+
+// lossPct is the loss fault's share now, read on every packet.
+func (r *room) lossPct() float64 { return math.Float64frombits(r.lossBits.Load()) }
 
 func (r *room) faultView(now time.Time) faultView {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return faultView{
 		frozen:     now.Before(r.freezeUntil),
-		lossPct:    r.fault.PacketLossPct,
 		delay:      time.Duration(r.fault.MediaDelayMS * float64(time.Millisecond)),
 		jitter:     time.Duration(r.fault.MediaJitterMS * float64(time.Millisecond)),
 		bitratePct: r.fault.BitratePct,

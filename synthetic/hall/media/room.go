@@ -12,19 +12,18 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/bidwatch/bidwatch/internal/framestamp"
+	"github.com/bidwatch/bidwatch/internal/mediaclip"
 )
 
 const (
 	// audioBytes is one 20 ms Opus frame: 80 bytes ≈ 32 kbit/s.
 	audioBytes = 80
-	// audioKbps is what the audio track costs of the room's bitrate budget.
-	audioKbps = 32
-	// keyframeWeight is how many interframes a keyframe weighs.
-	keyframeWeight = 8
 	// rtpMTU is the largest RTP payload the sender makes.
 	rtpMTU = 1200
 	// publisherFresh is how recently a WHIP publisher must have sent video
-	// for it to replace the room's synthetic video.
+	// for it to replace the room's own video.
 	publisherFresh = 500 * time.Millisecond
 	// delayQueueLen bounds each track's delay line; a packet that finds it
 	// full is dropped (and seen as loss).
@@ -34,20 +33,27 @@ const (
 // room is one room's media: its shared tracks, the sender that paces them, its
 // fault and its WHIP publishers.
 type room struct {
-	id, kind    string
-	api         *webrtc.API
-	log         *slog.Logger
-	fps         int
-	bitrateKbps int
+	id, kind, codec string
+	clip            *mediaclip.Clip
+	api             *webrtc.API
+	log             *slog.Logger
+	fps             int
 
-	video, audio       *webrtc.TrackLocalStaticRTP
+	video, audio       *outTrack
 	videoOut, audioOut *mediaOut
+	drops              *dropLog
+	counters           roomCounters
 
-	killICE atomic.Bool
-	refuse  atomic.Bool
-	viewers atomic.Int32
-	watched chan struct{} // capacity 1: a viewer arrived, wake the idle sender
-	lastFwd atomic.Int64  // unix nanos of the current publisher's last video packet
+	killICE      atomic.Bool
+	refuse       atomic.Bool
+	noRetransmit atomic.Bool
+	lossBits     atomic.Uint64 // the loss fault's share, float64 bits
+	viewers      atomic.Int32
+	watched      chan struct{} // capacity 1: a viewer arrived, wake the idle sender
+	lastFwd      atomic.Int64  // unix nanos of the current publisher's last video packet
+
+	keyMu sync.Mutex
+	keys  keyGate
 
 	mu          sync.Mutex
 	fault       Fault
@@ -57,13 +63,59 @@ type room struct {
 	publishers  []*session // WHIP sessions, newest last; the newest is forwarded
 }
 
-// run paces the room's synthetic media until ctx ends: audio every 20 ms,
-// video every 1/fps. Each tick sends what is due by the clock since start,
-// so a late wake-up (a loaded machine) sends the missed frames at once
-// rather than losing them; more than maxBehind behind, the sender skips
-// ahead. RTP timestamps are the frames' scheduled capture times, as from a
-// camera; the stamp carries the actual send time. Nothing is generated
-// while nobody watches.
+// payloader packetizes one frame (pion's VP8 and H.264 payloaders).
+type payloader interface {
+	Payload(mtu uint16, payload []byte) [][]byte
+}
+
+func newPayloader(codec string) payloader {
+	if codec == CodecH264 {
+		return &codecs.H264Payloader{}
+	}
+	return &codecs.VP8Payloader{EnablePictureID: true}
+}
+
+// player is where the room's sender is in its clip.
+type player struct {
+	clip    *mediaclip.Clip
+	pos     int  // the next frame
+	low     bool // playing the low-bitrate rendition
+	needKey bool // the viewers' decoders lost the thread (a publisher's video was on the track)
+}
+
+// next returns the frame to send at now: the next one of the clip, or the
+// clip's next keyframe when the rendition changes, the viewers need one, or
+// the key gate says a PLI is answered now. forced reports the jump.
+func (pl *player) next(r *room, now time.Time, wantLow bool) (f mediaclip.Frame, forced bool) {
+	natural := pl.clip.Frames[pl.pos].Key
+	switch {
+	case wantLow != pl.low || pl.needKey:
+		pl.low, pl.needKey = wantLow, false
+		r.takeKeyframe(now, true) // the keyframe sent now answers any PLI
+		forced = !natural
+	case r.takeKeyframe(now, natural):
+		forced = true
+	}
+	if forced {
+		pl.pos = pl.clip.NextKey(pl.pos)
+	}
+	c := pl.clip
+	if pl.low {
+		c = c.Low
+	}
+	f = c.Frames[pl.pos]
+	pl.pos = (pl.pos + 1) % len(c.Frames)
+	return f, forced
+}
+
+// run paces the room's media until ctx ends: audio every 20 ms, video every
+// 1/fps, the frames of the room's clip in a loop. Each tick sends what is
+// due by the clock since start, so a late wake-up (a loaded machine) sends
+// the missed frames at once rather than losing them; more than maxBehind
+// behind, the sender skips ahead. RTP timestamps are the frames' scheduled
+// capture times, as from a camera (90 kHz, continuous across the clip's
+// loops); the frame stamp carries the actual send time. Nothing is sent
+// while nobody watches, and the clip does not advance.
 func (r *room) run(ctx context.Context) {
 	const maxBehind = 5
 	audioPeriod := 20 * time.Millisecond
@@ -76,9 +128,8 @@ func (r *room) run(ctx context.Context) {
 	videoTS0, audioTS0 := rng.Uint32(), rng.Uint32()
 	var frameNo, audioNo uint32
 	var videoSlot, audioSlot int64 // next scheduled slot of each
-	vp8 := &codecs.VP8Payloader{EnablePictureID: true}
-	gop := uint32(2 * r.fps)
-	var buf []byte
+	pay := newPayloader(r.codec)
+	pl := &player{clip: r.clip}
 	for {
 		select {
 		case <-ctx.Done():
@@ -109,52 +160,42 @@ func (r *room) run(ctx context.Context) {
 		videoSlot = max(videoSlot, dueVideo-maxBehind)
 		fv := r.faultView(now)
 		for ; audioSlot < dueAudio; audioSlot++ {
-			capture := time.Duration(audioSlot) * audioPeriod
 			audioNo++
 			p := &rtp.Packet{
-				Header:  rtp.Header{Version: 2, Marker: audioNo == 1, Timestamp: audioTS0 + uint32(capture.Seconds()*48000)},
+				Header:  rtp.Header{Version: 2, Marker: audioNo == 1, Timestamp: audioTS0 + uint32(audioSlot*48000/50)},
 				Payload: appendOpusFrame(nil, audioBytes, audioNo),
 			}
-			r.audioOut.send(p, int64(SourceHall), fv, now)
+			r.audioOut.send(p, int64(SourceHall), nil, fv, now)
 		}
-		if now.UnixNano()-r.lastFwd.Load() < int64(publisherFresh) || fv.frozen {
-			videoSlot = dueVideo // a WHIP publisher's video is on the track, or frozen
+		if now.UnixNano()-r.lastFwd.Load() < int64(publisherFresh) {
+			videoSlot = dueVideo // a WHIP publisher's video is on the track
+			pl.needKey = true
 			continue
 		}
+		if fv.frozen {
+			videoSlot = dueVideo // the clip waits: the next frame follows on
+			continue
+		}
+		wantLow := fv.bitratePct > 0 && fv.bitratePct < 100
 		for ; videoSlot < dueVideo; videoSlot++ {
-			capture := time.Duration(videoSlot) * videoPeriod
-			key := frameNo%gop == 0
-			size := r.frameSize(key, fv.bitratePct, rng)
-			buf = appendVP8Frame(buf[:0], key, size, Stamp{Source: SourceHall, Frame: frameNo, Sent: time.Now()})
+			f, forced := pl.next(r, time.Now(), wantLow)
+			if forced {
+				r.counters.forced.Add(1)
+			}
+			r.counters.frames.Add(1)
+			stamp := framestamp.Stamp{Source: SourceHall, Frame: frameNo, Sent: time.Now()}.Marshal()
 			frameNo++
-			ts := videoTS0 + uint32(capture.Seconds()*90000)
-			payloads := vp8.Payload(rtpMTU, buf)
-			for i, pl := range payloads {
+			ts := videoTS0 + uint32(videoSlot*90000/int64(r.fps))
+			payloads := pay.Payload(rtpMTU, f.Data)
+			for i, b := range payloads {
 				p := &rtp.Packet{
 					Header:  rtp.Header{Version: 2, Marker: i == len(payloads)-1, Timestamp: ts},
-					Payload: pl,
+					Payload: b,
 				}
-				r.videoOut.send(p, int64(SourceHall), fv, now)
+				r.videoOut.send(p, int64(SourceHall), stamp, fv, now)
 			}
 		}
 	}
-}
-
-// frameSize is the size of the next video frame: the room's bitrate, less
-// the audio's share, spread over a 2 s group of pictures in which the
-// keyframe weighs keyframeWeight interframes; ±10 % noise.
-func (r *room) frameSize(key bool, pct float64, rng *rand.Rand) int {
-	kbps := float64(max(r.bitrateKbps-audioKbps, 50))
-	if pct > 0 {
-		kbps *= pct / 100
-	}
-	gop := float64(2 * r.fps)
-	inter := kbps * 1000 / 8 * 2 / (gop - 1 + keyframeWeight)
-	size := inter
-	if key {
-		size *= keyframeWeight
-	}
-	return int(size * (0.9 + 0.2*rng.Float64()))
 }
 
 // addPublisher makes sess the room's forwarded publisher.
@@ -185,8 +226,9 @@ func (r *room) isPublisher(sess *session) bool {
 type forwarder struct {
 	r        *room
 	sess     *session
-	inFrame  bool // the previous packet did not end a frame
-	dropping bool // the current frame is dropped (freeze)
+	stampID  uint8 // the publisher's frame-stamp extension id, 0 if none
+	inFrame  bool  // the previous packet did not end a frame
+	dropping bool  // the current frame is dropped (freeze)
 }
 
 // forward passes one published packet through the room's faults onto the
@@ -206,16 +248,21 @@ func (f *forwarder) forward(p *rtp.Packet) {
 	if f.dropping {
 		return
 	}
-	p.Extension, p.Extensions = false, nil
-	f.r.videoOut.send(p, f.sess.srcKey, fv, now)
+	var stamp []byte
+	if f.stampID != 0 {
+		if b := p.GetExtension(f.stampID); len(b) == framestamp.Len {
+			stamp = b
+		}
+	}
+	f.r.videoOut.send(p, f.sess.srcKey, stamp, fv, now)
 }
 
 // mediaOut is one track's way out: it numbers packets, keeps timestamps
-// continuous when the source changes (synthetic video ↔ a WHIP publisher),
-// drops packets for the loss fault and delays them, in order, for the delay
-// fault.
+// continuous when the source changes (the room's clip ↔ a WHIP publisher)
+// and delays them, in order, for the delay fault. (The loss fault acts
+// later, per viewer, in the room's interceptor.)
 type mediaOut struct {
-	track     *webrtc.TrackLocalStaticRTP
+	track     *outTrack
 	clockRate float64
 
 	mu       sync.Mutex
@@ -232,11 +279,12 @@ type mediaOut struct {
 }
 
 type delayedPkt struct {
-	p   *rtp.Packet
-	due time.Time
+	p     *rtp.Packet
+	stamp []byte
+	due   time.Time
 }
 
-func newMediaOut(track *webrtc.TrackLocalStaticRTP, clockRate float64) *mediaOut {
+func newMediaOut(track *outTrack, clockRate float64) *mediaOut {
 	return &mediaOut{
 		track:     track,
 		clockRate: clockRate,
@@ -247,8 +295,9 @@ func newMediaOut(track *webrtc.TrackLocalStaticRTP, clockRate float64) *mediaOut
 }
 
 // send numbers p and writes it to every viewer, now or after the fault's
-// delay. src identifies the source whose timestamps p carries.
-func (o *mediaOut) send(p *rtp.Packet, src int64, fv faultView, now time.Time) {
+// delay, with the frame stamp stamp (nil: none). src identifies the source
+// whose timestamps p carries.
+func (o *mediaOut) send(p *rtp.Packet, src int64, stamp []byte, fv faultView, now time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.srcSet || o.src != src {
@@ -264,11 +313,8 @@ func (o *mediaOut) send(p *rtp.Packet, src int64, fv faultView, now time.Time) {
 	}
 	p.SequenceNumber = o.seq
 	o.seq++
-	if fv.lossPct > 0 && o.rng.Float64()*100 < fv.lossPct {
-		return
-	}
 	if fv.delay <= 0 && fv.jitter <= 0 && o.pending == 0 {
-		_ = o.track.WriteRTP(p) // a viewer that went away is not the sender's error
+		o.track.write(p, stamp)
 		return
 	}
 	due := now.Add(fv.delay)
@@ -279,7 +325,7 @@ func (o *mediaOut) send(p *rtp.Packet, src int64, fv faultView, now time.Time) {
 		due = o.lastDue // never reorder
 	}
 	select {
-	case o.q <- delayedPkt{p: p, due: due}:
+	case o.q <- delayedPkt{p: p, stamp: stamp, due: due}:
 		o.lastDue = due
 		o.pending++
 	default: // delay line full: the packet is lost
@@ -305,7 +351,7 @@ func (o *mediaOut) runDelay(ctx context.Context) {
 			case <-timer.C:
 			}
 		}
-		_ = o.track.WriteRTP(d.p)
+		o.track.write(d.p, d.stamp)
 		o.mu.Lock()
 		o.pending--
 		o.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,9 +14,13 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/bidwatch/bidwatch/internal/framestamp"
+	"github.com/bidwatch/bidwatch/internal/mediaclip"
 )
 
 // Room kinds, as in bidwatch's configuration.
@@ -24,30 +29,45 @@ const (
 	KindCoordinationRoom = "coordination-room"
 )
 
-// Defaults of Options.
+// Defaults of Options and RoomSpec.
 const (
-	DefaultFPS         = 25
-	DefaultBitrateKbps = 500
+	DefaultFPS         = mediaclip.FPS
+	DefaultKeyInterval = 2 * time.Second
+	DefaultCodec       = CodecVP8
 )
+
+// The video codecs a room can send (RoomSpec.Codec).
+const (
+	CodecVP8  = string(mediaclip.VP8)
+	CodecH264 = string(mediaclip.H264)
+)
+
+// h264Fmtp is the H.264 the hall sends and accepts: constrained baseline,
+// level 3.1, non-interleaved packetization (FU-A, STAP-A).
+const h264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
 
 // EchoLabel is the label of the data channel the server echoes.
 const EchoLabel = "bidwatch-echo"
 
-// RoomSpec names one room and its kind.
+// RoomSpec names one room, its kind and its video codec.
 type RoomSpec struct {
 	ID string
 	// Kind is KindOpeningHall (the default: WHEP only) or
 	// KindCoordinationRoom (WHEP and WHIP).
 	Kind string
+	// Codec is the room's video codec, CodecVP8 (the default) or CodecH264.
+	Codec string
 }
 
 // Options configures a Server.
 type Options struct {
 	Rooms []RoomSpec
-	// FPS of the synthetic video; zero means 25.
+	// FPS the video clip is played at; zero means 25, the clips' own rate
+	// (another rate plays them faster or slower).
 	FPS int
-	// BitrateKbps of the synthetic video and audio together; zero means 500.
-	BitrateKbps int
+	// KeyInterval is the time from one keyframe to the next of every room's
+	// video: 2 s (zero, the default) or 10 s (see mediaclip.KeyIntervals).
+	KeyInterval time.Duration
 	// SettingEngine for the server's PeerConnections; nil means
 	// LoopbackSettingEngine(). Its network is replaced (see Net).
 	SettingEngine *webrtc.SettingEngine
@@ -97,8 +117,8 @@ func New(opts Options) (*Server, error) {
 	if opts.FPS <= 0 {
 		opts.FPS = DefaultFPS
 	}
-	if opts.BitrateKbps <= 0 {
-		opts.BitrateKbps = DefaultBitrateKbps
+	if opts.KeyInterval <= 0 {
+		opts.KeyInterval = DefaultKeyInterval
 	}
 	if opts.SessionTimeout <= 0 {
 		opts.SessionTimeout = 30 * time.Second
@@ -108,6 +128,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.FPS > 120 {
 		return nil, fmt.Errorf("media: fps %d: must be within 1…120", opts.FPS)
+	}
+	if !slices.Contains(mediaclip.KeyIntervals(), opts.KeyInterval) {
+		return nil, fmt.Errorf("media: key interval %s: want one of %v", opts.KeyInterval, mediaclip.KeyIntervals())
 	}
 	base := opts.Net
 	if base == nil {
@@ -127,9 +150,13 @@ func New(opts Options) (*Server, error) {
 		sessions: map[string]*session{},
 	}
 	var errs []error
+	clips := map[string]*mediaclip.Clip{}
 	for i, spec := range opts.Rooms {
 		if spec.Kind == "" {
 			spec.Kind = KindOpeningHall
+		}
+		if spec.Codec == "" {
+			spec.Codec = DefaultCodec
 		}
 		switch {
 		case spec.ID == "" || strings.ContainsAny(spec.ID, "/?#% "):
@@ -141,8 +168,20 @@ func New(opts Options) (*Server, error) {
 		case spec.Kind != KindOpeningHall && spec.Kind != KindCoordinationRoom:
 			errs = append(errs, fmt.Errorf("media: rooms[%d].kind: %q: must be %q or %q", i, spec.Kind, KindOpeningHall, KindCoordinationRoom))
 			continue
+		case spec.Codec != CodecVP8 && spec.Codec != CodecH264:
+			errs = append(errs, fmt.Errorf("media: rooms[%d].codec: unknown codec %q (want %s or %s)", i, spec.Codec, CodecVP8, CodecH264))
+			continue
 		}
-		rm, err := s.newRoom(spec, opts, base)
+		clip := clips[spec.Codec]
+		if clip == nil {
+			c, err := mediaclip.Open(mediaclip.Codec(spec.Codec), opts.KeyInterval)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("media: rooms[%d].codec: %w", i, err))
+				continue
+			}
+			clip, clips[spec.Codec] = c, c
+		}
+		rm, err := s.newRoom(spec, clip, opts, base)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("media: room %q: %w", spec.ID, err))
 			continue
@@ -162,14 +201,17 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) newRoom(spec RoomSpec, opts Options, base transport.Net) (*room, error) {
+func (s *Server) newRoom(spec RoomSpec, clip *mediaclip.Clip, opts Options, base transport.Net) (*room, error) {
 	rm := &room{
-		id:          spec.ID,
-		kind:        spec.Kind,
-		log:         s.log.With("room", spec.ID),
-		fps:         opts.FPS,
-		bitrateKbps: opts.BitrateKbps,
-		watched:     make(chan struct{}, 1),
+		id:      spec.ID,
+		kind:    spec.Kind,
+		codec:   spec.Codec,
+		clip:    clip,
+		log:     s.log.With("room", spec.ID),
+		fps:     opts.FPS,
+		watched: make(chan struct{}, 1),
+		keys:    keyGate{minGap: keyframeMinGap},
+		drops:   newDropLog(),
 	}
 	se := opts.SettingEngine
 	if se == nil {
@@ -178,22 +220,22 @@ func (s *Server) newRoom(spec RoomSpec, opts Options, base transport.Net) (*room
 	roomSE := *se // a copy per room: each has its own killable network
 	roomSE.SetNet(killNet{Net: base, kill: &rm.killICE})
 
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
-		PayloadType:        96,
-	}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, err
-	}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
-		},
-		PayloadType: 111,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
+	me, err := newMediaEngine()
+	if err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
+	// Order matters: the first added sits nearest the network. The room's
+	// own interceptor sees RTCP first (it counts NACK and PLI, and hides
+	// NACKs from the responder under the no-retransmit fault) and RTP last
+	// (the loss fault drops packets after the NACK responder kept them, as
+	// a network loses what was sent).
+	ir.Add(roomInterceptorFactory{r: rm})
+	responder, err := nack.NewResponderInterceptor(nack.ResponderSize(nackBufferLen))
+	if err != nil {
+		return nil, err
+	}
+	ir.Add(responder)
 	// Sender reports to viewers; receiver reports (with LSR/DLSR, so the
 	// publisher can compute its RTT) to WHIP publishers.
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
@@ -201,19 +243,44 @@ func (s *Server) newRoom(spec RoomSpec, opts Options, base transport.Net) (*room
 	}
 	rm.api = webrtc.NewAPI(webrtc.WithSettingEngine(roomSE), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 
-	var err error
 	stream := "bidwatch-" + spec.ID
-	if rm.video, err = webrtc.NewTrackLocalStaticRTP(
-		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", stream); err != nil {
-		return nil, err
+	videoCap := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	if spec.Codec == CodecH264 {
+		videoCap = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h264Fmtp}
 	}
-	if rm.audio, err = webrtc.NewTrackLocalStaticRTP(
-		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", stream); err != nil {
-		return nil, err
-	}
+	rm.video = newOutTrack(videoCap, "video", stream)
+	rm.audio = newOutTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", stream)
 	rm.videoOut = newMediaOut(rm.video, 90000)
 	rm.audioOut = newMediaOut(rm.audio, 48000)
 	return rm, nil
+}
+
+// videoFeedback is the RTCP feedback the hall's video codecs offer: NACK
+// (answered by retransmission), PLI and FIR (answered with a keyframe).
+var videoFeedback = []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+
+// newMediaEngine registers what every room can send and receive: VP8 and
+// H.264 (a room's track picks one), Opus, and the frame-stamp extension on
+// video.
+func newMediaEngine() (*webrtc.MediaEngine, error) {
+	me := &webrtc.MediaEngine{}
+	for _, c := range []struct {
+		c    webrtc.RTPCodecCapability
+		pt   webrtc.PayloadType
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback}, 96, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h264Fmtp, RTCPFeedback: videoFeedback}, 102, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, 111, webrtc.RTPCodecTypeAudio},
+	} {
+		if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: c.c, PayloadType: c.pt}, c.kind); err != nil {
+			return nil, err
+		}
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: framestamp.URI}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
+	return me, nil
 }
 
 // Rooms lists the rooms' ids.

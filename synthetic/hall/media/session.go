@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -196,7 +197,7 @@ func (s *Server) newSession(ctx context.Context, rm *room, kind, offer string) (
 		pc.OnTrack(func(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			s.goSession(func() { drainRTCP(recv) })
 			if t.Kind() == webrtc.RTPCodecTypeVideo {
-				s.goSession(func() { ss.forward(t) })
+				s.goSession(func() { ss.forward(t, recv) })
 			} else {
 				s.goSession(func() { drainRTP(t) })
 			}
@@ -224,6 +225,11 @@ func (s *Server) newSession(ctx context.Context, rm *room, kind, offer string) (
 	})
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return fail(http.StatusBadRequest, fmt.Errorf("offer not acceptable: %w", err))
+	}
+	if kind == "whep" {
+		if err := checkVideoCodec(rm, senders[0], offer); err != nil {
+			return fail(http.StatusBadRequest, err)
+		}
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
@@ -313,9 +319,60 @@ func (s *Server) HandleSession(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// forward carries a WHIP publisher's video track onto the room's viewers.
-func (ss *session) forward(t *webrtc.TrackRemote) {
-	f := &forwarder{r: ss.room, sess: ss}
+// checkVideoCodec refuses an offer whose video section cannot take the
+// room's codec, naming what it offered instead.
+func checkVideoCodec(rm *room, video *webrtc.RTPSender, offer string) error {
+	if _, ok := matchCodec(rm.video.codec, video.GetParameters().Codecs); ok {
+		return nil
+	}
+	want := "VP8"
+	if rm.codec == CodecH264 {
+		want = "H.264 with packetization-mode=1 and a constrained-baseline profile-level-id (42e01f)"
+	}
+	return fmt.Errorf("room %q sends %s video, which the offer's video section does not accept (it offers %s)",
+		rm.id, want, offeredVideo(offer))
+}
+
+// offeredVideo lists the video codecs of an offer, for an error message.
+func offeredVideo(offer string) string {
+	var sd sdp.SessionDescription
+	if err := sd.Unmarshal([]byte(offer)); err != nil {
+		return "nothing readable"
+	}
+	var names []string
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Media != "video" {
+			continue
+		}
+		for _, a := range md.Attributes {
+			if a.Key != "rtpmap" {
+				continue
+			}
+			if _, enc, ok := strings.Cut(a.Value, " "); ok {
+				name, _, _ := strings.Cut(enc, "/")
+				if !slices.Contains(names, name) {
+					names = append(names, name)
+				}
+			}
+		}
+	}
+	if len(names) == 0 {
+		return "no video codec"
+	}
+	return strings.Join(names, ", ")
+}
+
+// forward carries a WHIP publisher's video track onto the room's viewers,
+// with its frame stamp re-id'd for each viewer. A publisher whose codec is
+// not the room's is not forwarded: the viewers negotiated the room's.
+func (ss *session) forward(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	if !strings.EqualFold(t.Codec().MimeType, ss.room.video.codec.MimeType) {
+		ss.room.log.Warn("WHIP video not forwarded: not the room's codec", "session", ss.id,
+			"codec", t.Codec().MimeType, "room_codec", ss.room.video.codec.MimeType)
+		drainRTP(t)
+		return
+	}
+	f := &forwarder{r: ss.room, sess: ss, stampID: stampID(recv.GetParameters().HeaderExtensions)}
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := t.Read(buf)
