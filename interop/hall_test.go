@@ -1,0 +1,69 @@
+package interop
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/bidwatch/bidwatch/synthetic/hall/media"
+)
+
+// startHall runs the synthetic hall's media server in process with one
+// opening hall sending codec, and returns the room's WHEP URL.
+func startHall(t *testing.T, codec string) string {
+	t.Helper()
+	s, err := media.New(media.Options{Rooms: []media.RoomSpec{{ID: "room-1", Codec: codec}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	s.Register(mux)
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		hs.Close()
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return hs.URL + "/rooms/room-1/whep"
+}
+
+// TestAiortcWatchesHall: a real decoder (libvpx, libavcodec) decodes every
+// frame the synthetic hall sends, at the hall's 25 fps: what a browser
+// watching the hall would show. Frames before the first keyframe are not
+// decoded (a browser waits for one too); from it on, none may fail.
+func TestAiortcWatchesHall(t *testing.T) {
+	for _, tc := range []struct{ codec, mime string }{{"vp8", "video/VP8"}, {"h264", "video/H264"}} {
+		t.Run(tc.codec, func(t *testing.T) {
+			t.Parallel() // the codecs side by side: the package stays under a minute
+			url := startHall(t, tc.codec)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			r, err := WatchCodec(ctx, url, watchSeconds, tc.codec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d frames decoded in %.2f s (%.1f fps), %d decode errors, %d keyframes, %d frames before the first, %dx%d, first picture after %.0f ms",
+				tc.codec, r.FramesDecoded, r.SpanS, r.FPS, r.DecodeErrors, r.Keyframes, r.BeforeKeyframe, r.Width, r.Height, r.FirstFrameMS)
+			if r.Codec != tc.mime {
+				t.Errorf("negotiated %q, want %q", r.Codec, tc.mime)
+			}
+			if r.DecodeErrors != 0 {
+				t.Errorf("%d frames failed to decode (%q); want none", r.DecodeErrors, r.DecodeErrorMessages)
+			}
+			want := 25 * watchSeconds
+			if d := float64(r.FramesDecoded - want); math.Abs(d) > 0.01*float64(want) {
+				t.Errorf("decoded %d frames in %d s, want %d (25 fps) within 1 %%", r.FramesDecoded, watchSeconds, want)
+			}
+			if n := r.Frames90k(25); n != r.FramesDecoded {
+				t.Errorf("the pictures' timestamps span %d frames at 25 fps, %d decoded: frames missing or doubled", n, r.FramesDecoded)
+			}
+			if r.Width == 0 || r.Height == 0 {
+				t.Errorf("decoded pictures of %dx%d", r.Width, r.Height)
+			}
+		})
+	}
+}
