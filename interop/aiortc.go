@@ -249,6 +249,10 @@ type Report struct {
 	FramesOut      int `json:"frames_out"`
 	FramesDecoded  int `json:"frames_decoded"`
 	Keyframes      int `json:"keyframes"`
+	// PLISent counts the keyframe requests the watch sent while frames
+	// arrived but no keyframe had, as a browser joining between keyframes
+	// does (one, then again every 500 ms until a keyframe comes).
+	PLISent int `json:"pli_sent"`
 	// DecodeErrors counts frames the decoder could not decode: shown VP8
 	// frames that gave no picture, and the errors aiortc's codecs logged
 	// (DecodeErrorMessages has the first few).

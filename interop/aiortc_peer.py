@@ -500,6 +500,26 @@ class ErrorCounter(logging.Handler):
             self.messages.append(record.getMessage())
 
 
+async def request_keyframe(receiver, stop, every, counts):
+    """Like a browser that joins between keyframes: while frames arrive
+    but no keyframe has, send a PLI, again every `every` seconds until one
+    comes (aiortc itself asks only after a loss)."""
+    last = None
+    while not stop.is_set():
+        with COUNTS.lock:
+            have_key = COUNTS.first_keyframe_pts is not None
+            waiting = COUNTS.before_keyframe > 0
+        if have_key:
+            return
+        now = time.monotonic()
+        if waiting and (last is None or now - last >= every):
+            for src in receiver.getSynchronizationSources():
+                await receiver._send_rtcp_pli(src.source)
+                counts["pli_sent"] += 1
+            last = now
+        await asyncio.sleep(0.02)
+
+
 async def wait_any(stop, event, timeout):
     """Waits for stop or event (None: only stop) at most timeout seconds;
     whether one of them was set."""
@@ -543,6 +563,7 @@ async def watch(args):
         "codec": None,
         "audio_codec": None,
         "error": None,
+        "pli_sent": 0,
     }
     pc = new_pc()
     location = None
@@ -580,6 +601,9 @@ async def watch(args):
         log.info("track %s", track.kind)
         reader = read_video if track.kind == "video" else read_audio
         tasks.append(asyncio.ensure_future(reader(track)))
+        if track.kind == "video" and args.pli_every > 0:
+            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+            tasks.append(asyncio.ensure_future(request_keyframe(receiver, stop, args.pli_every, report)))
 
     @pc.on("connectionstatechange")
     def on_state():
@@ -669,6 +693,12 @@ def main(argv=None):
     w.add_argument("--url", required=True)
     w.add_argument("--seconds", type=float, required=True, help="of decoding, from the first picture")
     w.add_argument("--first-frame-timeout", type=float, default=15.0)
+    w.add_argument(
+        "--pli-every",
+        type=float,
+        default=0.5,
+        help="no keyframe yet: PLI, repeated every this many seconds (0: never)",
+    )
     w.add_argument("--codec", choices=["vp8", "h264"], default=None, help="offer only this video codec")
     w.add_argument("--verbose", action="store_true")
     s.add_argument("--verbose", action="store_true")

@@ -34,7 +34,8 @@ func startHall(t *testing.T, codec string) string {
 // TestAiortcWatchesHall: a real decoder (libvpx, libavcodec) decodes every
 // frame the synthetic hall sends, at the hall's 25 fps: what a browser
 // watching the hall would show. Frames before the first keyframe are not
-// decoded (a browser waits for one too); from it on, none may fail.
+// decoded (a browser waits for one too, and asks for it with a PLI); from it
+// on, none may fail.
 func TestAiortcWatchesHall(t *testing.T) {
 	for _, tc := range []struct{ codec, mime string }{{"vp8", "video/VP8"}, {"h264", "video/H264"}} {
 		t.Run(tc.codec, func(t *testing.T) {
@@ -46,8 +47,8 @@ func TestAiortcWatchesHall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: %d frames decoded in %.2f s (%.1f fps), %d decode errors, %d keyframes, %d frames before the first, %dx%d, first picture after %.0f ms",
-				tc.codec, r.FramesDecoded, r.SpanS, r.FPS, r.DecodeErrors, r.Keyframes, r.BeforeKeyframe, r.Width, r.Height, r.FirstFrameMS)
+			t.Logf("%s: %d frames decoded in %.2f s (%.1f fps), %d decode errors, %d keyframes, %d frames before the first (%d PLI), %dx%d, connected after %.0f ms, first picture after %.0f ms",
+				tc.codec, r.FramesDecoded, r.SpanS, r.FPS, r.DecodeErrors, r.Keyframes, r.BeforeKeyframe, r.PLISent, r.Width, r.Height, r.ConnectMS, r.FirstFrameMS)
 			if r.Codec != tc.mime {
 				t.Errorf("negotiated %q, want %q", r.Codec, tc.mime)
 			}
@@ -60,6 +61,12 @@ func TestAiortcWatchesHall(t *testing.T) {
 			}
 			if n := r.Frames90k(25); n != r.FramesDecoded {
 				t.Errorf("the pictures' timestamps span %d frames at 25 fps, %d decoded: frames missing or doubled", n, r.FramesDecoded)
+			}
+			// The watch joined between keyframes (most likely) and asked for
+			// one with a PLI, as a browser does: the hall answers at its next
+			// frame, within 500 ms even if a forced keyframe just went out.
+			if r.BeforeKeyframe > 12 {
+				t.Errorf("%d frames before the first keyframe (%d PLI sent): the hall did not answer the PLI within 500 ms", r.BeforeKeyframe, r.PLISent)
 			}
 			if r.Width == 0 || r.Height == 0 {
 				t.Errorf("decoded pictures of %dx%d", r.Width, r.Height)
