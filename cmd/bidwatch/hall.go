@@ -244,7 +244,7 @@ func hallRooms(opts *hall.Options, c *config.Config) {
 		}
 	}
 	for _, r := range c.Rooms {
-		opts.Rooms = append(opts.Rooms, hall.RoomSpec{ID: r.ID, Kind: string(r.Kind), Servers: r.Servers})
+		opts.Rooms = append(opts.Rooms, hall.RoomSpec{ID: r.ID, Kind: string(r.Kind), Servers: r.Servers, VideoCodec: string(r.VideoCodec)})
 	}
 }
 

@@ -76,6 +76,9 @@ func TestParseInvalid(t *testing.T) {
 			`servers[1].role: unknown role "cache" (want web, ws-gateway, media or db)`,
 			`rooms[0].kind: unknown kind "hall" (want opening-hall or coordination-room)`,
 		}},
+		{"invalid-video-codec.yaml", []string{
+			`rooms[2].video_codec: unknown codec "av2" (want vp8 or h264)`,
+		}},
 		{"invalid-ts-unit.yaml", []string{
 			`probe.ws.ts_unit: unknown unit "minutes" (want auto, s, ms, us, ns or rfc3339)`,
 		}},

@@ -97,4 +97,17 @@ type Room struct {
 	WHIPURL string `yaml:"whip_url"`
 	// Servers are the ids of the servers the room depends on.
 	Servers []string `yaml:"servers"`
+	// VideoCodec is the codec of the video the synthetic hall (bidwatch
+	// hall --config) sends in this room: vp8 (empty: the default) or h264.
+	// The probe takes whatever the room's media server sends.
+	VideoCodec VideoCodec `yaml:"video_codec"`
 }
+
+// VideoCodec names a video codec.
+type VideoCodec string
+
+// The video codecs the synthetic hall sends.
+const (
+	VideoVP8  VideoCodec = "vp8"
+	VideoH264 VideoCodec = "h264"
+)

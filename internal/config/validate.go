@@ -37,6 +37,7 @@ var (
 	subCenterKinds = []string{string(KindCenter), string(KindSubCenter)}
 	serverRoles    = []string{string(RoleWeb), string(RoleWSGateway), string(RoleMedia), string(RoleDB)}
 	roomKinds      = []string{string(RoomOpeningHall), string(RoomCoordination)}
+	videoCodecs    = []string{string(VideoVP8), string(VideoH264)}
 )
 
 func (c *Config) validateSubCenters(errs *problems) {
@@ -82,6 +83,9 @@ func (c *Config) validateRooms(errs *problems) {
 		checkName(errs, path+".name", r.Name)
 		checkEnum(errs, path+".kind", "kind", string(r.Kind), roomKinds)
 		c.checkSubCenterRef(errs, path+".sub_center", r.SubCenter)
+		if r.VideoCodec != "" {
+			checkEnum(errs, path+".video_codec", "codec", string(r.VideoCodec), videoCodecs)
+		}
 
 		switch {
 		case r.EventsURL != "":

@@ -96,7 +96,7 @@ func New(opts Options) (*Hall, error) {
 		mo := opts.Media
 		mo.Rooms = nil
 		for _, r := range opts.Rooms {
-			mo.Rooms = append(mo.Rooms, media.RoomSpec{ID: r.ID, Kind: r.Kind})
+			mo.Rooms = append(mo.Rooms, media.RoomSpec{ID: r.ID, Kind: r.Kind, Codec: r.VideoCodec})
 		}
 		mo.Logger = opts.Logger
 		m, err := media.New(mo)

@@ -39,6 +39,9 @@ type RoomSpec struct {
 	// connection and event metrics show on each. Empty means the first of
 	// Options.Servers.
 	Servers []string
+	// VideoCodec is the codec of the room's video, "vp8" (the default) or
+	// "h264" (see media.RoomSpec).
+	VideoCodec string
 }
 
 // Options configures a Hall. The zero value is a working hall: rooms room-1
@@ -70,8 +73,8 @@ type Options struct {
 	// NoMedia turns the WebRTC side off: no WHEP/WHIP endpoints, no media
 	// faults.
 	NoMedia bool
-	// Media configures the WebRTC side (fps, bitrate, network); its Rooms
-	// and Logger are taken from the hall's.
+	// Media configures the WebRTC side (fps, keyframe interval, network);
+	// its Rooms and Logger are taken from the hall's.
 	Media media.Options
 	// Logger receives the hall's logs; nil discards them.
 	Logger *slog.Logger
