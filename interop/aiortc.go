@@ -177,9 +177,8 @@ func Serve(t testing.TB, o ServeOptions) *Server {
 	for {
 		select {
 		case line, ok := <-s.lines:
-			if !ok {
-				_ = s.cmd.Wait()
-				t.Fatalf("aiortc serve exited before ready (%v); stderr:\n%s", s.cmd.ProcessState, s.stderr.String())
+			if !ok { // Stop, at cleanup, reaps it, says how it exited and logs its stderr
+				t.Fatal("aiortc serve exited before ready")
 			}
 			var ready struct {
 				Event string `json:"event"`
@@ -191,7 +190,7 @@ func Serve(t testing.TB, o ServeOptions) *Server {
 			}
 			t.Logf("aiortc serve: unexpected output %q", line)
 		case <-timer.C:
-			t.Fatalf("aiortc serve not ready within %s; stderr:\n%s", readyTimeout, s.stderr.String())
+			t.Fatalf("aiortc serve not ready within %s", readyTimeout)
 		}
 	}
 }

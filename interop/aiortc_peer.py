@@ -360,7 +360,11 @@ class Server:
 
 async def serve(args):
     patch_aiortc()
-    frames = load_clip(args.clip)
+    try:
+        frames = load_clip(args.clip)
+    except (OSError, ValueError, av.AVError) as e:
+        log.error("clip %s: %s", args.clip, e)
+        return 2
     srv = Server(args, frames)
     stop = asyncio.Event()
     stop_on_signals(asyncio.get_running_loop(), stop)
@@ -711,8 +715,7 @@ def main(argv=None):
     if args.role == "serve":
         if args.fps <= 0 or args.fps > 120:
             p.error("--fps must be within 1…120")
-        asyncio.run(serve(args))
-        return 0
+        return asyncio.run(serve(args)) or 0
     if args.seconds <= 0:
         p.error("--seconds must be positive")
     return asyncio.run(watch(args))
