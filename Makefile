@@ -73,6 +73,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadJSON$$' -fuzztime 30s ./watchdog/report/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 30s ./watchdog/evidence/
 	$(GO) test -run '^$$' -fuzz '^FuzzScore$$' -fuzztime 30s ./watchdog/drills/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseIVF$$' -fuzztime 30s ./internal/mediaclip/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAnnexB$$' -fuzztime 30s ./internal/mediaclip/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./internal/framestamp/
 
 ## demo: the synthetic hall with a live check while scripted faults come and go.
 demo: build
