@@ -48,7 +48,8 @@ type Sample struct {
 	// zero when no connection completed in this window.
 	ConnectMS float64 `json:"connect_ms,omitempty"`
 	// WebRTC connect phases of that connection: signalling (WHEP/WHIP
-	// exchange), ICE, DTLS, and from DTLS to the first decoded video frame.
+	// exchange), ICE, DTLS, and from DTLS to the first rendered video frame
+	// (complete, with its references intact: what a browser would show).
 	SignalingMS  float64 `json:"signaling_ms,omitempty"`
 	ICEMS        float64 `json:"ice_ms,omitempty"`
 	DTLSMS       float64 `json:"dtls_ms,omitempty"`
@@ -64,17 +65,22 @@ type Sample struct {
 	LagMedianMS float64 `json:"lag_ms,omitempty"`
 	LagMaxMS    float64 `json:"lag_max_ms,omitempty"`
 
-	// JitterMS is RFC 3550 interarrival jitter (WebRTC) or the mean absolute
-	// deviation of event inter-arrival from the expected period (WebSocket).
+	// JitterMS is RFC 3550 interarrival jitter (WebRTC: the video stream's
+	// when the connection has video, else the audio stream's) or the mean
+	// absolute deviation of event inter-arrival from the expected period
+	// (WebSocket).
 	JitterMS float64 `json:"jitter_ms,omitempty"`
-	// LossPct is the share of expected messages or packets that never arrived.
+	// LossPct is the share of expected messages or packets that never
+	// arrived; for WebRTC 100·(VideoLost+AudioLost)/(VideoPackets+AudioPackets),
+	// 0 when that is negative. Average it over windows only weighted by
+	// their packets; better, sum the counts.
 	LossPct float64 `json:"loss_pct,omitempty"`
 
 	// Messages (WebSocket events) or Frames (video) received in the window.
 	Messages int     `json:"messages,omitempty"`
 	Frames   int     `json:"frames,omitempty"`
 	FPS      float64 `json:"fps,omitempty"`
-	// BitrateKbps is the received media bitrate (WebRTC).
+	// BitrateKbps is the received media bitrate (WebRTC): video + audio.
 	BitrateKbps float64 `json:"bitrate_kbps,omitempty"`
 
 	// Stutter: for WebSocket, episodes where the gap between periodic events
@@ -101,6 +107,42 @@ type Sample struct {
 	OutageMS   float64 `json:"outage_ms,omitempty"`
 	// LastOutageMS is the length of an outage that ended in this window.
 	LastOutageMS float64 `json:"last_outage_ms,omitempty"`
+
+	// Per-kind WebRTC media (RTP), over the window. Packets is what RFC
+	// 3550 expects (the advance of the highest extended sequence number),
+	// Lost what never arrived in transit: expected − received. A packet
+	// late across a window boundary is received in the window it arrives
+	// in, so Lost can be −1 in a window; sums over windows are exact, and
+	// loss over any span is ΣLost / ΣPackets. A packet recovered by a
+	// retransmission after a NACK counts as lost and as Retransmitted.
+	VideoPackets  int64   `json:"video_packets,omitempty"`
+	VideoLost     int64   `json:"video_lost,omitempty"`
+	AudioPackets  int64   `json:"audio_packets,omitempty"`
+	AudioLost     int64   `json:"audio_lost,omitempty"`
+	Retransmitted int64   `json:"retransmitted,omitempty"`
+	VideoJitterMS float64 `json:"video_jitter_ms,omitempty"`
+	AudioJitterMS float64 `json:"audio_jitter_ms,omitempty"`
+	VideoKbps     float64 `json:"video_kbps,omitempty"`
+	AudioKbps     float64 `json:"audio_kbps,omitempty"`
+	// Video frames as webrtc-stats counts them: FramesReceived complete
+	// frames assembled, FramesDropped complete frames never rendered (their
+	// references were lost), KeyFrames keyframes rendered; Frames above is
+	// the frames rendered (framesDecoded). NACKCount and PLICount are the
+	// NACK and PLI RTCP packets the participant sent.
+	FramesReceived int `json:"frames_received,omitempty"`
+	FramesDropped  int `json:"frames_dropped,omitempty"`
+	KeyFrames      int `json:"key_frames,omitempty"`
+	NACKCount      int `json:"nack_count,omitempty"`
+	PLICount       int `json:"pli_count,omitempty"`
+	// Audio concealment at 48 kHz: AudioSamples the samples the expected
+	// packets carry (totalSamplesReceived), ConcealedSamples those of the
+	// lost ones, which a decoder conceals (concealedSamples).
+	ConcealedSamples int64 `json:"concealed_samples,omitempty"`
+	AudioSamples     int64 `json:"audio_samples,omitempty"`
+
+	// Ticks counts the periodic events (WebSocket) received in the window:
+	// the messages the stutter and sequence checks follow.
+	Ticks int `json:"ticks,omitempty"`
 
 	// SamplesDropped counts earlier samples this participant could not deliver
 	// because its consumer was not keeping up.
