@@ -31,6 +31,7 @@ func DefaultProbe() Probe {
 			StutterPct:       5,
 			LagDegraded:      time.Second,
 			DownConnectedPct: 50,
+			FirstFrameLate:   3 * time.Second,
 		},
 	}
 }

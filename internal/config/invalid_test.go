@@ -221,6 +221,7 @@ func TestParseInvalid(t *testing.T) {
 			`probe.thresholds.stutter_pct: must be between 0 and 100, got 150`,
 			`probe.thresholds.lag_degraded: must be positive, got 0s`,
 			`probe.thresholds.down_connected_pct: must be between 0 and 100, got -1`,
+			`probe.thresholds.first_frame_late: must be positive, got 0s`,
 		}},
 		{"invalid-heartbeat.yaml", []string{
 			`probe.ws.heartbeat: required when heartbeat_interval is set`,

@@ -122,7 +122,7 @@ servers:
 	}
 	if got.Thresholds != want.Thresholds || got.Thresholds != (Thresholds{
 		RTTDegraded: 300 * time.Millisecond, RTTCritical: time.Second, StutterPct: 5,
-		LagDegraded: time.Second, DownConnectedPct: 50,
+		LagDegraded: time.Second, DownConnectedPct: 50, FirstFrameLate: 3 * time.Second,
 	}) {
 		t.Errorf("threshold defaults = %+v", got.Thresholds)
 	}

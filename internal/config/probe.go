@@ -69,6 +69,9 @@ type Thresholds struct {
 	// DownConnectedPct: a participant connected less than this share of the
 	// time (percent) is down.
 	DownConnectedPct float64 `yaml:"down_connected_pct"`
+	// FirstFrameLate: a WebRTC connection whose first rendered video frame
+	// came later than this after DTLS is degraded (the picture came late).
+	FirstFrameLate time.Duration `yaml:"first_frame_late"`
 }
 
 // Placeholders a join or heartbeat message may contain.
@@ -190,6 +193,7 @@ func (t *Thresholds) validate(errs *problems, path string) {
 	percent(errs, path+".stutter_pct", t.StutterPct)
 	positive(errs, path+".lag_degraded", t.LagDegraded)
 	percent(errs, path+".down_connected_pct", t.DownConnectedPct)
+	positive(errs, path+".first_frame_late", t.FirstFrameLate)
 }
 
 // checkPlaceholders reports {words} in a message template that are not
