@@ -1,73 +1,11 @@
 package rtc
 
 import (
-	"encoding/binary"
 	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 )
-
-// The synthetic hall stamps every video frame right after its VP8 frame
-// header (docs/hall-protocol.md (section "Media")): magic, source id, frame counter, send time
-// in Unix nanoseconds, big-endian. A participant that publishes over WHIP
-// stamps its own frames the same way with its own source id, so it can tell
-// its media when it comes back.
-const (
-	stampMagic = "BWF1"
-	stampLen   = 20
-)
-
-type stamp struct {
-	source uint32
-	frame  uint32
-	sent   time.Time
-}
-
-// parseStamp reads the stamp at the start of a VP8 frame.
-func parseStamp(frame []byte) (stamp, bool) {
-	if len(frame) < 3 {
-		return stamp{}, false
-	}
-	off := 3
-	if frame[0]&1 == 0 { // keyframe: start code and size follow the tag
-		off = 10
-	}
-	b := frame[off:]
-	if len(b) < stampLen || string(b[:4]) != stampMagic {
-		return stamp{}, false
-	}
-	return stamp{
-		source: binary.BigEndian.Uint32(b[4:]),
-		frame:  binary.BigEndian.Uint32(b[8:]),
-		sent:   time.Unix(0, int64(binary.BigEndian.Uint64(b[12:]))),
-	}, true
-}
-
-// appendVP8Frame appends a synthetic VP8 frame of size bytes carrying st.
-func appendVP8Frame(dst []byte, key bool, size int, st stamp) []byte {
-	hdr := 3
-	if key {
-		hdr = 10
-	}
-	size = max(size, hdr+stampLen)
-	tag := (uint32(size/4)&0x7ffff)<<5 | 1<<4 // first partition size, show_frame
-	if !key {
-		tag |= 1
-	}
-	dst = append(dst, byte(tag), byte(tag>>8), byte(tag>>16))
-	if key {
-		dst = append(dst, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01) // 640×360
-	}
-	dst = append(dst, stampMagic...)
-	dst = binary.BigEndian.AppendUint32(dst, st.source)
-	dst = binary.BigEndian.AppendUint32(dst, st.frame)
-	dst = binary.BigEndian.AppendUint64(dst, uint64(st.sent.UnixNano()))
-	for i := hdr + stampLen; i < size; i++ {
-		dst = append(dst, byte(i*31+int(st.frame)))
-	}
-	return dst
-}
 
 // seqTracker validates and extends 16-bit RTP sequence numbers as RFC
 // 3550 A.1 does, and counts, per window, the packets expected (the advance of
@@ -218,7 +156,6 @@ func (a *assembler) push(p *rtp.Packet) (complete bool, head []byte) {
 // ntpMiddle is the middle 32 bits of t as an NTP timestamp (RFC 3550
 // §4), the unit of a receiver report's LSR and DLSR: 1/65536 s.
 func ntpMiddle(t time.Time) uint32 {
-	const ntpEpochOffset = 2208988800
 	secs := uint64(t.Unix()) + ntpEpochOffset
 	frac := uint64(t.Nanosecond()) << 32 / 1e9
 	return uint32(secs<<16 | frac>>16)

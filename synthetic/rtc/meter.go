@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/bidwatch/bidwatch/internal/framestamp"
 	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
 )
@@ -29,9 +30,21 @@ type stream struct {
 	jit      rtpJitter
 	asm      assembler
 	// held is the first packet, kept until the second confirms the stream.
-	held     *rtp.Packet
-	heldSize int
-	heldAt   time.Time
+	held      *rtp.Packet
+	heldSize  int
+	heldAt    time.Time
+	heldStamp stampOf
+	// frame is the stamp of the frame being assembled (any of its packets).
+	frame stampOf
+	// sr is the stream's last RTCP sender report: it maps RTP time to the
+	// sender's wall clock, for lag when frames carry no stamp.
+	sr senderClock
+}
+
+// stampOf is a frame stamp as a packet carried it, if it did.
+type stampOf struct {
+	st framestamp.Stamp
+	ok bool
 }
 
 // sessionMedia is the media state of one connection (one WHEP session).
@@ -176,7 +189,7 @@ func (m *meter) current(gen uint64) *sessionMedia {
 // onRTP takes one received RTP packet of size bytes. Packets that RFC 3550's
 // sequence checks reject are counted as invalid and otherwise ignored: they
 // are not media (a stream of garbage ends in "no media", not in numbers).
-func (m *meter) onRTP(gen uint64, video bool, codecVP8 bool, p *rtp.Packet, size int, at time.Time) {
+func (m *meter) onRTP(gen uint64, video bool, codecVP8 bool, p *rtp.Packet, stamp stampOf, size int, at time.Time) {
 	m.mu.Lock()
 	defer m.unlock()
 	md := m.current(gen)
@@ -192,30 +205,30 @@ func (m *meter) onRTP(gen uint64, video bool, codecVP8 bool, p *rtp.Packet, size
 		e, r := st.seq.take()
 		m.w.expected += e
 		m.w.received += r
-		*st = stream{ssrc: p.SSRC, codecVP8: codecVP8, jit: newRTPJitter(uint32(st.jit.clockRate)), asm: assembler{vp8: codecVP8}}
+		*st = stream{ssrc: p.SSRC, codecVP8: codecVP8, jit: newRTPJitter(uint32(st.jit.clockRate)), asm: assembler{vp8: codecVP8}, sr: st.sr}
 	}
 	switch st.seq.push(p.SequenceNumber) {
 	case seqProbation:
-		st.held, st.heldSize, st.heldAt = p.Clone(), size, at
+		st.held, st.heldSize, st.heldAt, st.heldStamp = p.Clone(), size, at, stamp
 		return
 	case seqInvalid:
 		m.w.invalid++
 		md.invalid++
 		if !st.seq.started { // still in probation: this one may start it
-			st.held, st.heldSize, st.heldAt = p.Clone(), size, at
+			st.held, st.heldSize, st.heldAt, st.heldStamp = p.Clone(), size, at, stamp
 		}
 		return
 	case seqStarted:
 		if st.held != nil {
-			m.accept(md, st, video, st.held, st.heldSize, st.heldAt)
+			m.accept(md, st, video, st.held, st.heldStamp, st.heldSize, st.heldAt)
 			st.held = nil
 		}
 	}
-	m.accept(md, st, video, p, size, at)
+	m.accept(md, st, video, p, stamp, size, at)
 }
 
 // accept takes one valid media packet; mu is held.
-func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, size int, at time.Time) {
+func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, stamp stampOf, size int, at time.Time) {
 	md.lastMedia = at
 	m.w.bytes += int64(size)
 	st.active = true
@@ -227,8 +240,13 @@ func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, 
 		}
 		return
 	}
-	if complete, head := st.asm.push(p); complete {
-		m.onFrame(md, head, at)
+	if stamp.ok {
+		st.frame = stamp
+	}
+	if complete, _ := st.asm.push(p); complete {
+		fs := st.frame
+		st.frame = stampOf{}
+		m.onFrame(md, st, p.Timestamp, fs, at)
 	}
 }
 
@@ -242,17 +260,11 @@ func (m *meter) invalid(gen uint64) int {
 	return 0
 }
 
-// onFrame takes one complete video frame; mu is held.
-func (m *meter) onFrame(md *sessionMedia, head []byte, at time.Time) {
+// onFrame takes one rendered video frame of st with RTP timestamp ts and
+// the stamp its packets carried, if any; mu is held.
+func (m *meter) onFrame(md *sessionMedia, st *stream, ts uint32, stamp stampOf, at time.Time) {
 	m.w.frames++
-	if st, ok := parseStamp(head); ok && (st.source == 0 || st.source == m.ownSource) {
-		if lag := at.Sub(st.sent); lag >= 0 {
-			m.w.lag = append(m.w.lag, lag)
-		}
-		if st.source != 0 && st.source == m.ownSource {
-			m.ownFrames++
-		}
-	}
+	m.frameLag(st, ts, stamp, at)
 	wasFrozen := md.freeze.frozen
 	gap, freeze, isNew := md.freeze.frame(at)
 	if freeze || wasFrozen {
@@ -271,6 +283,47 @@ func (m *meter) onFrame(md *sessionMedia, head []byte, at time.Time) {
 		md.firstFrameAt = at
 		close(md.firstFrame)
 	}
+}
+
+// frameLag records the one-way delay of a frame rendered at at: from its
+// frame stamp (the hall's own video, or our own coming back), else from the
+// stream's last RTCP sender report (any other server); mu is held. Both need
+// the sender's clock in step with ours.
+func (m *meter) frameLag(st *stream, ts uint32, stamp stampOf, at time.Time) {
+	if stamp.ok {
+		src := stamp.st.Source
+		if src != framestamp.SourceHall && src != m.ownSource {
+			return // another publisher's frame: not ours to time
+		}
+		if src == m.ownSource {
+			m.ownFrames++
+		}
+		if lag := at.Sub(stamp.st.Sent); lag >= 0 {
+			m.w.lag = append(m.w.lag, lag)
+		}
+		return
+	}
+	if captured, ok := st.sr.captured(st.ssrc, ts); ok {
+		if lag := at.Sub(captured); lag >= 0 {
+			m.w.lag = append(m.w.lag, lag)
+		}
+	}
+}
+
+// onSenderReport takes an RTCP sender report of connection gen about the
+// video (or audio) stream ssrc: NTP wall-clock time ntp is RTP time rtpTime.
+func (m *meter) onSenderReport(gen uint64, video bool, ssrc uint32, ntp uint64, rtpTime uint32) {
+	m.mu.Lock()
+	defer m.unlock()
+	md := m.current(gen)
+	if md == nil {
+		return
+	}
+	st := &md.audio
+	if video {
+		st = &md.video
+	}
+	st.sr = senderClock{have: true, ssrc: ssrc, wall: ntpTime(ntp), rtp: rtpTime, clockRate: st.jit.clockRate}
 }
 
 // onFreezeTimer flags a freeze while it is going on, when the gap since the

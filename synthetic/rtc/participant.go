@@ -13,8 +13,10 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/bidwatch/bidwatch/internal/framestamp"
 	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
 )
@@ -74,6 +76,7 @@ type Participant struct {
 	whep      *url.URL
 	whip      *url.URL
 	api       *webrtc.API
+	pubAPI    *webrtc.API // the WHIP publication's
 	client    *http.Client
 	ownClient bool
 	source    uint32
@@ -163,6 +166,11 @@ func New(cfg Config) (*Participant, error) {
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("webrtc participant: codecs: %w", err)
 	}
+	// The frame stamp (the synthetic hall's, and our own when we publish):
+	// offered on video; a server that does not know it leaves it out.
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: framestamp.URI}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("webrtc participant: frame stamp extension: %w", err)
+	}
 	ir := &interceptor.Registry{}
 	// Receiver reports to the server; sender reports when publishing, which
 	// the server's receiver reports answer with the timing for RTCP RTT.
@@ -174,11 +182,23 @@ func New(cfg Config) (*Participant, error) {
 	if se == nil {
 		se = DefaultSettingEngine()
 	}
+	// The publication answers the server's NACKs from a send buffer, as a
+	// browser's does, besides sending its sender reports.
+	pubIR := &interceptor.Registry{}
+	responder, err := nack.NewResponderInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("webrtc participant: interceptors: %w", err)
+	}
+	pubIR.Add(responder)
+	if err := webrtc.ConfigureRTCPReports(pubIR); err != nil {
+		return nil, fmt.Errorf("webrtc participant: interceptors: %w", err)
+	}
 	p := &Participant{
 		cfg:    cfg,
 		whep:   whep,
 		whip:   whip,
 		api:    webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(*se)),
+		pubAPI: webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(pubIR), webrtc.WithSettingEngine(*se)),
 		client: cfg.HTTPClient,
 		source: rand.Uint32() | 1, // never 0, the hall's own source id
 		log:    cfg.Logger.With("component", "rtc-participant", "participant", cfg.Participant, "room", cfg.Room),

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/bidwatch/bidwatch/internal/mediaclip"
 	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
 	"github.com/bidwatch/bidwatch/synthetic/hall/media"
@@ -223,6 +224,15 @@ func steadySamples(samples []sample.Sample) []sample.Sample {
 	return out
 }
 
+// clipKbps is a clip's payload bit rate at its frame rate.
+func clipKbps(c *mediaclip.Clip) float64 {
+	bytes := 0
+	for _, f := range c.Frames {
+		bytes += len(f.Data)
+	}
+	return float64(bytes) * 8 / 1000 / c.Duration().Seconds()
+}
+
 func TestRTCCleanSession(t *testing.T) {
 	noLeaks(t)
 	h := newTestHall(t, media.Options{})
@@ -305,8 +315,14 @@ func TestRTCCleanSession(t *testing.T) {
 	if len(lag) < len(steady)-1 || median(lag) > 20 {
 		v.Errorf("lag in %d of %d windows, median %.2f ms", len(lag), len(steady), median(lag))
 	}
-	if k := median(kbps); k < 300 || k > 800 {
-		v.Errorf("bitrate %.0f kbit/s, want 300…800", k)
+	// The clip's own rate and the 32 kbit/s of audio, plus RTP headers.
+	clip, err := mediaclip.Open(mediaclip.VP8, media.DefaultKeyInterval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := clipKbps(clip) + 32
+	if k := median(kbps); k < 0.95*want || k > 1.25*want {
+		v.Errorf("bitrate %.0f kbit/s, want %.0f (the clip and the audio) + headers", k, want)
 	}
 	t.Logf("fps %.1f, loss %.2f %%, %.0f kbit/s, RTT %.2f ms, lag %.2f ms, jitter %.2f ms",
 		median(fps), median(loss), median(kbps), median(rtt), median(lag), median(jitter))

@@ -10,8 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/bidwatch/bidwatch/internal/framestamp"
 )
 
 // echoLabel is the data channel the synthetic hall echoes.
@@ -218,8 +221,12 @@ func (c *conn) setup() error {
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		video := t.Kind() == webrtc.RTPCodecTypeVideo
 		vp8 := strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeVP8)
-		c.goRun(func() { c.read(t, video, vp8) })
-		c.goRun(func() { drainRTCP(r) })
+		var stampID uint8
+		if video {
+			stampID = extensionID(r.GetParameters().HeaderExtensions, framestamp.URI)
+		}
+		c.goRun(func() { c.read(t, video, vp8, stampID) })
+		c.goRun(func() { c.readRTCP(r, uint32(t.SSRC()), video) })
 	})
 	return nil
 }
@@ -243,8 +250,20 @@ func (c *conn) offer(ctx context.Context, pc *webrtc.PeerConnection) (string, er
 	return pc.LocalDescription().SDP, nil
 }
 
-// read feeds one track's RTP packets to the meter until the connection ends.
-func (c *conn) read(t *webrtc.TrackRemote, video, vp8 bool) {
+// extensionID is the id an RTP header extension was negotiated with, 0 when
+// it was not (or not in the one-byte form's range).
+func extensionID(exts []webrtc.RTPHeaderExtensionParameter, uri string) uint8 {
+	for _, e := range exts {
+		if e.URI == uri && e.ID > 0 && e.ID < 15 {
+			return uint8(e.ID)
+		}
+	}
+	return 0
+}
+
+// read feeds one track's RTP packets to the meter until the connection ends;
+// stampID is the frame stamp's negotiated extension id (0: none).
+func (c *conn) read(t *webrtc.TrackRemote, video, vp8 bool, stampID uint8) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
@@ -256,17 +275,31 @@ func (c *conn) read(t *webrtc.TrackRemote, video, vp8 bool) {
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue // not RTP: nothing to count
 		}
-		c.m.onRTP(c.gen, video, vp8, &pkt, n, at)
+		var stamp stampOf
+		stamp.st, stamp.ok = framestamp.FromHeader(&pkt.Header, stampID)
+		c.m.onRTP(c.gen, video, vp8, &pkt, stamp, n, at)
 	}
 }
 
-// drainRTCP reads a receiver's RTCP so pion's interceptors see the
-// server's sender reports (and answer them with receiver reports).
-func drainRTCP(r *webrtc.RTPReceiver) {
+// readRTCP reads a receiver's RTCP, so pion's interceptors see the server's
+// sender reports (and answer them with receiver reports), and gives the
+// meter the sender reports about the track's stream ssrc: they date frames
+// that carry no frame stamp.
+func (c *conn) readRTCP(r *webrtc.RTPReceiver, ssrc uint32, video bool) {
 	buf := make([]byte, 1500)
 	for {
-		if _, _, err := r.Read(buf); err != nil {
+		n, _, err := r.Read(buf)
+		if err != nil {
 			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, pkt := range pkts {
+			if sr, ok := pkt.(*rtcp.SenderReport); ok && sr.SSRC == ssrc {
+				c.m.onSenderReport(c.gen, video, sr.SSRC, sr.NTPTime, sr.RTPTime)
+			}
 		}
 	}
 }
