@@ -10,5 +10,6 @@ func ThresholdsFrom(t config.Thresholds) Thresholds {
 	th.StutterPct = t.StutterPct
 	th.LagDegraded = t.LagDegraded
 	th.DownConnectedPct = t.DownConnectedPct
+	th.FirstFrameLate = t.FirstFrameLate
 	return th
 }

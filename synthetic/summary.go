@@ -28,6 +28,7 @@ type Thresholds struct {
 	LagDegraded      time.Duration // lag p95 above this: degraded
 	LossPct          float64       // lost events or packets above this share: degraded
 	DownConnectedPct float64       // connected less than this share of the time: down
+	FirstFrameLate   time.Duration // first rendered frame later than this after DTLS: degraded
 }
 
 // DefaultThresholds are DESIGN.md's defaults.
@@ -39,6 +40,7 @@ func DefaultThresholds() Thresholds {
 		LagDegraded:      time.Second,
 		LossPct:          1,
 		DownConnectedPct: 50,
+		FirstFrameLate:   3 * time.Second,
 	}
 }
 
@@ -55,8 +57,23 @@ type Episodes struct {
 	TotalMS float64 `json:"total_ms"`
 }
 
+// KindSummary is one kind of media (video or audio) over a run: packets
+// expected and lost in transit, summed over the windows, so LossPct is
+// Lost / Packets and not an average of the windows' shares; jitter is the
+// windows' RFC 3550 jitter weighted by their packets; bitrate the bits
+// received over the run's time.
+type KindSummary struct {
+	Packets     int64   `json:"packets"`
+	Lost        int64   `json:"lost"`
+	LossPct     float64 `json:"loss_pct"`
+	JitterMS    float64 `json:"jitter_ms"`
+	BitrateKbps float64 `json:"bitrate_kbps"`
+}
+
 // Summary is what a participant suffered over a run, as `bidwatch check`
-// prints it. Media fields are set for WebRTC runs only.
+// prints it. Media fields are set for WebRTC runs only; every rate is a sum
+// over the run divided by a sum (packets lost by packets expected, frames by
+// connected time, bits by time), never an average of per-window ratios.
 type Summary struct {
 	Verdict      Verdict          `json:"verdict"`
 	Reasons      []string         `json:"reasons,omitempty"`
@@ -77,11 +94,31 @@ type Summary struct {
 	LongestGapMS float64          `json:"largest_gap_ms"`
 	Error        string           `json:"error"`
 
-	FirstFrameMS *float64  `json:"first_frame_ms,omitempty"`
-	FPS          *float64  `json:"fps,omitempty"`
-	Freezes      *Episodes `json:"freezes,omitempty"`
-	JitterMS     *float64  `json:"jitter_ms,omitempty"`
-	BitrateKbps  *float64  `json:"bitrate_kbps,omitempty"`
+	// PeriodicEvents (WebSocket) counts the periodic events received: the
+	// ones stutter is measured on.
+	PeriodicEvents *int `json:"periodic_events,omitempty"`
+
+	// The first connection's phases (WebRTC): ConnectMS is their sum.
+	SignalingMS  float64  `json:"signaling_ms,omitempty"`
+	ICEMS        float64  `json:"ice_ms,omitempty"`
+	DTLSMS       float64  `json:"dtls_ms,omitempty"`
+	FirstFrameMS *float64 `json:"first_frame_ms,omitempty"`
+
+	FPS         *float64  `json:"fps,omitempty"`
+	Freezes     *Episodes `json:"freezes,omitempty"`
+	JitterMS    *float64  `json:"jitter_ms,omitempty"` // video's, or audio's without video
+	BitrateKbps *float64  `json:"bitrate_kbps,omitempty"`
+
+	Video          *KindSummary `json:"video,omitempty"`
+	Audio          *KindSummary `json:"audio,omitempty"`
+	Retransmitted  int64        `json:"retransmitted,omitempty"`
+	Frames         int          `json:"frames,omitempty"` // rendered
+	FramesReceived int          `json:"frames_received,omitempty"`
+	FramesDropped  int          `json:"frames_dropped,omitempty"`
+	KeyFrames      int          `json:"key_frames,omitempty"`
+	NACKCount      int          `json:"nack_count,omitempty"`
+	PLICount       int          `json:"pli_count,omitempty"`
+	ConcealedPct   *float64     `json:"concealed_pct,omitempty"`
 }
 
 // Summarize aggregates a participant's samples and judges them.
@@ -95,18 +132,18 @@ func Summarize(samples []sample.Sample, th Thresholds) Summary {
 	}
 	s.Transport = samples[0].Transport
 	var (
-		rtt, rttMax, lag, lagMax      []float64
-		total, connected              float64
-		lossWeighted, frames, jitters float64
-		firstFrame                    float64
-		jitterN, bitrateN             int
-		bitrate                       float64
+		rtt, rttMax, lag, lagMax []float64
+		total, connected         float64
+		firstFrame               float64
+		ticks                    int
+		m                        mediaSums
 	)
 	for _, x := range samples {
 		total += x.WindowMS
 		connected += x.ConnectedMS
 		if s.ConnectMS == 0 && x.ConnectMS > 0 {
 			s.ConnectMS = x.ConnectMS
+			s.SignalingMS, s.ICEMS, s.DTLSMS = x.SignalingMS, x.ICEMS, x.DTLSMS
 			firstFrame = x.FirstFrameMS
 		}
 		if x.RTTCount > 0 {
@@ -120,24 +157,13 @@ func Summarize(samples []sample.Sample, th Thresholds) Summary {
 		s.Stutter.Count += x.FreezeCount
 		s.Stutter.TotalMS += x.FreezeMS
 		s.Messages += x.Messages
+		ticks += x.Ticks
 		s.MissedSeq += x.MissedSeq
 		s.Dropouts += x.Dropouts
 		s.Reconnects += x.Reconnects
 		s.OutageMS += x.OutageMS
 		s.LongestGapMS = math.Max(s.LongestGapMS, x.LargestGapMS)
-		frames += float64(x.Frames)
-		if x.Transport == sample.TransportWebRTC {
-			// Loss is a share of packets, weighted by the window's frames.
-			lossWeighted += x.LossPct * float64(max(x.Frames, 1))
-		}
-		if x.JitterMS > 0 {
-			jitters += x.JitterMS
-			jitterN++
-		}
-		if x.BitrateKbps > 0 {
-			bitrate += x.BitrateKbps
-			bitrateN++
-		}
+		m.add(x)
 		if x.Error != "" {
 			s.Error = x.Error
 		}
@@ -151,35 +177,32 @@ func Summarize(samples []sample.Sample, th Thresholds) Summary {
 		d := dist(lag, lagMax)
 		s.Lag = &d
 	}
+	var notes []string
 	if s.Transport == sample.TransportWebRTC {
-		s.LossPct = lossWeighted / math.Max(frames, float64(len(samples)))
-		fps := 0.0
-		if connected > 0 {
-			fps = frames / (connected / 1000)
-		}
-		s.FPS = &fps
+		m.fill(&s, total, connected)
 		s.FirstFrameMS = &firstFrame
 		f := s.Stutter
 		s.Freezes = &f
-		j := 0.0
-		if jitterN > 0 {
-			j = jitters / float64(jitterN)
+	} else {
+		s.PeriodicEvents = &ticks
+		if exp := s.Messages + s.MissedSeq; exp > 0 {
+			s.LossPct = 100 * float64(s.MissedSeq) / float64(exp)
 		}
-		s.JitterMS = &j
-		b := 0.0
-		if bitrateN > 0 {
-			b = bitrate / float64(bitrateN)
+		if ticks == 0 && s.Stutter.TotalMS > 0 {
+			// Silence from the join on, never broken: a stream that does
+			// not send periodic events at all looks the same as one that
+			// died at once. Do not call it a stall; say so.
+			notes = append(notes, fmt.Sprintf("no periodic event arrived in %.0f s: this stream may not send one; try --tick 0", connected/1000))
+			s.Stutter = Episodes{}
 		}
-		s.BitrateKbps = &b
-	} else if exp := s.Messages + s.MissedSeq; exp > 0 {
-		s.LossPct = 100 * float64(s.MissedSeq) / float64(exp)
 	}
-	s.Verdict, s.Reasons = judge(s, th)
+	s.Verdict, s.Reasons = judge(s, th, notes)
 	return s
 }
 
-// judge applies the thresholds; the reasons say which were crossed.
-func judge(s Summary, th Thresholds) (Verdict, []string) {
+// judge applies the thresholds; the reasons say which were crossed, then
+// the notes (things worth knowing that do not change the verdict).
+func judge(s Summary, th Thresholds, notes []string) (Verdict, []string) {
 	var down, degraded []string
 	if s.ConnectedPct == 0 {
 		msg := "never connected"
@@ -223,13 +246,17 @@ func judge(s Summary, th Thresholds) (Verdict, []string) {
 	if th.LossPct > 0 && s.LossPct > th.LossPct {
 		degraded = append(degraded, fmt.Sprintf("loss %.1f%% above %g%%", s.LossPct, th.LossPct))
 	}
+	if s.FirstFrameMS != nil && th.FirstFrameLate > 0 && *s.FirstFrameMS > MS(th.FirstFrameLate) {
+		degraded = append(degraded, fmt.Sprintf("picture came late: first frame %.1f s after the connection was up (above %v)",
+			*s.FirstFrameMS/1000, th.FirstFrameLate))
+	}
 	switch {
 	case len(down) > 0:
-		return VerdictDown, append(down, degraded...)
+		return VerdictDown, append(append(down, degraded...), notes...)
 	case len(degraded) > 0:
-		return VerdictDegraded, degraded
+		return VerdictDegraded, append(degraded, notes...)
 	}
-	return VerdictOK, nil
+	return VerdictOK, notes
 }
 
 // dist is p50 and p95 of the per-window medians and the largest window max.
@@ -250,4 +277,96 @@ func percentile(sorted []float64, p float64) float64 {
 	lo := int(math.Floor(rank))
 	hi := int(math.Ceil(rank))
 	return sorted[lo] + (sorted[hi]-sorted[lo])*(rank-float64(lo))
+}
+
+// mediaSums adds up a WebRTC run's per-window media counts. Rates come from
+// the sums at the end, so a window weighs what it carried: a lossy second
+// with few frames counts as much as its packets, not less.
+type mediaSums struct {
+	video, audio              kindSums
+	bitsMS                    float64 // Σ combined kbps × window ms
+	frames, received, dropped int
+	keyFrames, nacks, plis    int
+	retransmitted             int64
+	concealed, audioSamples   int64
+}
+
+// kindSums are one kind's sums.
+type kindSums struct {
+	packets, lost int64
+	jitterPackets float64 // Σ jitter ms × packets
+	bitsMS        float64 // Σ kbps × window ms
+	seen          bool
+}
+
+func (m *mediaSums) add(x sample.Sample) {
+	m.video.add(x.VideoPackets, x.VideoLost, x.VideoJitterMS, x.VideoKbps, x.WindowMS)
+	m.audio.add(x.AudioPackets, x.AudioLost, x.AudioJitterMS, x.AudioKbps, x.WindowMS)
+	m.bitsMS += x.BitrateKbps * x.WindowMS
+	m.frames += x.Frames
+	m.received += x.FramesReceived
+	m.dropped += x.FramesDropped
+	m.keyFrames += x.KeyFrames
+	m.nacks += x.NACKCount
+	m.plis += x.PLICount
+	m.retransmitted += x.Retransmitted
+	m.concealed += x.ConcealedSamples
+	m.audioSamples += x.AudioSamples
+}
+
+func (k *kindSums) add(packets, lost int64, jitterMS, kbps, windowMS float64) {
+	k.packets += packets
+	k.lost += lost
+	k.jitterPackets += jitterMS * float64(packets)
+	k.bitsMS += kbps * windowMS
+	k.seen = k.seen || packets > 0 || kbps > 0
+}
+
+// summary is the kind's figures over totalMS, nil if it never came.
+func (k *kindSums) summary(totalMS float64) *KindSummary {
+	if !k.seen {
+		return nil
+	}
+	ks := &KindSummary{Packets: k.packets, Lost: k.lost}
+	if k.packets > 0 {
+		ks.LossPct = math.Max(0, 100*float64(k.lost)/float64(k.packets))
+		ks.JitterMS = k.jitterPackets / float64(k.packets)
+	}
+	if totalMS > 0 {
+		ks.BitrateKbps = k.bitsMS / totalMS
+	}
+	return ks
+}
+
+// fill sets the Summary's media figures; totalMS is the run's measured
+// time, connectedMS the part of it connected.
+func (m *mediaSums) fill(s *Summary, totalMS, connectedMS float64) {
+	s.Video, s.Audio = m.video.summary(totalMS), m.audio.summary(totalMS)
+	if packets := m.video.packets + m.audio.packets; packets > 0 {
+		s.LossPct = math.Max(0, 100*float64(m.video.lost+m.audio.lost)/float64(packets))
+	}
+	jitter := 0.0
+	switch {
+	case s.Video != nil:
+		jitter = s.Video.JitterMS
+	case s.Audio != nil:
+		jitter = s.Audio.JitterMS
+	}
+	s.JitterMS = &jitter
+	bitrate := 0.0
+	if totalMS > 0 {
+		bitrate = m.bitsMS / totalMS
+	}
+	s.BitrateKbps = &bitrate
+	fps := 0.0
+	if connectedMS > 0 {
+		fps = float64(m.frames) / (connectedMS / 1000)
+	}
+	s.FPS = &fps
+	s.Frames, s.FramesReceived, s.FramesDropped, s.KeyFrames = m.frames, m.received, m.dropped, m.keyFrames
+	s.NACKCount, s.PLICount, s.Retransmitted = m.nacks, m.plis, m.retransmitted
+	if m.audioSamples > 0 {
+		c := math.Max(0, 100*float64(m.concealed)/float64(m.audioSamples))
+		s.ConcealedPct = &c
+	}
 }
