@@ -51,3 +51,12 @@ func fillMedia(s *sample.Sample, video, audio kindWindow, hasVideo bool, secs fl
 func fillAudio(s *sample.Sample, concealed, total int64) {
 	s.ConcealedSamples, s.AudioSamples = concealed, total
 }
+
+// fillVideo sets a Sample's webrtc-stats video counts for a window: fc is
+// the frame buffer's counts over the window (the difference of two
+// counts()), nacks and plis the NACK and PLI packets sent in it. Frames and
+// FPS (rendered frames) are the meter's.
+func fillVideo(s *sample.Sample, fc frameCounts, nacks, plis int) {
+	s.FramesReceived, s.FramesDropped, s.KeyFrames = fc.received, fc.dropped, fc.keyRendered
+	s.NACKCount, s.PLICount = nacks, plis
+}
