@@ -4,38 +4,11 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
+
+	"github.com/bidwatch/bidwatch/internal/framestamp"
 )
 
-// seqTracker validates and extends 16-bit RTP sequence numbers as RFC
-// 3550 A.1 does, and counts, per window, the packets expected (the advance of
-// the highest extended sequence number) and received. Loss is their
-// difference: a late packet counts where it arrives, duplicates are not told
-// apart, and a window is never negative.
-//
-// As in the RFC, a stream is only taken as valid after two packets in
-// sequence (probation), and a jump of more than maxDropout is only taken
-// as a restart of the sender's numbering when the next packet follows it;
-// otherwise the packet is invalid: it counts for nothing. Random garbage is
-// therefore (almost) all invalid, never "received".
-type seqTracker struct {
-	started   bool
-	probation bool   // one packet seen, waiting for its successor
-	probeSeq  uint16 // that packet's number
-	badSeq    int32  // the number that would confirm a restart; -1 none
-	highest   int64  // highest extended sequence number seen
-	winBase   int64  // highest at the start of the window
-	carry     int64  // expected packets of the window before a restart
-	received  int64  // packets received in the window
-}
-
-// RFC 3550 A.1's MAX_DROPOUT and MAX_MISORDER.
-const (
-	maxDropout  = 3000
-	maxMisorder = 100
-)
-
-// seqVerdict is what a sequence number says about its packet.
+// seqVerdict is what a sequence number says about its packet (seqStats.push).
 type seqVerdict int
 
 const (
@@ -45,112 +18,95 @@ const (
 	seqStarted              // valid, and the held packet before it is too
 )
 
-// push takes one packet's sequence number and judges the packet.
-func (t *seqTracker) push(seq uint16) seqVerdict {
-	verdict := seqValid
-	if !t.started {
-		if !t.probation || seq != t.probeSeq+1 {
-			wasProbation := t.probation
-			t.probation, t.probeSeq = true, seq
-			if wasProbation {
-				return seqInvalid // the held packet had no successor
-			}
-			return seqProbation
-		}
-		t.started, t.probation, t.badSeq = true, false, -1
-		t.highest = int64(t.probeSeq)
-		t.winBase = t.highest - 1
-		t.received = 1
-		verdict = seqStarted
-	}
-	udelta := seq - uint16(t.highest)
-	switch {
-	case udelta < maxDropout: // in order, possibly with a gap
-		t.highest += int64(udelta)
-		t.badSeq = -1
-	case udelta <= 1<<16-maxMisorder: // a very large jump
-		if t.badSeq < 0 || seq != uint16(t.badSeq) {
-			t.badSeq = int32(seq + 1)
-			return seqInvalid
-		}
-		// Two packets in sequence after the jump: the sender restarted
-		// its numbering. Keep what the window expected so far.
-		t.carry += t.highest - t.winBase
-		t.highest = int64(seq)
-		t.winBase = t.highest - 2 // the packet before it counted too
-		t.badSeq = -1
-		t.received++
-	default: // duplicate or reordered within MAX_MISORDER
-	}
-	t.received++
-	return verdict
+// RFC 3550 A.1's MAX_DROPOUT and MAX_MISORDER.
+const (
+	maxDropout  = 3000
+	maxMisorder = 100
+)
+
+// stream is the receive state of one RTP stream of a connection: the
+// packet accounting (seqStats), the jitter, and for video the frame buffer
+// that decides which frames a decoder would show, for audio the Opus
+// concealment. Its window counts are moved into the meter's window by
+// harvest.
+type stream struct {
+	ssrc    uint32
+	mime    string
+	started bool // a packet of ssrc has arrived
+	active  bool // valid packets arrived in this window
+	seq     seqStats
+	jit     rtpJitter
+	bytes   int64 // this window's
+
+	fb       *frameBuffer // video
+	fcBase   frameCounts  // fb's counts when the window began
+	rendered []renderedFrame
+	conceal  opusConcealment // audio
+
+	// held is a packet kept until the next confirms it: the stream's first
+	// (probation), or the first after a jump (a restart of the numbering).
+	held      *rtp.Packet
+	heldSize  int
+	heldAt    time.Time
+	heldStamp stampOf
+
+	// sr is the stream's last RTCP sender report: it maps RTP time to the
+	// sender's wall clock, for lag when frames carry no stamp.
+	sr senderClock
 }
 
-// take returns the window's expected and received counts and starts the next.
-func (t *seqTracker) take() (expected, received int64) {
-	if !t.started {
-		return 0, 0
-	}
-	expected, received = t.highest-t.winBase+t.carry, t.received
-	t.winBase, t.received, t.carry = t.highest, 0, 0
-	return expected, received
+// stampOf is a frame stamp as a packet carried it, if it did.
+type stampOf struct {
+	st framestamp.Stamp
+	ok bool
 }
 
-// assembler rebuilds video frames from RTP packets: a frame is the packets
-// sharing one timestamp, ending with the marker bit; it is complete when no
-// sequence number is missing from it and (for VP8) it starts with the first
-// packet of partition 0. It keeps only a frame's first bytes, for the stamp.
-type assembler struct {
-	vp8     bool
-	active  bool
-	broken  bool
-	ts      uint32
-	lastSeq uint16
-	haveSeq bool
-	head    [64]byte
-	headN   int
-	vp8pkt  codecs.VP8Packet
+// reset makes st the stream ssrc of codec mime, from its first packet on;
+// clockRate is its RTP clock. A sender report already received about ssrc is
+// kept.
+func (st *stream) reset(ssrc uint32, mime string, video bool, clockRate uint32) {
+	sr := st.sr
+	*st = stream{ssrc: ssrc, mime: mime, started: true, jit: newRTPJitter(clockRate)}
+	if sr.have && sr.ssrc == ssrc {
+		st.sr = sr
+	}
+	if video {
+		st.fb = newFrameBuffer(newDepacketizer(mime))
+	}
 }
 
-// push takes one video packet; complete reports a whole frame ending with
-// it, and head is that frame's first bytes (VP8 descriptors removed).
-func (a *assembler) push(p *rtp.Packet) (complete bool, head []byte) {
-	inOrder := a.haveSeq && p.SequenceNumber == a.lastSeq+1
-	a.lastSeq, a.haveSeq = p.SequenceNumber, true
-	payload := p.Payload
-	start := false
-	if a.vp8 {
-		pl, err := a.vp8pkt.Unmarshal(p.Payload)
-		if err != nil {
-			a.active, a.broken = true, true
-			a.ts = p.Timestamp
-			return false, nil
-		}
-		payload = pl
-		start = a.vp8pkt.S == 1 && a.vp8pkt.PID == 0
+// hold keeps p until the next packet confirms it.
+func (st *stream) hold(p *rtp.Packet, stamp stampOf, size int, at time.Time) {
+	st.held, st.heldSize, st.heldAt, st.heldStamp = p.Clone(), size, at, stamp
+}
+
+// harvest adds the stream's counts since the last harvest to kw and, for
+// video, fc; for audio, the concealed and total samples to concealed and
+// total.
+func (st *stream) harvest(kw *kindWindow, fc *frameCounts, concealed, total *int64) {
+	if !st.started {
+		return
 	}
-	if !a.active || p.Timestamp != a.ts {
-		// A new frame. Without VP8's start bit, it is whole only if nothing
-		// was lost since the previous frame's last packet.
-		a.active, a.ts, a.headN = true, p.Timestamp, 0
-		a.broken = !inOrder
-		if a.vp8 {
-			a.broken = !start
-		}
-	} else if !inOrder {
-		a.broken = true
+	lc := st.seq.take()
+	kw.loss = kw.loss.plus(lc)
+	kw.bytes += st.bytes
+	st.bytes = 0
+	if st.active {
+		kw.jitter, kw.active = st.jit.value(), true
+		st.active = false
 	}
-	if a.headN < len(a.head) {
-		a.headN += copy(a.head[a.headN:], payload)
+	if st.fb != nil {
+		c := st.fb.counts()
+		fc.received += c.received - st.fcBase.received
+		fc.rendered += c.rendered - st.fcBase.rendered
+		fc.dropped += c.dropped - st.fcBase.dropped
+		fc.keyRendered += c.keyRendered - st.fcBase.keyRendered
+		st.fcBase = c
+		return
 	}
-	if !p.Marker {
-		return false, nil
-	}
-	a.active = false
-	if a.broken {
-		return false, nil
-	}
-	return true, a.head[:a.headN]
+	c, t := st.conceal.add(lc)
+	*concealed += c
+	*total += t
 }
 
 // ntpMiddle is the middle 32 bits of t as an NTP timestamp (RFC 3550

@@ -21,32 +21,6 @@ type phases struct {
 	total      time.Duration
 }
 
-// stream is the receive state of one RTP stream.
-type stream struct {
-	ssrc     uint32
-	codecVP8 bool
-	active   bool // valid packets arrived in this window
-	seq      seqTracker
-	jit      rtpJitter
-	asm      assembler
-	// held is the first packet, kept until the second confirms the stream.
-	held      *rtp.Packet
-	heldSize  int
-	heldAt    time.Time
-	heldStamp stampOf
-	// frame is the stamp of the frame being assembled (any of its packets).
-	frame stampOf
-	// sr is the stream's last RTCP sender report: it maps RTP time to the
-	// sender's wall clock, for lag when frames carry no stamp.
-	sr senderClock
-}
-
-// stampOf is a frame stamp as a packet carried it, if it did.
-type stampOf struct {
-	st framestamp.Stamp
-	ok bool
-}
-
 // sessionMedia is the media state of one connection (one WHEP session).
 type sessionMedia struct {
 	gen          uint64
@@ -60,6 +34,7 @@ type sessionMedia struct {
 	// packet then completes the connection.
 	audioOnly bool
 	invalid   int // RTP packets rejected by the sequence checks
+	recovery  recovery
 }
 
 // meterWindow accumulates one window's measures.
@@ -69,9 +44,10 @@ type meterWindow struct {
 	havePhases         bool
 	rtt, lag           []time.Duration
 	frames             int
-	bytes              int64
-	expected, received int64
-	jitter             time.Duration
+	video, audio       kindWindow
+	hasVideo           bool // the connection had video in this window
+	fc                 frameCounts
+	concealed, samples int64 // audio samples concealed, and in all
 	freezeCount        int
 	freezeDur          time.Duration
 	largestGap         time.Duration
@@ -79,6 +55,7 @@ type meterWindow struct {
 	reconnects         int
 	lastOutage         time.Duration
 	invalid            int
+	nacks, plis        int
 	err                string
 }
 
@@ -162,9 +139,10 @@ func (m *meter) startSession() *sessionMedia {
 	m.gen++
 	m.media = &sessionMedia{
 		gen:        m.gen,
-		video:      stream{jit: newRTPJitter(90000)},
-		audio:      stream{jit: newRTPJitter(48000)},
+		video:      stream{jit: newRTPJitter(videoClock)},
+		audio:      stream{jit: newRTPJitter(audioClock)},
 		firstFrame: make(chan struct{}),
+		recovery:   newRecovery(),
 	}
 	return m.media
 }
@@ -186,67 +164,76 @@ func (m *meter) current(gen uint64) *sessionMedia {
 	return m.media
 }
 
-// onRTP takes one received RTP packet of size bytes. Packets that RFC 3550's
-// sequence checks reject are counted as invalid and otherwise ignored: they
-// are not media (a stream of garbage ends in "no media", not in numbers).
-func (m *meter) onRTP(gen uint64, video bool, codecVP8 bool, p *rtp.Packet, stamp stampOf, size int, at time.Time) {
+// The RTP clock rates: every WebRTC video codec's, and Opus's.
+const (
+	videoClock = 90000
+	audioClock = 48000
+)
+
+// onRTP takes one received RTP packet of size bytes, of codec mime, with the
+// frame stamp it carried. Packets that RFC 3550's sequence checks reject are
+// counted as invalid and otherwise ignored: they are not media (a stream of
+// garbage ends in "no media", not in numbers); a duplicate counts for
+// nothing.
+func (m *meter) onRTP(gen uint64, video bool, mime string, p *rtp.Packet, stamp stampOf, size int, at time.Time) {
 	m.mu.Lock()
 	defer m.unlock()
 	md := m.current(gen)
 	if md == nil {
 		return
 	}
-	st := &md.audio
+	st, clock := &md.audio, uint32(audioClock)
 	if video {
-		st = &md.video
+		st, clock = &md.video, videoClock
 	}
-	if st.ssrc != p.SSRC || st.codecVP8 != codecVP8 {
+	if !st.started || st.ssrc != p.SSRC || st.mime != mime {
 		// A new stream replaces the old: keep what it counted.
-		e, r := st.seq.take()
-		m.w.expected += e
-		m.w.received += r
-		*st = stream{ssrc: p.SSRC, codecVP8: codecVP8, jit: newRTPJitter(uint32(st.jit.clockRate)), asm: assembler{vp8: codecVP8}, sr: st.sr}
+		m.harvestStream(st, video)
+		st.reset(p.SSRC, mime, video, clock)
 	}
-	switch st.seq.push(p.SequenceNumber) {
+	ext, v := st.seq.push(p.SequenceNumber, at)
+	switch v {
 	case seqProbation:
-		st.held, st.heldSize, st.heldAt, st.heldStamp = p.Clone(), size, at, stamp
+		st.hold(p, stamp, size, at)
 		return
 	case seqInvalid:
 		m.w.invalid++
 		md.invalid++
-		if !st.seq.started { // still in probation: this one may start it
-			st.held, st.heldSize, st.heldAt, st.heldStamp = p.Clone(), size, at, stamp
-		}
+		st.hold(p, stamp, size, at) // it may start the stream, or its new numbering
+		return
+	case seqDuplicate:
 		return
 	case seqStarted:
-		if st.held != nil {
-			m.accept(md, st, video, st.held, st.heldStamp, st.heldSize, st.heldAt)
-			st.held = nil
+		if h := st.held; h != nil && h.SequenceNumber == p.SequenceNumber-1 {
+			m.accept(md, st, video, h, ext-1, st.heldStamp, st.heldSize, st.heldAt)
 		}
+		st.held = nil
 	}
-	m.accept(md, st, video, p, stamp, size, at)
+	m.accept(md, st, video, p, ext, stamp, size, at)
 }
 
-// accept takes one valid media packet; mu is held.
-func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, stamp stampOf, size int, at time.Time) {
+// accept takes one valid media packet with its extended sequence number;
+// mu is held.
+func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, ext int64, stamp stampOf, size int, at time.Time) {
 	md.lastMedia = at
-	m.w.bytes += int64(size)
+	st.bytes += int64(size)
 	st.active = true
 	st.jit.update(at, p.Timestamp)
 	if !video {
+		st.conceal.packet(p.Payload)
 		if md.audioOnly && md.firstFrameAt.IsZero() {
 			md.firstFrameAt = at // no video negotiated: first audio stands in
 			close(md.firstFrame)
 		}
 		return
 	}
-	if stamp.ok {
-		st.frame = stamp
+	m.w.hasVideo = true
+	st.rendered = st.fb.insert(st.rendered[:0], ext, p, stamp.st, stamp.ok, at)
+	for _, f := range st.rendered {
+		m.onFrame(md, st, f)
 	}
-	if complete, _ := st.asm.push(p); complete {
-		fs := st.frame
-		st.frame = stampOf{}
-		m.onFrame(md, st, p.Timestamp, fs, at)
+	if since, _, blocked := st.fb.blocked(); blocked {
+		md.recovery.blocked(since)
 	}
 }
 
@@ -260,11 +247,11 @@ func (m *meter) invalid(gen uint64) int {
 	return 0
 }
 
-// onFrame takes one rendered video frame of st with RTP timestamp ts and
-// the stamp its packets carried, if any; mu is held.
-func (m *meter) onFrame(md *sessionMedia, st *stream, ts uint32, stamp stampOf, at time.Time) {
+// onFrame takes one rendered video frame of st; mu is held.
+func (m *meter) onFrame(md *sessionMedia, st *stream, f renderedFrame) {
+	at := f.at
 	m.w.frames++
-	m.frameLag(st, ts, stamp, at)
+	m.frameLag(st, f.ts, stampOf{f.stamp, f.hasStamp}, at)
 	wasFrozen := md.freeze.frozen
 	gap, freeze, isNew := md.freeze.frame(at)
 	if freeze || wasFrozen {
@@ -324,6 +311,32 @@ func (m *meter) onSenderReport(gen uint64, video bool, ssrc uint32, ntp uint64, 
 		st = &md.video
 	}
 	st.sr = senderClock{have: true, ssrc: ssrc, wall: ntpTime(ntp), rtp: rtpTime, clockRate: st.jit.clockRate}
+}
+
+// onNACK records a NACK connection gen sent for seqs of stream ssrc: any of
+// them that arrives from now on is a retransmission.
+func (m *meter) onNACK(gen uint64, ssrc uint32, seqs []uint16) {
+	m.mu.Lock()
+	defer m.unlock()
+	md := m.current(gen)
+	if md == nil {
+		return
+	}
+	m.w.nacks++
+	for _, st := range []*stream{&md.video, &md.audio} {
+		if st.started && st.ssrc == ssrc {
+			st.seq.nacked(seqs, m.now())
+		}
+	}
+}
+
+// onPLI records a PLI connection gen sent.
+func (m *meter) onPLI(gen uint64, _ uint32) {
+	m.mu.Lock()
+	defer m.unlock()
+	if m.current(gen) != nil {
+		m.w.plis++
+	}
 }
 
 // onFreezeTimer flags a freeze while it is going on, when the gap since the
@@ -392,15 +405,20 @@ func (m *meter) connected(gen uint64, ph phases) {
 
 // harvest moves the streams' counts into the window; mu is held.
 func (m *meter) harvest(md *sessionMedia) {
-	for _, st := range []*stream{&md.video, &md.audio} {
-		e, r := st.seq.take()
-		m.w.expected += e
-		m.w.received += r
-		if st.active {
-			m.w.jitter = max(m.w.jitter, st.jit.value())
-			st.active = false
-		}
+	m.harvestStream(&md.video, true)
+	m.harvestStream(&md.audio, false)
+	if !md.audioOnly {
+		m.w.hasVideo = true
 	}
+}
+
+// harvestStream moves one stream's counts into the window; mu is held.
+func (m *meter) harvestStream(st *stream, video bool) {
+	kw := &m.w.audio
+	if video {
+		kw = &m.w.video
+	}
+	st.harvest(kw, &m.w.fc, &m.w.concealed, &m.w.samples)
 }
 
 // endSession ends connection gen at at. A dropout is an unexpected end of a
@@ -492,7 +510,6 @@ func (m *meter) closeWindowAt(cut time.Time) sample.Sample {
 		Connected:    m.up,
 		ConnectedMS:  synthetic.MS(w.connected),
 		Frames:       w.frames,
-		JitterMS:     synthetic.MS(w.jitter),
 		FreezeCount:  w.freezeCount,
 		FreezeMS:     synthetic.MS(w.freezeDur),
 		LargestGapMS: synthetic.MS(w.largestGap),
@@ -509,14 +526,14 @@ func (m *meter) closeWindowAt(cut time.Time) sample.Sample {
 		s.DTLSMS = synthetic.MS(w.phases.dtls)
 		s.FirstFrameMS = synthetic.MS(w.phases.firstFrame)
 	}
+	secs := 0.0
 	if end.After(from) {
-		secs := end.Sub(from).Seconds()
+		secs = end.Sub(from).Seconds()
 		s.FPS = float64(w.frames) / secs
-		s.BitrateKbps = float64(w.bytes) * 8 / 1000 / secs
 	}
-	if w.expected > 0 && w.expected > w.received {
-		s.LossPct = 100 * float64(w.expected-w.received) / float64(w.expected)
-	}
+	fillMedia(&s, w.video, w.audio, w.hasVideo, secs)
+	fillVideo(&s, w.fc, w.nacks, w.plis)
+	fillAudio(&s, w.concealed, w.samples)
 	if len(w.rtt) > 0 {
 		s.RTTCount = len(w.rtt)
 		s.RTTMedianMS, s.RTTMaxMS = synthetic.MedianMax(w.rtt)

@@ -75,8 +75,12 @@ type Participant struct {
 	cfg       Config
 	whep      *url.URL
 	whip      *url.URL
-	api       *webrtc.API
+	me        *webrtc.MediaEngine
+	se        *webrtc.SettingEngine
 	pubAPI    *webrtc.API // the WHIP publication's
+	// extra interceptors go nearest the network on every WHEP connection
+	// (tests: a receive-side packet drop the NACK generator sees as loss).
+	extra []interceptor.Factory
 	client    *http.Client
 	ownClient bool
 	source    uint32
@@ -171,13 +175,6 @@ func New(cfg Config) (*Participant, error) {
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: framestamp.URI}, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, fmt.Errorf("webrtc participant: frame stamp extension: %w", err)
 	}
-	ir := &interceptor.Registry{}
-	// Receiver reports to the server; sender reports when publishing, which
-	// the server's receiver reports answer with the timing for RTCP RTT.
-	// No NACK: loss is measured as the network made it.
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, fmt.Errorf("webrtc participant: interceptors: %w", err)
-	}
 	se := cfg.SettingEngine
 	if se == nil {
 		se = DefaultSettingEngine()
@@ -197,7 +194,8 @@ func New(cfg Config) (*Participant, error) {
 		cfg:    cfg,
 		whep:   whep,
 		whip:   whip,
-		api:    webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(*se)),
+		me:     me,
+		se:     se,
 		pubAPI: webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(pubIR), webrtc.WithSettingEngine(*se)),
 		client: cfg.HTTPClient,
 		source: rand.Uint32() | 1, // never 0, the hall's own source id

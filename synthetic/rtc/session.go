@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -88,13 +87,17 @@ func (p *Participant) connect(ctx context.Context, m *meter) (*conn, error) {
 		return nil, err
 	}
 
-	pc, err := p.api.NewPeerConnection(webrtc.Configuration{ICEServers: p.cfg.ICEServers})
-	if err != nil {
-		return nil, fmt.Errorf("new peer connection: %w", err)
-	}
-	c.pc = pc
 	c.md = m.startSession()
 	c.gen = c.md.gen
+	api, err := newViewAPI(p.me, p.se, c, p.extra...)
+	if err != nil {
+		return fail(fmt.Errorf("webrtc API: %w", err))
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: p.cfg.ICEServers})
+	if err != nil {
+		return fail(fmt.Errorf("new peer connection: %w", err))
+	}
+	c.pc = pc
 
 	if p.whip != nil {
 		if c.pub, err = c.publish(cctx); err != nil {
@@ -104,6 +107,8 @@ func (p *Participant) connect(ctx context.Context, m *meter) (*conn, error) {
 	if err := c.setup(); err != nil {
 		return fail(err)
 	}
+	kick := c.md.recovery.kick
+	c.goRun(func() { c.recover(kick) })
 	offer, err := c.offer(cctx, pc)
 	if err != nil {
 		return fail(err)
@@ -168,6 +173,12 @@ func (p *Participant) connect(ctx context.Context, m *meter) (*conn, error) {
 	return c, nil
 }
 
+// nackSent is told of a NACK the connection sends (feedbackSink).
+func (c *conn) nackSent(ssrc uint32, seqs []uint16) { c.m.onNACK(c.gen, ssrc, seqs) }
+
+// pliSent is told of a PLI the connection sends (feedbackSink).
+func (c *conn) pliSent(ssrc uint32) { c.m.onPLI(c.gen, ssrc) }
+
 // setup adds the receive-only transceivers, the echo data channel and the
 // callbacks to the WHEP PeerConnection.
 func (c *conn) setup() error {
@@ -220,12 +231,13 @@ func (c *conn) setup() error {
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		video := t.Kind() == webrtc.RTPCodecTypeVideo
-		vp8 := strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeVP8)
+		codec := t.Codec()
 		var stampID uint8
 		if video {
 			stampID = extensionID(r.GetParameters().HeaderExtensions, framestamp.URI)
+			c.m.setVideoFeedback(c.gen, uint32(t.SSRC()), codec.RTCPFeedback)
 		}
-		c.goRun(func() { c.read(t, video, vp8, stampID) })
+		c.goRun(func() { c.read(t, video, codec.MimeType, stampID) })
 		c.goRun(func() { c.readRTCP(r, uint32(t.SSRC()), video) })
 	})
 	return nil
@@ -263,7 +275,7 @@ func extensionID(exts []webrtc.RTPHeaderExtensionParameter, uri string) uint8 {
 
 // read feeds one track's RTP packets to the meter until the connection ends;
 // stampID is the frame stamp's negotiated extension id (0: none).
-func (c *conn) read(t *webrtc.TrackRemote, video, vp8 bool, stampID uint8) {
+func (c *conn) read(t *webrtc.TrackRemote, video bool, mime string, stampID uint8) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
@@ -277,7 +289,7 @@ func (c *conn) read(t *webrtc.TrackRemote, video, vp8 bool, stampID uint8) {
 		}
 		var stamp stampOf
 		stamp.st, stamp.ok = framestamp.FromHeader(&pkt.Header, stampID)
-		c.m.onRTP(c.gen, video, vp8, &pkt, stamp, n, at)
+		c.m.onRTP(c.gen, video, mime, &pkt, stamp, n, at)
 	}
 }
 
