@@ -72,15 +72,15 @@ type Config struct {
 
 // Participant is a synthetic WebRTC viewer (and, in a coordination room, publisher).
 type Participant struct {
-	cfg       Config
-	whep      *url.URL
-	whip      *url.URL
-	me        *webrtc.MediaEngine
-	se        *webrtc.SettingEngine
-	pubAPI    *webrtc.API // the WHIP publication's
+	cfg    Config
+	whep   *url.URL
+	whip   *url.URL
+	me     *webrtc.MediaEngine
+	se     *webrtc.SettingEngine
+	pubAPI *webrtc.API // the WHIP publication's
 	// extra interceptors go nearest the network on every WHEP connection
 	// (tests: a receive-side packet drop the NACK generator sees as loss).
-	extra []interceptor.Factory
+	extra     []interceptor.Factory
 	client    *http.Client
 	ownClient bool
 	source    uint32
