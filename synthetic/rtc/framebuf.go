@@ -184,6 +184,9 @@ func (b *frameBuffer) addPacket(ext int64, p *rtp.Packet, stamp framestamp.Stamp
 		info, err = b.d.parse(p.Payload)
 	}
 	f := b.frameFor(p.Timestamp, ext, at)
+	if f.complete {
+		return false // a stray packet of a frame already whole: ignore it
+	}
 	switch {
 	case f.n == 0:
 		f.lo, f.hi, f.loStart = ext, ext, info.start
@@ -330,7 +333,7 @@ func (b *frameBuffer) render(dst []renderedFrame, at time.Time) []renderedFrame 
 		b.lastEnd = f.hi
 		// Frames older than this one can no longer be decoded.
 		for i := 0; i < len(b.frames); {
-			if b.frames[i].lo < f.lo {
+			if b.frames[i].lo <= b.lastEnd {
 				b.drop(i)
 				continue
 			}

@@ -282,6 +282,7 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
 // TestFrameBufferRetransmitted: the packet of delta frame 10 comes back as
 // a retransmission some time after the first packet beyond it: the frames
 // held meanwhile all render at that moment, and none is dropped.
