@@ -49,6 +49,7 @@ type checkFlags struct {
 	stutterPct  float64
 	lagDegraded time.Duration
 	lossPct     float64
+	firstLate   time.Duration
 }
 
 func newCheckCmd(logger *slog.Logger) *cobra.Command {
@@ -121,6 +122,7 @@ Exit status: 0 ok, 1 degraded, 2 down, 3 usage or configuration error.`,
 	fl.Float64Var(&f.stutterPct, "stutter-pct", th.StutterPct, "stutter above this share of the time (%) is degraded")
 	fl.DurationVar(&f.lagDegraded, "lag-degraded", th.LagDegraded, "lag p95 above this is degraded")
 	fl.Float64Var(&f.lossPct, "loss-pct", th.LossPct, "lost events above this share (%) is degraded")
+	fl.DurationVar(&f.firstLate, "first-frame-late", th.FirstFrameLate, "WebRTC: a first rendered frame later than this after DTLS is degraded")
 	return cmd
 }
 
@@ -364,6 +366,9 @@ func thresholdFlags(cmd *cobra.Command, f *checkFlags, th *synthetic.Thresholds)
 	if cmd.Flags().Changed("loss-pct") {
 		th.LossPct = f.lossPct
 	}
+	if use("first-frame-late") {
+		th.FirstFrameLate = f.firstLate
+	}
 }
 
 // roomFromURL takes the room id from a path like /rooms/{room}/events.
@@ -388,27 +393,55 @@ func printSummary(w io.Writer, target string, s synthetic.Summary) {
 		fmt.Fprintf(w, "            %s\n", r)
 	}
 	fmt.Fprintf(w, "samples     %d over %.0f s, connected %.0f%% of the time\n", s.Samples, s.DurationMS/1000, s.ConnectedPct)
-	fmt.Fprintf(w, "connect     %s\n", fmtMS(s.ConnectMS))
 	if s.Transport == sample.TransportWebRTC {
-		fmt.Fprintf(w, "first frame %s\n", fmtMS(deref(s.FirstFrameMS)))
-		fmt.Fprintf(w, "video       %.1f fps, %.0f kbit/s\n", deref(s.FPS), deref(s.BitrateKbps))
-		fmt.Fprintf(w, "freezes     %d, %s in total\n", s.Stutter.Count, fmtMS(s.Stutter.TotalMS))
-		fmt.Fprintf(w, "loss        %.2f%% of packets, jitter %s\n", s.LossPct, fmtMS(deref(s.JitterMS)))
-		fmt.Fprintf(w, "rtt         p50 %s  p95 %s  max %s\n", fmtMS(s.RTT.P50), fmtMS(s.RTT.P95), fmtMS(s.RTT.Max))
-		if s.Lag != nil {
-			fmt.Fprintf(w, "media delay p50 %s  p95 %s  max %s\n", fmtMS(s.Lag.P50), fmtMS(s.Lag.P95), fmtMS(s.Lag.Max))
-		}
+		printMedia(w, s)
 	} else {
+		fmt.Fprintf(w, "connect     %s\n", fmtMS(s.ConnectMS))
 		fmt.Fprintf(w, "rtt         p50 %s  p95 %s  max %s\n", fmtMS(s.RTT.P50), fmtMS(s.RTT.P95), fmtMS(s.RTT.Max))
 		if s.Lag != nil {
 			fmt.Fprintf(w, "lag         p50 %s  p95 %s  max %s\n", fmtMS(s.Lag.P50), fmtMS(s.Lag.P95), fmtMS(s.Lag.Max))
 		}
-		fmt.Fprintf(w, "events      %d received, %d missed (%.1f%% lost), largest gap %s\n", s.Messages, s.MissedSeq, s.LossPct, fmtMS(s.LongestGapMS))
+		periodic := ""
+		if s.PeriodicEvents != nil {
+			periodic = fmt.Sprintf(" (%d periodic)", *s.PeriodicEvents)
+		}
+		fmt.Fprintf(w, "events      %d received%s, %d missed (%.1f%% lost), largest gap %s\n", s.Messages, periodic, s.MissedSeq, s.LossPct, fmtMS(s.LongestGapMS))
 		fmt.Fprintf(w, "stutter     %d episode(s), %s in total\n", s.Stutter.Count, fmtMS(s.Stutter.TotalMS))
 	}
 	fmt.Fprintf(w, "dropouts    %d, reconnects %d, outage %s\n", s.Dropouts, s.Reconnects, fmtMS(s.OutageMS))
 	if s.Error != "" {
 		fmt.Fprintf(w, "last error  %s\n", s.Error)
+	}
+}
+
+// printMedia prints a WebRTC run: the first connection's split, then video
+// and audio each with their own loss, jitter and bitrate.
+func printMedia(w io.Writer, s synthetic.Summary) {
+	first := deref(s.FirstFrameMS)
+	if s.SignalingMS+s.ICEMS+s.DTLSMS > 0 {
+		fmt.Fprintf(w, "connect     %s = signalling %s + ICE %s + DTLS %s + first frame %s\n",
+			fmtMS(s.ConnectMS), fmtMS(s.SignalingMS), fmtMS(s.ICEMS), fmtMS(s.DTLSMS), fmtMS(first))
+	} else {
+		fmt.Fprintf(w, "connect     %s, first frame %s\n", fmtMS(s.ConnectMS), fmtMS(first))
+	}
+	if v := s.Video; v != nil || s.Frames > 0 {
+		if v == nil {
+			v = &synthetic.KindSummary{}
+		}
+		fmt.Fprintf(w, "video       %.1f fps, %.0f kbit/s, loss %.2f%% of %d packets, jitter %s\n",
+			deref(s.FPS), v.BitrateKbps, v.LossPct, v.Packets, fmtMS(v.JitterMS))
+		fmt.Fprintf(w, "frames      %d received, %d rendered, %d dropped, %d keyframes; %d NACK, %d PLI, %d packets retransmitted\n",
+			s.FramesReceived, s.Frames, s.FramesDropped, s.KeyFrames, s.NACKCount, s.PLICount, s.Retransmitted)
+		fmt.Fprintf(w, "freezes     %d, %s in total\n", s.Stutter.Count, fmtMS(s.Stutter.TotalMS))
+	}
+	if a := s.Audio; a != nil {
+		fmt.Fprintf(w, "audio       %.0f kbit/s, loss %.2f%% of %d packets, jitter %s, concealed %.2f%%\n",
+			a.BitrateKbps, a.LossPct, a.Packets, fmtMS(a.JitterMS), deref(s.ConcealedPct))
+	}
+	fmt.Fprintf(w, "loss        %.2f%% of all packets\n", s.LossPct)
+	fmt.Fprintf(w, "rtt         p50 %s  p95 %s  max %s\n", fmtMS(s.RTT.P50), fmtMS(s.RTT.P95), fmtMS(s.RTT.Max))
+	if s.Lag != nil {
+		fmt.Fprintf(w, "media delay p50 %s  p95 %s  max %s\n", fmtMS(s.Lag.P50), fmtMS(s.Lag.P95), fmtMS(s.Lag.Max))
 	}
 }
 

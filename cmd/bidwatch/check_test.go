@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -14,6 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/bidwatch/bidwatch/internal/sample"
+	"github.com/bidwatch/bidwatch/synthetic"
 	"github.com/bidwatch/bidwatch/synthetic/hall"
 )
 
@@ -81,7 +86,7 @@ func TestCheckJSONVerdicts(t *testing.T) {
 			args := append([]string{"check", "--duration", "2500ms", "--json", "--tick", "100ms"}, tc.args...)
 			code, out, errOut := execute(t, append(args, base+"/rooms/room-1/events")...)
 			if code != tc.wantCode {
-				t.Errorf("exit code %d, want %d; stderr: %s", code, tc.wantCode, errOut)
+				t.Errorf("exit code %d, want %d; stderr: %s\n%s", code, tc.wantCode, errOut, out)
 			}
 			var got map[string]any
 			if err := json.Unmarshal([]byte(out), &got); err != nil {
@@ -105,7 +110,67 @@ func TestCheckJSONVerdicts(t *testing.T) {
 			if got["verdict"] != tc.verdict {
 				t.Errorf("verdict %v, want %s", got["verdict"], tc.verdict)
 			}
+			if n, _ := got["periodic_events"].(float64); tc.wantCode == 0 && n < 10 {
+				t.Errorf("periodic_events %v, want the hall's ticks", got["periodic_events"])
+			}
 		})
+	}
+}
+
+// TestCheckPlainWebSocketServer: an RFC 6455 server that sends nothing of
+// its own (this one echoes, so it sends back the join message), checked with
+// the default --tick 1s. The room is up: the summary says no periodic event
+// came and what to try, and does not count the silence as stutter.
+func TestCheckPlainWebSocketServer(t *testing.T) {
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			kind, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(kind, msg); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/live"
+
+	code, out, errOut := execute(t, "check", "-d", "3500ms", "--json", url)
+	if code != 0 {
+		t.Errorf("exit code %d, want 0; stderr %s\n%s", code, errOut, out)
+	}
+	var got struct {
+		Verdict        string
+		Reasons        []string
+		PeriodicEvents *int `json:"periodic_events"`
+		Messages       int
+		ConnectedPct   float64 `json:"connected_pct"`
+		Stutter        synthetic.Episodes
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if got.Verdict != "ok" || got.ConnectedPct < 90 || got.Stutter != (synthetic.Episodes{}) {
+		t.Errorf("verdict %s, connected %.0f%%, stutter %+v; want ok, connected, no stutter", got.Verdict, got.ConnectedPct, got.Stutter)
+	}
+	if got.PeriodicEvents == nil || *got.PeriodicEvents != 0 || got.Messages != 1 {
+		t.Errorf("periodic events %v, messages %d; want 0 and the echoed join", got.PeriodicEvents, got.Messages)
+	}
+	if len(got.Reasons) != 1 || !strings.HasPrefix(got.Reasons[0], "no periodic event arrived in ") || !strings.Contains(got.Reasons[0], "try --tick 0") {
+		t.Errorf("reasons %q, want the note about periodic events", got.Reasons)
+	}
+
+	// With --tick 0 the user has said so: no note.
+	code, out, _ = execute(t, "check", "-d", "1500ms", "-q", "--tick", "0", url)
+	if code != 0 || strings.Contains(out, "periodic event arrived") || !strings.Contains(out, "verdict     OK") {
+		t.Errorf("--tick 0: exit %d\n%s", code, out)
 	}
 }
 
@@ -225,6 +290,34 @@ func TestCheckMediaJSON(t *testing.T) {
 				t.Errorf("fps %v, want about 25", got["fps"])
 			}
 		})
+	}
+}
+
+// TestPrintSummaryMedia: the text summary of a WebRTC run shows the first
+// connection's split and each kind's own figures.
+func TestPrintSummaryMedia(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	s := synthetic.Summary{
+		Verdict: synthetic.VerdictOK, Transport: sample.TransportWebRTC, Samples: 30, DurationMS: 30000, ConnectedPct: 99,
+		ConnectMS: 412, SignalingMS: 35, ICEMS: 12, DTLSMS: 18, FirstFrameMS: f(347),
+		FPS: f(25), BitrateKbps: f(1232), JitterMS: f(3.1), LossPct: 0.45,
+		Video:  &synthetic.KindSummary{Packets: 12000, Lost: 62, LossPct: 0.52, JitterMS: 3.1, BitrateKbps: 1200},
+		Audio:  &synthetic.KindSummary{Packets: 1500, Lost: 1, LossPct: 0.07, JitterMS: 2, BitrateKbps: 32},
+		Frames: 748, FramesReceived: 750, FramesDropped: 2, KeyFrames: 8, NACKCount: 12, PLICount: 1, Retransmitted: 60,
+		ConcealedPct: f(0.07),
+	}
+	var b bytes.Buffer
+	printSummary(&b, "whep", s)
+	for _, want := range []string{
+		"connect     412 ms = signalling 35 ms + ICE 12 ms + DTLS 18 ms + first frame 347 ms\n",
+		"video       25.0 fps, 1200 kbit/s, loss 0.52% of 12000 packets, jitter 3.10 ms\n",
+		"frames      750 received, 748 rendered, 2 dropped, 8 keyframes; 12 NACK, 1 PLI, 60 packets retransmitted\n",
+		"audio       32 kbit/s, loss 0.07% of 1500 packets, jitter 2.00 ms, concealed 0.07%\n",
+		"loss        0.45% of all packets\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
 	}
 }
 

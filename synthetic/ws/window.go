@@ -96,6 +96,7 @@ func (w *windowAcc) close(tw tickWindow) sample.Sample {
 		ConnectedMS:  synthetic.MS(w.connected),
 		ConnectMS:    synthetic.MS(w.connectTook),
 		Messages:     w.messages,
+		Ticks:        tw.received,
 		FreezeCount:  tw.episodes,
 		FreezeMS:     synthetic.MS(tw.stutter),
 		LargestGapMS: synthetic.MS(tw.largest),
