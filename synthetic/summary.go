@@ -188,10 +188,12 @@ func Summarize(samples []sample.Sample, th Thresholds) Summary {
 		if exp := s.Messages + s.MissedSeq; exp > 0 {
 			s.LossPct = 100 * float64(s.MissedSeq) / float64(exp)
 		}
-		if ticks == 0 && s.Stutter.TotalMS > 0 {
-			// Silence from the join on, never broken: a stream that does
-			// not send periodic events at all looks the same as one that
-			// died at once. Do not call it a stall; say so.
+		if ticks == 0 && s.Stutter.TotalMS > 0 && len(rtt) > 0 && s.Dropouts == 0 {
+			// Silence from the join on, never broken, on a connection
+			// that answered its pings throughout: most likely a stream
+			// that sends no periodic events at all, not a stall (a hall
+			// gone silent stops answering pings too, and drops out). Do
+			// not count the silence; say so.
 			notes = append(notes, fmt.Sprintf("no periodic event arrived in %.0f s: this stream may not send one; try --tick 0", connected/1000))
 			s.Stutter = Episodes{}
 		}

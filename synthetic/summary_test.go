@@ -187,6 +187,17 @@ func TestSummarizeNoPeriodicEvents(t *testing.T) {
 			t.Errorf("verdict %s %q, stutter %+v; want down: a stream that ticked went quiet", got.Verdict, got.Reasons, got.Stutter)
 		}
 	})
+	t.Run("never a tick, pings unanswered", func(t *testing.T) {
+		samples := ws(0, 1000)
+		for i := range samples {
+			samples[i].RTTCount = 0
+		}
+		samples[3].Dropouts = 1
+		got := Summarize(samples, DefaultThresholds())
+		if got.Verdict != VerdictDown || got.Stutter.TotalMS != 10000 {
+			t.Errorf("verdict %s %q, stutter %+v; want down: a silent hall stops answering pings", got.Verdict, got.Reasons, got.Stutter)
+		}
+	})
 	t.Run("periodic events off", func(t *testing.T) {
 		got := Summarize(ws(0, 0), DefaultThresholds())
 		if got.Verdict != VerdictOK || got.Reasons != nil {
