@@ -76,6 +76,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseIVF$$' -fuzztime 30s ./internal/mediaclip/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAnnexB$$' -fuzztime 30s ./internal/mediaclip/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./internal/framestamp/
+	$(GO) test -run '^$$' -fuzz '^FuzzSeqStats$$' -fuzztime 30s ./synthetic/rtc/
 
 ## demo: the synthetic hall with a live check while scripted faults come and go.
 demo: build
