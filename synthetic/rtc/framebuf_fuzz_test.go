@@ -60,8 +60,8 @@ func FuzzFrameBuffer(f *testing.F) {
 	f.Add(byte(1), []byte{1, 0, 0x1b, 1, 1, 0, 0x08, 1, 1, 1, 0x1a, 40, 255, 1, 0x11, 200, 3, 1, 0x11, 40})
 	f.Add(byte(2), []byte{1, 0, 0x03, 0, 0, 0, 0x03, 0, 5, 2, 0x01, 250, 1, 1, 0x11, 250})
 	f.Fuzz(func(t *testing.T, codec byte, ops []byte) {
-		if len(ops) > 4*4000 {
-			ops = ops[:4*4000] // bounded work
+		if len(ops) > 4*1024 {
+			ops = ops[:4*1024] // bounded work
 		}
 		var d depacketizer
 		switch codec % 4 {
