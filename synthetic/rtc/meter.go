@@ -88,6 +88,9 @@ type meter struct {
 	outageStart time.Time // zero unless down after having been up
 	outageAcc   time.Time
 	ownFrames   int // frames of our own WHIP publication seen coming back
+	// last is the connection the run ended on, as it was at the last
+	// window's end (tests compare its streams with the Samples).
+	last *sessionMedia
 	w           meterWindow
 }
 
@@ -376,6 +379,9 @@ func (m *meter) lastMedia(gen uint64) time.Time {
 	if md := m.current(gen); md != nil {
 		return md.lastMedia
 	}
+	if m.last != nil && m.last.gen == gen {
+		return m.last.lastMedia // the run is ending: not a dropout
+	}
 	return time.Time{}
 }
 
@@ -482,6 +488,12 @@ func (m *meter) closeWindowAt(cut time.Time) sample.Sample {
 	end := m.wEnd
 	if md := m.media; md != nil {
 		m.harvest(md)
+		if !cut.IsZero() {
+			// The run's last window: nothing arriving later is counted,
+			// so the Samples add up to the streams' counts.
+			m.media, m.last = nil, md
+			m.freezeTimer.Stop()
+		}
 		if md.freeze.frozen {
 			m.w.freezeDur += span(&md.freezeAcc, end)
 		}

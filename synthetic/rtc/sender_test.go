@@ -35,11 +35,18 @@ type clipSenderOptions struct {
 // server relaying an encoder that cannot make keyframes on demand (mediamtx
 // fed by ffmpeg) does.
 type clipSender struct {
-	url     string
-	started chan struct{} // closed when the first frame is sent
-	// firstKeyAt is when the sender sent its first keyframe (zero before).
-	mu         sync.Mutex
-	firstKeyAt time.Time
+	url string
+	mu sync.Mutex
+	// startAt is when the sender sent its first frame, firstKeyAt its
+	// first keyframe (zero before).
+	startAt, firstKeyAt time.Time
+}
+
+// times returns when the sender sent its first frame and its first keyframe.
+func (s *clipSender) times() (start, firstKey time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.startAt, s.firstKeyAt
 }
 
 func newClipSender(t testing.TB, o clipSenderOptions) *clipSender {
@@ -72,7 +79,7 @@ func newClipSender(t testing.TB, o clipSenderOptions) *clipSender {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &clipSender{started: make(chan struct{})}
+	s := &clipSender{}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	viewer := make(chan struct{})
@@ -106,16 +113,14 @@ func newClipSender(t testing.TB, o clipSenderOptions) *clipSender {
 					})
 					seq++
 				}
+				s.mu.Lock()
 				if n == 0 {
-					close(s.started)
+					s.startAt = time.Now()
 				}
-				if f.Key {
-					s.mu.Lock()
-					if s.firstKeyAt.IsZero() {
-						s.firstKeyAt = time.Now()
-					}
-					s.mu.Unlock()
+				if f.Key && s.firstKeyAt.IsZero() {
+					s.firstKeyAt = time.Now()
 				}
+				s.mu.Unlock()
 			}
 			select {
 			case <-ctx.Done():
