@@ -91,7 +91,7 @@ type meter struct {
 	// last is the connection the run ended on, as it was at the last
 	// window's end (tests compare its streams with the Samples).
 	last *sessionMedia
-	w           meterWindow
+	w    meterWindow
 }
 
 func newMeter(now func() time.Time, window time.Duration, ownSource uint32, onEvent func(synthetic.Event)) *meter {

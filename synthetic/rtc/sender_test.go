@@ -36,7 +36,7 @@ type clipSenderOptions struct {
 // fed by ffmpeg) does.
 type clipSender struct {
 	url string
-	mu sync.Mutex
+	mu  sync.Mutex
 	// startAt is when the sender sent its first frame, firstKeyAt its
 	// first keyframe (zero before).
 	startAt, firstKeyAt time.Time

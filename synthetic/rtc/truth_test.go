@@ -129,7 +129,9 @@ type dropOne struct {
 	prevArrival time.Time
 }
 
-func (d *dropOne) NewInterceptor(string) (interceptor.Interceptor, error) { return &dropOneIC{d: d}, nil }
+func (d *dropOne) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &dropOneIC{d: d}, nil
+}
 
 type dropOneIC struct {
 	interceptor.NoOp
