@@ -194,7 +194,9 @@ func (m *meter) onRTP(gen uint64, video bool, mime string, p *rtp.Packet, stamp 
 		m.harvestStream(st, video)
 		st.reset(p.SSRC, mime, video, clock)
 	}
+	before := st.seq.retransmitted
 	ext, v := st.seq.push(p.SequenceNumber, at)
+	resent := st.seq.retransmitted != before
 	switch v {
 	case seqProbation:
 		st.hold(p, stamp, size, at)
@@ -208,20 +210,24 @@ func (m *meter) onRTP(gen uint64, video bool, mime string, p *rtp.Packet, stamp 
 		return
 	case seqStarted:
 		if h := st.held; h != nil && h.SequenceNumber == p.SequenceNumber-1 {
-			m.accept(md, st, video, h, ext-1, st.heldStamp, st.heldSize, st.heldAt)
+			m.accept(md, st, video, h, ext-1, st.heldStamp, st.heldSize, st.heldAt, false)
 		}
 		st.held = nil
 	}
-	m.accept(md, st, video, p, ext, stamp, size, at)
+	m.accept(md, st, video, p, ext, stamp, size, at, resent)
 }
 
 // accept takes one valid media packet with its extended sequence number;
-// mu is held.
-func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, ext int64, stamp stampOf, size int, at time.Time) {
+// resent says it is a retransmission, which, as in libwebrtc, does not enter
+// the jitter (its delay is the NACK's round trip, not the network's
+// variation); mu is held.
+func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, ext int64, stamp stampOf, size int, at time.Time, resent bool) {
 	md.lastMedia = at
 	st.bytes += int64(size)
 	st.active = true
-	st.jit.update(at, p.Timestamp)
+	if !resent {
+		st.jit.update(at, p.Timestamp)
+	}
 	if !video {
 		st.conceal.packet(p.Payload)
 		if md.audioOnly && md.firstFrameAt.IsZero() {
