@@ -36,7 +36,8 @@ type stream struct {
 	active  bool // valid packets arrived in this window
 	seq     seqStats
 	jit     rtpJitter
-	bytes   int64 // this window's
+	bytes   int64     // this window's
+	lastAt  time.Time // when the last valid packet arrived
 
 	fb       *frameBuffer // video
 	fcBase   frameCounts  // fb's counts when the window began

@@ -222,7 +222,7 @@ func (m *meter) onRTP(gen uint64, video bool, mime string, p *rtp.Packet, stamp 
 // the jitter (its delay is the NACK's round trip, not the network's
 // variation); mu is held.
 func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, ext int64, stamp stampOf, size int, at time.Time, resent bool) {
-	md.lastMedia = at
+	md.lastMedia, st.lastAt = at, at
 	st.bytes += int64(size)
 	st.active = true
 	if !resent {
@@ -244,6 +244,15 @@ func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, 
 	if since, _, blocked := st.fb.blocked(); blocked {
 		md.recovery.blocked(since)
 	}
+}
+
+// videoArriving reports whether valid video packets of connection gen have
+// arrived in the last second.
+func (m *meter) videoArriving(gen uint64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	md := m.current(gen)
+	return md != nil && md.video.started && m.now().Sub(md.video.lastAt) < time.Second
 }
 
 // invalid is how many packets of connection gen were rejected as invalid.

@@ -48,7 +48,10 @@ type Config struct {
 
 	Window         time.Duration // sample window, default 1 s
 	NoMediaTimeout time.Duration // no RTP for this long is a dropout, default 3 s
-	ConnectTimeout time.Duration // WHEP POST to first frame, default 10 s
+	// ConnectTimeout bounds the WHEP POST to the first rendered frame,
+	// default 10 s; when video is arriving by then but no keyframe has come,
+	// the wait goes on for as long again.
+	ConnectTimeout time.Duration
 	ReconnectMin   time.Duration // first reconnect delay, default 500 ms
 	ReconnectMax   time.Duration // backoff ceiling, default 30 s
 	// EchoInterval is how often an RTT probe goes over the bidwatch-echo

@@ -130,25 +130,8 @@ func (p *Participant) connect(ctx context.Context, m *meter) (*conn, error) {
 	}
 	signaled := p.cfg.Now()
 
-	select {
-	case <-c.md.firstFrame:
-	case err := <-c.fail:
+	if err := c.awaitFirstFrame(ctx, cctx); err != nil {
 		return fail(err)
-	case <-cctx.Done():
-		if ctx.Err() != nil {
-			return fail(ctx.Err())
-		}
-		c.mu.Lock()
-		iceAt, dtlsAt := c.iceAt, c.dtlsAt
-		c.mu.Unlock()
-		switch {
-		case iceAt.IsZero():
-			return fail(fmt.Errorf("%w: ICE did not connect within %s", ErrICE, p.cfg.ConnectTimeout))
-		case dtlsAt.IsZero():
-			return fail(fmt.Errorf("%w: DTLS did not connect within %s", ErrICE, p.cfg.ConnectTimeout))
-		default:
-			return fail(fmt.Errorf("%w: no video frame within %s%s", ErrNoMedia, p.cfg.ConnectTimeout, c.invalidHint()))
-		}
 	}
 
 	c.mu.Lock()
@@ -178,6 +161,47 @@ func (c *conn) nackSent(ssrc uint32, seqs []uint16) { c.m.onNACK(c.gen, ssrc, se
 
 // pliSent is told of a PLI the connection sends (feedbackSink).
 func (c *conn) pliSent(ssrc uint32) { c.m.onPLI(c.gen, ssrc) }
+
+// awaitFirstFrame waits for the connection's first rendered frame until
+// cctx (ConnectTimeout from the POST) ends — and, when video is arriving but
+// no keyframe has come (a server whose encoder cannot make one on demand,
+// with keyframes up to 10 s apart), for one more ConnectTimeout, as a
+// browser keeps waiting for a picture while the stream flows.
+func (c *conn) awaitFirstFrame(ctx, cctx context.Context) error {
+	limit := c.p.cfg.ConnectTimeout
+	deadline := cctx.Done()
+	extended := false
+	for {
+		select {
+		case <-c.md.firstFrame:
+			return nil
+		case err := <-c.fail:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+		}
+		c.mu.Lock()
+		iceAt, dtlsAt := c.iceAt, c.dtlsAt
+		c.mu.Unlock()
+		switch {
+		case iceAt.IsZero():
+			return fmt.Errorf("%w: ICE did not connect within %s", ErrICE, limit)
+		case dtlsAt.IsZero():
+			return fmt.Errorf("%w: DTLS did not connect within %s", ErrICE, limit)
+		case !extended && c.m.videoArriving(c.gen):
+			ectx, cancel := context.WithTimeout(ctx, c.p.cfg.ConnectTimeout)
+			defer cancel()
+			deadline, extended = ectx.Done(), true
+			limit += c.p.cfg.ConnectTimeout
+			continue
+		case extended:
+			return fmt.Errorf("%w: no video frame within %s: video arrives, but no frame of it can be decoded (no keyframe)%s",
+				ErrNoMedia, limit, c.invalidHint())
+		}
+		return fmt.Errorf("%w: no video frame within %s%s", ErrNoMedia, limit, c.invalidHint())
+	}
+}
 
 // setup adds the receive-only transceivers, the echo data channel and the
 // callbacks to the WHEP PeerConnection.

@@ -352,9 +352,11 @@ func TestTruthFirstFrameLate(t *testing.T) {
 		t.Run(string(codec), func(t *testing.T) {
 			t.Parallel()
 			srv := newClipSender(t, clipSenderOptions{Codec: codec, KeyInterval: 10 * time.Second, StartFrame: mediaclip.FPS})
+			// A connect timeout shorter than the wait: while video flows,
+			// the participant waits on for a keyframe, as a browser does.
 			p, err := New(Config{
 				WHEPURL: srv.url, SettingEngine: media.LoopbackSettingEngine(),
-				ConnectTimeout: 15 * time.Second, EchoInterval: -1,
+				ConnectTimeout: 6 * time.Second, EchoInterval: -1,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -385,5 +387,33 @@ func TestTruthFirstFrameLate(t *testing.T) {
 			t.Logf("first keyframe %.0f ms after the first packet; first_frame_ms %.0f; %d PLIs unanswered; verdict %s %q",
 				toKey, *sum.FirstFrameMS, sum.PLICount, sum.Verdict, sum.Reasons)
 		})
+	}
+}
+
+// TestTruthNoKeyframeInTime: video flows but no keyframe comes within twice
+// the connect timeout → not connected, and the error says why.
+func TestTruthNoKeyframeInTime(t *testing.T) {
+	noLeaks(t)
+	srv := newClipSender(t, clipSenderOptions{Codec: mediaclip.VP8, KeyInterval: 10 * time.Second, StartFrame: mediaclip.FPS})
+	p, err := New(Config{
+		WHEPURL: srv.url, SettingEngine: media.LoopbackSettingEngine(),
+		ConnectTimeout: 1500 * time.Millisecond, ReconnectMin: 5 * time.Second, EchoInterval: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := runFor(t, p, 3500*time.Millisecond, nil)
+	var errs []string
+	for _, s := range samples {
+		if s.Connected || s.Frames > 0 {
+			t.Errorf("connected without a decodable frame: %+v", s)
+		}
+		if s.Error != "" {
+			errs = append(errs, s.Error)
+		}
+	}
+	want := "no video frame within 3s: video arrives, but no frame of it can be decoded (no keyframe)"
+	if !strings.Contains(strings.Join(errs, "\n"), want) {
+		t.Errorf("errors %q, want one saying %q", errs, want)
 	}
 }
