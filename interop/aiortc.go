@@ -265,6 +265,12 @@ type Report struct {
 	PTS       []int64 `json:"pts"`
 	RTPOrigin *uint32 `json:"rtp_ts_origin"`
 
+	// DecodedAt is the wall-clock time (Unix seconds, the machine's
+	// clock) of each picture as it left the decoder, FramesOut of them in
+	// decode order: what a participant watching at the same time can be
+	// compared with over the same wall-clock interval.
+	DecodedAt []float64 `json:"decoded_at"`
+
 	AudioFrames int `json:"audio_frames"`
 
 	SpanS    float64 `json:"span_s"`    // first to last decoded picture
@@ -283,6 +289,37 @@ func (r Report) RTPTimestamps() []uint32 {
 		out[i] = *r.RTPOrigin + uint32(p)
 	}
 	return out
+}
+
+// DecodedBetween counts the pictures that left the decoder in [from, to).
+func (r Report) DecodedBetween(from, to time.Time) int {
+	lo, hi := unixSeconds(from), unixSeconds(to)
+	n := 0
+	for _, at := range r.DecodedAt {
+		if at >= lo && at < hi {
+			n++
+		}
+	}
+	return n
+}
+
+// DecodedSpan returns the wall-clock times of the first and the last
+// picture out of the decoder; ok is false when there was none.
+func (r Report) DecodedSpan() (first, last time.Time, ok bool) {
+	if len(r.DecodedAt) == 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	lo, hi := r.DecodedAt[0], r.DecodedAt[0]
+	for _, at := range r.DecodedAt {
+		lo, hi = min(lo, at), max(hi, at)
+	}
+	return fromUnixSeconds(lo), fromUnixSeconds(hi), true
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+func fromUnixSeconds(s float64) time.Time {
+	return time.Unix(0, int64(s*1e9))
 }
 
 // Frames90k returns how many frame intervals of a clock-rate-90 kHz stream

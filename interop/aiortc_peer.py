@@ -403,6 +403,7 @@ class DecodeCounts:
         self.failed = 0  # shown frames that produced no picture
         self.first_keyframe_pts = None
         self.rtp_origin = None  # RTP timestamp that aiortc maps to pts 0
+        self.decoded_at = []  # wall clock (Unix s) of each picture out of the decoder
 
     def snapshot(self):
         with self.lock:
@@ -414,6 +415,7 @@ class DecodeCounts:
                 "failed": self.failed,
                 "first_keyframe_pts": self.first_keyframe_pts,
                 "rtp_ts_origin": self.rtp_origin,
+                "decoded_at": list(self.decoded_at),
             }
 
 
@@ -447,8 +449,10 @@ class CountingDecoder:
                 COUNTS.first_keyframe_pts = encoded_frame.timestamp
         self.seen_key = True
         out = self.inner.decode(encoded_frame)
+        now = round(time.time(), 6)
         with COUNTS.lock:
             COUNTS.frames_out += len(out)
+            COUNTS.decoded_at.extend([now] * len(out))
             if not out and (self.codec_name != "VP8" or vp8_shown(data)):
                 COUNTS.failed += 1
         return out
