@@ -100,6 +100,11 @@ func TestTruthLoss(t *testing.T) {
 					t.Errorf("video: no retransmission although NACKs are answered (%d NACKs sent)", sum.NACKCount)
 				}
 			}
+			// Every Opus packet of the hall is 20 ms: the samples concealed
+			// are the audio packets lost.
+			if sum.ConcealedPct == nil || math.Abs(*sum.ConcealedPct-sum.Audio.LossPct) > 0.01 {
+				t.Errorf("concealed %v %%, want the audio loss %.2f %%", sum.ConcealedPct, sum.Audio.LossPct)
+			}
 		})
 	}
 }
