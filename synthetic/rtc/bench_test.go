@@ -35,7 +35,7 @@ var benchDuration = flag.Duration("rtc.duration", 10*time.Second, "how long Benc
 // once come from such a stall: a loaded machine, not the hall). Run with
 // -benchtime=1x: one iteration is one whole run.
 //
-//	go test -run '^$' -bench RTCParticipants -benchtime=1x ./synthetic/
+//	go test -run '^$' -bench RTCParticipants -benchtime=1x ./synthetic/rtc/
 func BenchmarkRTCParticipants(b *testing.B) {
 	for _, n := range []int{50, 100, 200} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {

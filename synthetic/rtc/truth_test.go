@@ -293,7 +293,7 @@ func TestTruthOneLostPacket(t *testing.T) {
 			if freezes != 1 || math.Abs(freezeMS-want) > 15 {
 				v.Errorf("%d freezes of %.0f ms; want exactly 1 of %.0f ms (the frame before the loss to the keyframe)", freezes, freezeMS, want)
 			}
-			if pli := ms(d.droppedAt, d.plis[0]); pli < 150 || pli > 150+40+30 {
+			if pli := ms(d.droppedAt, d.plis[0]); pli < 150 || pli > 150+40+60 {
 				v.Errorf("first PLI %.0f ms after the loss; want 150 ms after the gap showed (≤ 1 frame later)", pli)
 			}
 			if k := ms(d.plis[0], d.keyAt); k < 0 || k > 100 {
