@@ -110,6 +110,130 @@ func (st *stream) harvest(kw *kindWindow, fc *frameCounts, concealed, total *int
 	*total += t
 }
 
+// The RTP clock rates: every WebRTC video codec's, and Opus's.
+const (
+	videoClock = 90000
+	audioClock = 48000
+)
+
+// onRTP takes one received RTP packet of size bytes, of codec mime, with the
+// frame stamp it carried. Packets that RFC 3550's sequence checks reject are
+// counted as invalid and otherwise ignored: they are not media (a stream of
+// garbage ends in "no media", not in numbers); a duplicate counts for
+// nothing.
+func (m *meter) onRTP(gen uint64, video bool, mime string, p *rtp.Packet, stamp stampOf, size int, at time.Time) {
+	m.mu.Lock()
+	defer m.unlock()
+	md := m.current(gen)
+	if md == nil {
+		return
+	}
+	st, clock := &md.audio, uint32(audioClock)
+	if video {
+		st, clock = &md.video, videoClock
+	}
+	if !st.started || st.ssrc != p.SSRC || st.mime != mime {
+		// A new stream replaces the old: keep what it counted.
+		m.harvestStream(st, video)
+		st.reset(p.SSRC, mime, video, clock)
+	}
+	before := st.seq.retransmitted
+	ext, v := st.seq.push(p.SequenceNumber, at)
+	resent := st.seq.retransmitted != before
+	switch v {
+	case seqProbation:
+		st.hold(p, stamp, size, at)
+		return
+	case seqInvalid:
+		m.w.invalid++
+		md.invalid++
+		st.hold(p, stamp, size, at) // it may start the stream, or its new numbering
+		return
+	case seqDuplicate:
+		return
+	case seqStarted:
+		if h := st.held; h != nil && h.SequenceNumber == p.SequenceNumber-1 {
+			m.accept(md, st, video, h, ext-1, st.heldStamp, st.heldSize, st.heldAt, false)
+		}
+		st.held = nil
+	}
+	m.accept(md, st, video, p, ext, stamp, size, at, resent)
+}
+
+// accept takes one valid media packet with its extended sequence number;
+// resent says it is a retransmission, which, as in libwebrtc, does not enter
+// the jitter (its delay is the NACK's round trip, not the network's
+// variation); mu is held.
+func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, ext int64, stamp stampOf, size int, at time.Time, resent bool) {
+	md.lastMedia, st.lastAt = at, at
+	st.bytes += int64(size)
+	st.active = true
+	if !resent {
+		st.jit.update(at, p.Timestamp)
+	}
+	if !video {
+		st.conceal.packet(p.Payload)
+		if md.audioOnly && md.firstFrameAt.IsZero() {
+			md.firstFrameAt = at // no video negotiated: first audio stands in
+			close(md.firstFrame)
+		}
+		return
+	}
+	m.w.hasVideo = true
+	st.rendered = st.fb.insert(st.rendered[:0], ext, p, stamp.st, stamp.ok, at)
+	for _, f := range st.rendered {
+		m.onFrame(md, st, f)
+	}
+	if since, _, blocked := st.fb.blocked(); blocked {
+		md.recovery.blocked(since)
+	}
+}
+
+// videoArriving reports whether valid video packets of connection gen have
+// arrived in the last second.
+func (m *meter) videoArriving(gen uint64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	md := m.current(gen)
+	return md != nil && md.video.started && m.now().Sub(md.video.lastAt) < time.Second
+}
+
+// invalid is how many packets of connection gen were rejected as invalid.
+func (m *meter) invalid(gen uint64) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if md := m.current(gen); md != nil {
+		return md.invalid
+	}
+	return 0
+}
+
+// onNACK records a NACK connection gen sent for seqs of stream ssrc: any of
+// them that arrives from now on is a retransmission.
+func (m *meter) onNACK(gen uint64, ssrc uint32, seqs []uint16) {
+	m.mu.Lock()
+	defer m.unlock()
+	md := m.current(gen)
+	if md == nil {
+		return
+	}
+	m.w.nacks++
+	for _, st := range []*stream{&md.video, &md.audio} {
+		if st.started && st.ssrc == ssrc {
+			st.seq.nacked(seqs, m.now())
+		}
+	}
+}
+
+// onPLI records a PLI connection gen sent.
+func (m *meter) onPLI(gen uint64, _ uint32) {
+	m.mu.Lock()
+	defer m.unlock()
+	if m.current(gen) != nil {
+		m.w.plis++
+	}
+}
+
 // ntpMiddle is the middle 32 bits of t as an NTP timestamp (RFC 3550
 // §4), the unit of a receiver report's LSR and DLSR: 1/65536 s.
 func ntpMiddle(t time.Time) uint32 {

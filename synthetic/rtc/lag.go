@@ -1,6 +1,10 @@
 package rtc
 
-import "time"
+import (
+	"time"
+
+	"github.com/bidwatch/bidwatch/internal/framestamp"
+)
 
 // ntpEpochOffset is the seconds from the NTP epoch (1900) to the Unix epoch.
 const ntpEpochOffset = 2208988800
@@ -35,4 +39,45 @@ func (c senderClock) captured(ssrc uint32, ts uint32) (time.Time, bool) {
 	}
 	d := float64(int32(ts-c.rtp)) / c.clockRate
 	return c.wall.Add(time.Duration(d * float64(time.Second))), true
+}
+
+// frameLag records the one-way delay of a frame rendered at at: from its
+// frame stamp (the hall's own video, or our own coming back), else from the
+// stream's last RTCP sender report (any other server); mu is held. Both need
+// the sender's clock in step with ours.
+func (m *meter) frameLag(st *stream, ts uint32, stamp stampOf, at time.Time) {
+	if stamp.ok {
+		src := stamp.st.Source
+		if src != framestamp.SourceHall && src != m.ownSource {
+			return // another publisher's frame: not ours to time
+		}
+		if src == m.ownSource {
+			m.ownFrames++
+		}
+		if lag := at.Sub(stamp.st.Sent); lag >= 0 {
+			m.w.lag = append(m.w.lag, lag)
+		}
+		return
+	}
+	if captured, ok := st.sr.captured(st.ssrc, ts); ok {
+		if lag := at.Sub(captured); lag >= 0 {
+			m.w.lag = append(m.w.lag, lag)
+		}
+	}
+}
+
+// onSenderReport takes an RTCP sender report of connection gen about the
+// video (or audio) stream ssrc: NTP wall-clock time ntp is RTP time rtpTime.
+func (m *meter) onSenderReport(gen uint64, video bool, ssrc uint32, ntp uint64, rtpTime uint32) {
+	m.mu.Lock()
+	defer m.unlock()
+	md := m.current(gen)
+	if md == nil {
+		return
+	}
+	st := &md.audio
+	if video {
+		st = &md.video
+	}
+	st.sr = senderClock{have: true, ssrc: ssrc, wall: ntpTime(ntp), rtp: rtpTime, clockRate: st.jit.clockRate}
 }

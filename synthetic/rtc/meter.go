@@ -5,9 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/rtp"
-
-	"github.com/bidwatch/bidwatch/internal/framestamp"
 	"github.com/bidwatch/bidwatch/internal/sample"
 	"github.com/bidwatch/bidwatch/synthetic"
 )
@@ -167,104 +164,6 @@ func (m *meter) current(gen uint64) *sessionMedia {
 	return m.media
 }
 
-// The RTP clock rates: every WebRTC video codec's, and Opus's.
-const (
-	videoClock = 90000
-	audioClock = 48000
-)
-
-// onRTP takes one received RTP packet of size bytes, of codec mime, with the
-// frame stamp it carried. Packets that RFC 3550's sequence checks reject are
-// counted as invalid and otherwise ignored: they are not media (a stream of
-// garbage ends in "no media", not in numbers); a duplicate counts for
-// nothing.
-func (m *meter) onRTP(gen uint64, video bool, mime string, p *rtp.Packet, stamp stampOf, size int, at time.Time) {
-	m.mu.Lock()
-	defer m.unlock()
-	md := m.current(gen)
-	if md == nil {
-		return
-	}
-	st, clock := &md.audio, uint32(audioClock)
-	if video {
-		st, clock = &md.video, videoClock
-	}
-	if !st.started || st.ssrc != p.SSRC || st.mime != mime {
-		// A new stream replaces the old: keep what it counted.
-		m.harvestStream(st, video)
-		st.reset(p.SSRC, mime, video, clock)
-	}
-	before := st.seq.retransmitted
-	ext, v := st.seq.push(p.SequenceNumber, at)
-	resent := st.seq.retransmitted != before
-	switch v {
-	case seqProbation:
-		st.hold(p, stamp, size, at)
-		return
-	case seqInvalid:
-		m.w.invalid++
-		md.invalid++
-		st.hold(p, stamp, size, at) // it may start the stream, or its new numbering
-		return
-	case seqDuplicate:
-		return
-	case seqStarted:
-		if h := st.held; h != nil && h.SequenceNumber == p.SequenceNumber-1 {
-			m.accept(md, st, video, h, ext-1, st.heldStamp, st.heldSize, st.heldAt, false)
-		}
-		st.held = nil
-	}
-	m.accept(md, st, video, p, ext, stamp, size, at, resent)
-}
-
-// accept takes one valid media packet with its extended sequence number;
-// resent says it is a retransmission, which, as in libwebrtc, does not enter
-// the jitter (its delay is the NACK's round trip, not the network's
-// variation); mu is held.
-func (m *meter) accept(md *sessionMedia, st *stream, video bool, p *rtp.Packet, ext int64, stamp stampOf, size int, at time.Time, resent bool) {
-	md.lastMedia, st.lastAt = at, at
-	st.bytes += int64(size)
-	st.active = true
-	if !resent {
-		st.jit.update(at, p.Timestamp)
-	}
-	if !video {
-		st.conceal.packet(p.Payload)
-		if md.audioOnly && md.firstFrameAt.IsZero() {
-			md.firstFrameAt = at // no video negotiated: first audio stands in
-			close(md.firstFrame)
-		}
-		return
-	}
-	m.w.hasVideo = true
-	st.rendered = st.fb.insert(st.rendered[:0], ext, p, stamp.st, stamp.ok, at)
-	for _, f := range st.rendered {
-		m.onFrame(md, st, f)
-	}
-	if since, _, blocked := st.fb.blocked(); blocked {
-		md.recovery.blocked(since)
-	}
-}
-
-// videoArriving reports whether valid video packets of connection gen have
-// arrived in the last second.
-func (m *meter) videoArriving(gen uint64) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	md := m.current(gen)
-	return md != nil && md.video.started && m.now().Sub(md.video.lastAt) < time.Second
-}
-
-// invalid is how many packets of connection gen were rejected as invalid.
-func (m *meter) invalid(gen uint64) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if md := m.current(gen); md != nil {
-		return md.invalid
-	}
-	return 0
-}
-
 // onFrame takes one rendered video frame of st; mu is held.
 func (m *meter) onFrame(md *sessionMedia, st *stream, f renderedFrame) {
 	at := f.at
@@ -287,73 +186,6 @@ func (m *meter) onFrame(md *sessionMedia, st *stream, f renderedFrame) {
 	if md.firstFrameAt.IsZero() {
 		md.firstFrameAt = at
 		close(md.firstFrame)
-	}
-}
-
-// frameLag records the one-way delay of a frame rendered at at: from its
-// frame stamp (the hall's own video, or our own coming back), else from the
-// stream's last RTCP sender report (any other server); mu is held. Both need
-// the sender's clock in step with ours.
-func (m *meter) frameLag(st *stream, ts uint32, stamp stampOf, at time.Time) {
-	if stamp.ok {
-		src := stamp.st.Source
-		if src != framestamp.SourceHall && src != m.ownSource {
-			return // another publisher's frame: not ours to time
-		}
-		if src == m.ownSource {
-			m.ownFrames++
-		}
-		if lag := at.Sub(stamp.st.Sent); lag >= 0 {
-			m.w.lag = append(m.w.lag, lag)
-		}
-		return
-	}
-	if captured, ok := st.sr.captured(st.ssrc, ts); ok {
-		if lag := at.Sub(captured); lag >= 0 {
-			m.w.lag = append(m.w.lag, lag)
-		}
-	}
-}
-
-// onSenderReport takes an RTCP sender report of connection gen about the
-// video (or audio) stream ssrc: NTP wall-clock time ntp is RTP time rtpTime.
-func (m *meter) onSenderReport(gen uint64, video bool, ssrc uint32, ntp uint64, rtpTime uint32) {
-	m.mu.Lock()
-	defer m.unlock()
-	md := m.current(gen)
-	if md == nil {
-		return
-	}
-	st := &md.audio
-	if video {
-		st = &md.video
-	}
-	st.sr = senderClock{have: true, ssrc: ssrc, wall: ntpTime(ntp), rtp: rtpTime, clockRate: st.jit.clockRate}
-}
-
-// onNACK records a NACK connection gen sent for seqs of stream ssrc: any of
-// them that arrives from now on is a retransmission.
-func (m *meter) onNACK(gen uint64, ssrc uint32, seqs []uint16) {
-	m.mu.Lock()
-	defer m.unlock()
-	md := m.current(gen)
-	if md == nil {
-		return
-	}
-	m.w.nacks++
-	for _, st := range []*stream{&md.video, &md.audio} {
-		if st.started && st.ssrc == ssrc {
-			st.seq.nacked(seqs, m.now())
-		}
-	}
-}
-
-// onPLI records a PLI connection gen sent.
-func (m *meter) onPLI(gen uint64, _ uint32) {
-	m.mu.Lock()
-	defer m.unlock()
-	if m.current(gen) != nil {
-		m.w.plis++
 	}
 }
 
