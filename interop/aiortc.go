@@ -265,11 +265,15 @@ type Report struct {
 	PTS       []int64 `json:"pts"`
 	RTPOrigin *uint32 `json:"rtp_ts_origin"`
 
-	// DecodedAt is the wall-clock time (Unix seconds, the machine's
-	// clock) of each picture as it left the decoder, FramesOut of them in
-	// decode order: what a participant watching at the same time can be
+	// ArrivedAt is, for each decoded picture (as PTS), the wall-clock time
+	// (Unix seconds, the machine's clock) its frame was complete: the last
+	// packet of its RTP timestamp arrived (0: not seen). It is the render
+	// time of a receiver that takes decoding as instant, as bidwatch's
+	// participant does, without aiortc's own delays (its jitter buffer
+	// hands a frame over only when the next one starts; then a decoder
+	// thread): what a participant watching at the same time can be
 	// compared with over the same wall-clock interval.
-	DecodedAt []float64 `json:"decoded_at"`
+	ArrivedAt []float64 `json:"arrived_at"`
 
 	AudioFrames int `json:"audio_frames"`
 
@@ -291,27 +295,34 @@ func (r Report) RTPTimestamps() []uint32 {
 	return out
 }
 
-// DecodedBetween counts the pictures that left the decoder in [from, to).
+// DecodedBetween counts the decoded pictures whose frames were complete
+// (ArrivedAt) in [from, to).
 func (r Report) DecodedBetween(from, to time.Time) int {
 	lo, hi := unixSeconds(from), unixSeconds(to)
 	n := 0
-	for _, at := range r.DecodedAt {
-		if at >= lo && at < hi {
+	for _, at := range r.ArrivedAt {
+		if at > 0 && at >= lo && at < hi {
 			n++
 		}
 	}
 	return n
 }
 
-// DecodedSpan returns the wall-clock times of the first and the last
-// picture out of the decoder; ok is false when there was none.
+// DecodedSpan returns when the first and the last decoded picture's
+// frames were complete (ArrivedAt); ok is false when there was none.
 func (r Report) DecodedSpan() (first, last time.Time, ok bool) {
-	if len(r.DecodedAt) == 0 {
-		return time.Time{}, time.Time{}, false
-	}
-	lo, hi := r.DecodedAt[0], r.DecodedAt[0]
-	for _, at := range r.DecodedAt {
+	var lo, hi float64
+	for _, at := range r.ArrivedAt {
+		if at <= 0 {
+			continue
+		}
+		if lo == 0 {
+			lo, hi = at, at
+		}
 		lo, hi = min(lo, at), max(hi, at)
+	}
+	if lo == 0 {
+		return time.Time{}, time.Time{}, false
 	}
 	return fromUnixSeconds(lo), fromUnixSeconds(hi), true
 }

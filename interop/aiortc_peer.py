@@ -403,7 +403,9 @@ class DecodeCounts:
         self.failed = 0  # shown frames that produced no picture
         self.first_keyframe_pts = None
         self.rtp_origin = None  # RTP timestamp that aiortc maps to pts 0
-        self.decoded_at = []  # wall clock (Unix s) of each picture out of the decoder
+        # wall clock (Unix s) of the latest video packet of each RTP
+        # timestamp: when its frame was complete, for in-order delivery
+        self.arrived = {}
 
     def snapshot(self):
         with self.lock:
@@ -415,7 +417,6 @@ class DecodeCounts:
                 "failed": self.failed,
                 "first_keyframe_pts": self.first_keyframe_pts,
                 "rtp_ts_origin": self.rtp_origin,
-                "decoded_at": list(self.decoded_at),
             }
 
 
@@ -449,10 +450,8 @@ class CountingDecoder:
                 COUNTS.first_keyframe_pts = encoded_frame.timestamp
         self.seen_key = True
         out = self.inner.decode(encoded_frame)
-        now = round(time.time(), 6)
         with COUNTS.lock:
             COUNTS.frames_out += len(out)
-            COUNTS.decoded_at.extend([now] * len(out))
             if not out and (self.codec_name != "VP8" or vp8_shown(data)):
                 COUNTS.failed += 1
         return out
@@ -491,6 +490,16 @@ def instrument_receiver():
         self._RTCRtpReceiver__timestamp_mapper = mapper
 
     aiortc.rtcrtpreceiver.RTCRtpReceiver.__init__ = init
+
+    real_handle = aiortc.rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet
+
+    async def handle(self, packet, arrival_time_ms):
+        mapper = self._RTCRtpReceiver__timestamp_mapper
+        if getattr(mapper, "video", False) and len(COUNTS.arrived) < 100000:
+            COUNTS.arrived[packet.timestamp] = time.time()
+        await real_handle(self, packet, arrival_time_ms)
+
+    aiortc.rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet = handle
 
 
 class ErrorCounter(logging.Handler):
@@ -678,6 +687,14 @@ async def watch(args):
         report["span_s"] = round(span, 3)
         if span > 0 and report["frames_decoded"] > 1:
             report["fps"] = round((report["frames_decoded"] - 1) / span, 2)
+    if d["rtp_ts_origin"] is not None:
+        # When each decoded picture's frame was complete (its last packet
+        # arrived): the render time of a receiver that takes decoding as
+        # instant, which is how bidwatch's participant times frames.
+        origin = d["rtp_ts_origin"]
+        report["arrived_at"] = [
+            round(COUNTS.arrived.get((origin + p) & 0xFFFFFFFF, 0.0), 6) for p in report["pts"]
+        ]
     if report["pts"]:
         report["first_pts"] = report["pts"][0]
         report["last_pts"] = report["pts"][-1]
