@@ -76,6 +76,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseIVF$$' -fuzztime 30s ./internal/mediaclip/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAnnexB$$' -fuzztime 30s ./internal/mediaclip/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./internal/framestamp/
+	$(GO) test -run '^$$' -fuzz '^FuzzVP8$$' -fuzztime 30s ./synthetic/rtc/
+	$(GO) test -run '^$$' -fuzz '^FuzzH264$$' -fuzztime 30s ./synthetic/rtc/
+	$(GO) test -run '^$$' -fuzz '^FuzzVP9$$' -fuzztime 30s ./synthetic/rtc/
+	$(GO) test -run '^$$' -fuzz '^FuzzAV1$$' -fuzztime 30s ./synthetic/rtc/
+	$(GO) test -run '^$$' -fuzz '^FuzzFrameBuffer$$' -fuzztime 30s ./synthetic/rtc/
 	$(GO) test -run '^$$' -fuzz '^FuzzSeqStats$$' -fuzztime 30s ./synthetic/rtc/
 
 ## demo: the synthetic hall with a live check while scripted faults come and go.
