@@ -308,6 +308,22 @@ func TestRTCCleanSession(t *testing.T) {
 		if s.LargestGapMS > 150 {
 			v.Errorf("window %v: largest gap %.0f ms", s.WindowStart.Format("15:04:05"), s.LargestGapMS)
 		}
+		// Nothing lost on loopback: every frame received renders, nothing
+		// is asked for again, no audio is concealed; the room's jitter is
+		// its video's; 20 ms Opus packets make 960 samples each.
+		if s.FramesReceived != s.Frames || s.FramesDropped != 0 || s.VideoLost != 0 || s.AudioLost != 0 ||
+			s.NACKCount != 0 || s.PLICount != 0 || s.ConcealedSamples != 0 {
+			t.Errorf("window %v: %d frames received, %d rendered, %d dropped; lost %d video, %d audio; %d NACKs, %d PLIs, %d samples concealed",
+				s.WindowStart.Format("15:04:05"), s.FramesReceived, s.Frames, s.FramesDropped, s.VideoLost, s.AudioLost,
+				s.NACKCount, s.PLICount, s.ConcealedSamples)
+		}
+		if s.AudioPackets < 40 || s.VideoPackets < 20 {
+			v.Errorf("window %v: %d audio and %d video packets, want ~50 and ~25", s.WindowStart.Format("15:04:05"), s.AudioPackets, s.VideoPackets)
+		}
+		if s.AudioSamples != 960*s.AudioPackets || s.JitterMS != s.VideoJitterMS {
+			t.Errorf("window %v: %d audio samples for %d packets, jitter %.2f ms (video %.2f, audio %.2f)",
+				s.WindowStart.Format("15:04:05"), s.AudioSamples, s.AudioPackets, s.JitterMS, s.VideoJitterMS, s.AudioJitterMS)
+		}
 	}
 	if len(rtt) < len(steady)-1 || median(rtt) > 20 {
 		v.Errorf("RTT in %d of %d windows, median %.2f ms; want every window, under 20 ms on loopback", len(rtt), len(steady), median(rtt))
