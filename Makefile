@@ -23,7 +23,7 @@ test:
 
 ## bench: every benchmark of the issues, then the WebSocket load run. Soak and
 ## load runs are bounded in count and time; all traffic stays on loopback.
-## Takes about 22 minutes on 2 cores; the figures are in docs/performance.md.
+## Takes about 26 minutes on 2 cores; the figures are in docs/performance.md.
 bench: build
 	@echo "# machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB, $$($(GO) version)"
 	$(GO) test -run '^$$' -bench 'ParseMessage' -benchmem ./synthetic/ws/
@@ -31,6 +31,8 @@ bench: build
 	$(GO) test -run '^$$' -bench 'DetectDropout' -benchtime 20x ./synthetic/ws/
 	$(GO) test -run '^$$' -bench 'RTCParticipants' -benchtime 1x -timeout 20m ./synthetic/rtc/
 	$(GO) test -run '^$$' -bench 'RTCFreezeFlag' -benchtime 10x ./synthetic/rtc/
+	$(GO) test -run '^$$' -bench 'Viewers/n=200' -benchtime 1x -timeout 10m ./synthetic/rtc/
+	$(GO) test -run '^$$' -bench 'FreezeFlagP95' -benchtime 1x -timeout 20m ./synthetic/rtc/
 	$(GO) test -run '^$$' -bench 'Publish' -benchtime 200x ./internal/bus/
 	$(GO) test -run '^$$' -bench 'AgentPublish|SpoolAppend' ./probe/
 	$(GO) test -run '^$$' -bench 'FailoverToAck' -benchtime 3x ./internal/bus/
