@@ -393,14 +393,7 @@ func (m *meter) closeWindowAt(cut time.Time) sample.Sample {
 	fillMedia(&s, w.video, w.audio, w.hasVideo, secs)
 	fillVideo(&s, w.fc, w.nacks, w.plis)
 	fillAudio(&s, w.concealed, w.samples)
-	if len(w.rtt) > 0 {
-		s.RTTCount = len(w.rtt)
-		s.RTTMedianMS, s.RTTMaxMS = synthetic.MedianMax(w.rtt)
-	}
-	if len(w.lag) > 0 {
-		s.LagCount = len(w.lag)
-		s.LagMedianMS, s.LagMaxMS = synthetic.MedianMax(w.lag)
-	}
+	synthetic.SetLatency(&s, w.rtt, w.lag)
 	*w = meterWindow{rtt: w.rtt[:0], lag: w.lag[:0]}
 	m.wStart = m.wStart.Add(m.window)
 	m.wEnd = m.wStart.Add(m.window)

@@ -238,8 +238,7 @@ func (p *Participant) Run(ctx context.Context, out chan<- sample.Sample) error {
 		}
 	}()
 
-	var seq uint64
-	dropped := 0
+	em := synthetic.Emitter{Out: out, Transport: sample.TransportWebRTC, Room: p.cfg.Room, Participant: p.cfg.Participant}
 	timer := time.NewTimer(m.wEnd.Sub(p.cfg.Now()))
 	defer timer.Stop()
 	for {
@@ -251,19 +250,7 @@ func (p *Participant) Run(ctx context.Context, out chan<- sample.Sample) error {
 			cut = p.cfg.Now()
 		case <-timer.C:
 		}
-		s := m.closeWindowAt(cut)
-		s.Transport = sample.TransportWebRTC
-		s.Participant = p.cfg.Participant
-		s.Room = p.cfg.Room
-		s.Seq = seq + 1
-		s.SamplesDropped = dropped
-		select {
-		case out <- s:
-			seq++
-			dropped = 0
-		default:
-			dropped++
-		}
+		em.Emit(m.closeWindowAt(cut))
 		if !cut.IsZero() {
 			return nil
 		}

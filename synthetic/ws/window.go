@@ -111,14 +111,7 @@ func (w *windowAcc) close(tw tickWindow) sample.Sample {
 	if exp := tw.received + tw.missed; exp > 0 && tw.missed > 0 {
 		s.LossPct = 100 * float64(tw.missed) / float64(exp)
 	}
-	if len(w.rtt) > 0 {
-		s.RTTCount = len(w.rtt)
-		s.RTTMedianMS, s.RTTMaxMS = synthetic.MedianMax(w.rtt)
-	}
-	if len(w.lag) > 0 {
-		s.LagCount = len(w.lag)
-		s.LagMedianMS, s.LagMaxMS = synthetic.MedianMax(w.lag)
-	}
+	synthetic.SetLatency(&s, w.rtt, w.lag)
 	return s
 }
 

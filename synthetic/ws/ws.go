@@ -84,7 +84,7 @@ type dialResult struct {
 // process hold ten thousand participants.
 type wsSession struct {
 	p   *Participant
-	out chan<- sample.Sample
+	out synthetic.Emitter
 
 	mu    sync.Mutex // guards win, ticks and pings
 	win   *windowAcc
@@ -100,8 +100,6 @@ type wsSession struct {
 	attempt      int
 	dialing      bool
 	lastDialErr  string
-	sentDropped  int
-	seq          uint64
 	pingTicker   *time.Ticker
 	backoffTimer *time.Timer
 }
@@ -118,7 +116,7 @@ func (p *Participant) Run(ctx context.Context, out chan<- sample.Sample) error {
 	now := time.Now()
 	s := &wsSession{
 		p:     p,
-		out:   out,
+		out:   synthetic.Emitter{Out: out, Transport: sample.TransportWS, Room: p.cfg.Room, Participant: p.cfg.Participant},
 		win:   newWindowAcc(now, p.cfg.Window),
 		ticks: newTickTracker(p.cfg.TickPeriod, p.cfg.StutterFactor),
 	}
@@ -360,22 +358,10 @@ func (s *wsSession) closeWindow(now time.Time) {
 	s.win.next()
 	s.mu.Unlock()
 
-	s.seq++
-	smp.Seq = s.seq
-	smp.Transport = sample.TransportWS
-	smp.Room = s.p.cfg.Room
-	smp.Participant = s.p.cfg.Participant
-	smp.SamplesDropped = s.sentDropped
 	if tw.episodes > 0 {
 		s.emit(synthetic.Event{Kind: synthetic.EventStutter, At: now})
 	}
-	select {
-	case s.out <- smp:
-		s.sentDropped = 0
-	default:
-		s.seq--
-		s.sentDropped++
-	}
+	s.out.Emit(smp)
 }
 
 func (s *wsSession) emit(e synthetic.Event) {
