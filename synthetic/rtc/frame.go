@@ -8,22 +8,6 @@ import (
 	"github.com/bidwatch/bidwatch/internal/framestamp"
 )
 
-// seqVerdict is what a sequence number says about its packet (seqStats.push).
-type seqVerdict int
-
-const (
-	seqValid     seqVerdict = iota
-	seqProbation            // maybe the stream's first packet: hold it
-	seqInvalid              // not of this stream: ignore it
-	seqStarted              // valid, and the held packet before it is too
-)
-
-// RFC 3550 A.1's MAX_DROPOUT and MAX_MISORDER.
-const (
-	maxDropout  = 3000
-	maxMisorder = 100
-)
-
 // stream is the receive state of one RTP stream of a connection: the
 // packet accounting (seqStats), the jitter, and for video the frame buffer
 // that decides which frames a decoder would show, for audio the Opus

@@ -39,11 +39,24 @@ type seqStats struct {
 	window lossCounts             // the totals when the window began
 }
 
-// RFC 3550 A.1's MAX_DROPOUT and MAX_MISORDER (maxDropout, maxMisorder are
-// declared with the old tracker in frame.go until it goes), and how many
-// recent sequence numbers the duplicate and NACK bitmaps remember. A late
-// packet is at most maxMisorder behind, well within seqWindow.
-const seqWindow = 4096
+// seqVerdict is what a sequence number says about its packet (seqStats.push).
+type seqVerdict int
+
+const (
+	seqValid     seqVerdict = iota
+	seqProbation            // maybe the stream's first packet: hold it
+	seqInvalid              // not of this stream: ignore it
+	seqStarted              // valid, and the held packet before it is too
+)
+
+// RFC 3550 A.1's MAX_DROPOUT and MAX_MISORDER, and how many recent
+// sequence numbers the duplicate and NACK bitmaps remember. A late packet is
+// at most maxMisorder behind, well within seqWindow.
+const (
+	maxDropout  = 3000
+	maxMisorder = 100
+	seqWindow   = 4096
+)
 
 // seqDuplicate is a packet received before: it counts for nothing.
 const seqDuplicate = seqStarted + 1
