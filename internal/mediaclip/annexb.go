@@ -23,10 +23,10 @@ const (
 func ParseAnnexB(data []byte) ([]Frame, error) {
 	nals := splitAnnexB(data)
 	if len(nals) == 0 {
-		return nil, errors.New("Annex B: no start code")
+		return nil, errors.New("byte stream (Annex B): no start code")
 	}
 	if nals[0].start != 0 && !allZero(data[:nals[0].start]) {
-		return nil, fmt.Errorf("Annex B: %d bytes before the first start code", nals[0].start)
+		return nil, fmt.Errorf("byte stream (Annex B): %d bytes before the first start code", nals[0].start)
 	}
 	var frames []Frame
 	auStart, hasVCL, key := -1, false, false
@@ -39,10 +39,10 @@ func ParseAnnexB(data []byte) ([]Frame, error) {
 	for i, n := range nals {
 		body := data[n.body:n.end]
 		if len(body) == 0 {
-			return nil, fmt.Errorf("Annex B: NAL unit %d at byte %d: empty", i, n.start)
+			return nil, fmt.Errorf("byte stream (Annex B): NAL unit %d at byte %d: empty", i, n.start)
 		}
 		if body[0]&0x80 != 0 {
-			return nil, fmt.Errorf("Annex B: NAL unit %d at byte %d: forbidden_zero_bit set", i, n.start)
+			return nil, fmt.Errorf("byte stream (Annex B): NAL unit %d at byte %d: forbidden_zero_bit set", i, n.start)
 		}
 		typ := body[0] & 0x1f
 		vcl := typ == NALSlice || typ == NALIDR
@@ -61,11 +61,11 @@ func ParseAnnexB(data []byte) ([]Frame, error) {
 		}
 	}
 	if !hasVCL && auStart >= 0 {
-		return nil, errors.New("Annex B: the stream ends with NAL units but no slice")
+		return nil, errors.New("byte stream (Annex B): the stream ends with NAL units but no slice")
 	}
 	flush(len(data))
 	if len(frames) == 0 {
-		return nil, errors.New("Annex B: no slices")
+		return nil, errors.New("byte stream (Annex B): no slices")
 	}
 	return frames, nil
 }
