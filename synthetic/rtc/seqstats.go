@@ -37,6 +37,12 @@ type seqStats struct {
 	seen   [seqWindow / 64]uint64 // extended numbers received, by ext % seqWindow
 	nacks  [seqWindow / 64]uint64 // extended numbers NACKed and not received
 	window lossCounts             // the totals when the window began
+
+	// early holds the numbers NACKed before the stream was valid (a packet
+	// lost during probation): they are marked once it starts, so their
+	// retransmissions count as such.
+	early  [16]uint16
+	nEarly int
 }
 
 // seqVerdict is what a sequence number says about its packet (seqStats.push).
@@ -97,6 +103,8 @@ func (s *seqStats) push(seq uint16, _ time.Time) (ext int64, v seqVerdict) {
 		s.mark(s.base)
 		s.mark(s.highest)
 		s.received = 2
+		s.nacked(s.early[:s.nEarly], time.Time{})
+		s.nEarly = 0
 		return s.highest, seqStarted
 	}
 	udelta := seq - uint16(s.highest)
@@ -144,10 +152,18 @@ func (s *seqStats) push(seq uint16, _ time.Time) (ext int64, v seqVerdict) {
 }
 
 // nacked records that a NACK asked for seqs: any of them that arrives from
-// now on is a retransmission. Numbers already received, or not behind the
-// highest one, are ignored.
+// now on is a retransmission — also one from before the first packet that
+// counted (it lowers the base when it comes). Numbers already received, or
+// not behind the highest one, are ignored; before the stream is valid the
+// numbers are kept until it is.
 func (s *seqStats) nacked(seqs []uint16, _ time.Time) {
 	if !s.started {
+		for _, seq := range seqs {
+			if s.nEarly < len(s.early) {
+				s.early[s.nEarly] = seq
+				s.nEarly++
+			}
+		}
 		return
 	}
 	for _, seq := range seqs {
@@ -156,7 +172,7 @@ func (s *seqStats) nacked(seqs []uint16, _ time.Time) {
 			continue
 		}
 		ext := s.highest - behind
-		if ext < s.base || s.has(&s.seen, ext) {
+		if ext >= s.base && s.has(&s.seen, ext) {
 			continue
 		}
 		w, b := bit(ext)

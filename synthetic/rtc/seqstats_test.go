@@ -252,3 +252,34 @@ func FuzzSeqStats(f *testing.F) {
 		}
 	})
 }
+
+// TestSeqStatsNackedDuringProbation: the stream's second packet is lost, so
+// probation starts over and the stream counts from the third; the NACK for
+// the second went out before the stream was valid. Its retransmission is
+// from before the first packet that counted: it lowers the base and counts as
+// lost in transit and retransmitted, not as received.
+func TestSeqStatsNackedDuringProbation(t *testing.T) {
+	var s seqStats
+	s.push(10, seqT0) // probation
+	s.push(12, seqT0) // 11 lost: 10 had no successor
+	s.nacked([]uint16{11}, seqT0)
+	s.push(13, seqT0) // valid from 12
+	if _, v := s.push(11, seqT0); v != seqValid {
+		t.Fatalf("retransmission of 11: verdict %d", v)
+	}
+	s.push(14, seqT0)
+	if got, want := s.total(), (lossCounts{expected: 4, lost: 1, retransmitted: 1}); got != want {
+		t.Errorf("total %+v, want %+v", got, want)
+	}
+
+	// The same once the stream is valid: a NACK for a number before the
+	// base marks it too.
+	var u seqStats
+	u.push(100, seqT0)
+	u.push(101, seqT0)
+	u.nacked([]uint16{99}, seqT0)
+	u.push(99, seqT0)
+	if got, want := u.total(), (lossCounts{expected: 3, lost: 1, retransmitted: 1}); got != want {
+		t.Errorf("NACKed before the base: total %+v, want %+v", got, want)
+	}
+}
