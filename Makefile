@@ -16,10 +16,15 @@ build:
 
 ## test: the whole suite with the race detector (what CI runs). It first
 ## installs what the tests need where it is missing (redis-server, chromium,
-## a CJK font: scripts/test-deps).
+## a CJK font, poppler-utils, python3-aiortc: scripts/test-deps). The suite
+## mostly waits on real peers and processes (about 0.6 of the 2 cores busy),
+## so three packages run at a time: about 7 minutes on 2 cores, against 10.5
+## one package per core. (Four at a time made the Sentinel failover and the
+## end-to-end latency tests fight for the CPU.)
+TEST_P ?= 3
 test:
 	./scripts/test-deps
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -p $(TEST_P) -timeout 20m ./...
 
 ## bench: every benchmark of the issues, then the WebSocket load run. Soak and
 ## load runs are bounded in count and time; all traffic stays on loopback.
