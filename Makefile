@@ -16,7 +16,7 @@ build:
 
 ## test: the whole suite with the race detector (what CI runs). It first
 ## installs what the tests need where it is missing (redis-server, chromium,
-## a CJK font, poppler-utils, python3-aiortc: scripts/test-deps). About 10.5
+## a CJK font, poppler-utils, python3-aiortc: scripts/test-deps). About 9.5–10.5
 ## minutes on 2 cores, one package per core. The suite mostly waits on real
 ## peers and processes, so `make test TEST_P=3` takes about 7, but then the
 ## end-to-end soaks share the CPU with two other packages and one run in four
