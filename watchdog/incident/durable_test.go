@@ -3,7 +3,6 @@ package incident
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,14 +21,7 @@ func TestRedisStoreDurable(t *testing.T) {
 		t.Skip("needs redis-server")
 	}
 	master := bustest.StartRedis(t)
-	replica := bustest.StartRedis(t, bustest.WithArgs("--replicaof", "127.0.0.1", strconv.Itoa(master.Port())))
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(bustest.Info(replica, "replication"), "master_link_status:up") {
-		if time.Now().After(deadline) {
-			t.Fatal("replica did not connect")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	replica := bustest.StartReplica(t, master)
 	b, err := bus.Open(context.Background(), bus.Options{URL: master.URL(), Prefix: "t-dur:", WaitTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -92,7 +92,7 @@ func StartSentinel(t testing.TB) *Sentinel {
 				return false
 			}
 		}
-		return h.linkUp(replica)
+		return LinkUp(replica)
 	})
 	return h
 }
@@ -149,7 +149,7 @@ func (h *Sentinel) WaitSwitched(old *Server) *Server {
 			}
 		}
 		now = h.Master()
-		return old.Pid() == 0 || h.linkUp(old)
+		return old.Pid() == 0 || LinkUp(old)
 	})
 	return now
 }
@@ -160,7 +160,7 @@ func (h *Sentinel) WaitSwitched(old *Server) *Server {
 func (h *Sentinel) Restart(n *Server) {
 	h.t.Helper()
 	n.Restart()
-	h.waitFor(30*time.Second, "the restarted node to replicate", func() bool { return h.linkUp(n) })
+	h.waitFor(30*time.Second, "the restarted node to replicate", func() bool { return LinkUp(n) })
 }
 
 func (h *Sentinel) sentinelMaster(s *Server) string {
@@ -187,10 +187,26 @@ func (h *Sentinel) sentinelReplicas(s *Server) int {
 	return len(r)
 }
 
-// linkUp reports whether n is a replica whose link to its master is up.
-func (h *Sentinel) linkUp(n *Server) bool {
+// LinkUp reports whether n is a replica whose link to its master is up.
+func LinkUp(n *Server) bool {
 	info := Info(n, "replication")
 	return strings.Contains(info, "role:slave") && strings.Contains(info, "master_link_status:up")
+}
+
+// StartReplica starts a redis-server replicating master and returns once
+// its link is up (failing t after 10 s).
+func StartReplica(t testing.TB, master *Server, opts ...Option) *Server {
+	t.Helper()
+	opts = append(opts, WithArgs("--replicaof", "127.0.0.1", strconv.Itoa(master.Port())))
+	replica := StartRedis(t, opts...)
+	deadline := time.Now().Add(10 * time.Second)
+	for !LinkUp(replica) {
+		if time.Now().After(deadline) {
+			t.Fatalf("bustest: replica of %s did not connect within 10 s", master.Addr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return replica
 }
 
 func (h *Sentinel) waitFor(timeout time.Duration, what string, cond func() bool) {
