@@ -247,22 +247,7 @@ func fakeWHEP(t *caseT, send func(ctx context.Context, video *webrtc.TrackLocalS
 			http.Error(w, err.Error(), 500)
 			return
 		}
-		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		answer, err := pc.CreateAnswer(nil)
-		if err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		gathered := webrtc.GatheringCompletePromise(pc)
-		_ = pc.SetLocalDescription(answer)
-		<-gathered
-		w.Header().Set("Content-Type", "application/sdp")
-		w.Header().Set("Location", "/session/1")
-		w.WriteHeader(201)
-		_, _ = io.WriteString(w, pc.LocalDescription().SDP)
+		answerWHEP(w, pc, string(offer))
 	}))
 	t.Cleanup(func() {
 		hs.Close()

@@ -164,22 +164,7 @@ func newClipSender(t testing.TB, o clipSenderOptions) *clipSender {
 				}
 			}
 		}()
-		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		answer, err := pc.CreateAnswer(nil)
-		if err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		gathered := webrtc.GatheringCompletePromise(pc)
-		_ = pc.SetLocalDescription(answer)
-		<-gathered
-		w.Header().Set("Content-Type", "application/sdp")
-		w.Header().Set("Location", "/session/1")
-		w.WriteHeader(201)
-		_, _ = io.WriteString(w, pc.LocalDescription().SDP)
+		answerWHEP(w, pc, string(offer))
 	}))
 	t.Cleanup(func() {
 		hs.Close()
@@ -193,4 +178,34 @@ func newClipSender(t testing.TB, o clipSenderOptions) *clipSender {
 	})
 	s.url = hs.URL + "/whep"
 	return s
+}
+
+// answerWHEP answers a WHEP offer on pc as a server without trickle ICE
+// does: the answer once ICE gathering is complete (at most 5 s), 201 and a
+// Location.
+func answerWHEP(w http.ResponseWriter, pc *webrtc.PeerConnection, offer string) {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(answer); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+		http.Error(w, "ICE gathering did not complete within 5 s", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/sdp")
+	w.Header().Set("Location", "/session/1")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = io.WriteString(w, pc.LocalDescription().SDP)
 }

@@ -174,7 +174,11 @@ func newViewerOpts(t *testing.T, url string, o viewerOpts) *viewer {
 	if err := pc.SetLocalDescription(offer); err != nil {
 		t.Fatal(err)
 	}
-	<-gathered
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("ICE gathering did not complete within 5 s")
+	}
 	resp, err := http.Post(url, "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
 	if err != nil {
 		t.Fatal(err)
