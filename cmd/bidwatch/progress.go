@@ -45,9 +45,9 @@ func (p *progress) event(e synthetic.Event) {
 	at := e.At.Sub(p.start).Seconds()
 	switch e.Kind {
 	case synthetic.EventConnected:
-		fmt.Fprintf(p.w, "%6.1fs  connected in %s\n", at, fmtMS(float64(e.Duration)/1e6))
+		fmt.Fprintf(p.w, "%6.1fs  connected in %s\n", at, synthetic.FormatMS(float64(e.Duration)/1e6))
 	case synthetic.EventReconnected:
-		fmt.Fprintf(p.w, "%6.1fs  reconnected in %s after an outage of %s\n", at, fmtMS(float64(e.Duration)/1e6), fmtMS(float64(e.Outage)/1e6))
+		fmt.Fprintf(p.w, "%6.1fs  reconnected in %s after an outage of %s\n", at, synthetic.FormatMS(float64(e.Duration)/1e6), synthetic.FormatMS(float64(e.Outage)/1e6))
 	case synthetic.EventDropout:
 		fmt.Fprintf(p.w, "%6.1fs  DROPOUT: %v\n", at, e.Err)
 	case synthetic.EventConnectFail:
@@ -69,10 +69,10 @@ func (p *progress) sample(s sample.Sample) {
 	elapsed, total := time.Since(p.start).Seconds(), p.duration.Seconds()
 	if s.Transport == sample.TransportWebRTC {
 		fmt.Fprintf(p.w, "\r\033[K[%3.0f/%.0fs] %s  %4.1f fps  rtt %-9s loss %.1f%%  frozen %-9s dropouts %d",
-			elapsed, total, state, s.FPS, fmtMS(s.RTTMedianMS), s.LossPct, fmtMS(s.FreezeMS), s.Dropouts)
+			elapsed, total, state, s.FPS, synthetic.FormatMS(s.RTTMedianMS), s.LossPct, synthetic.FormatMS(s.FreezeMS), s.Dropouts)
 	} else {
 		fmt.Fprintf(p.w, "\r\033[K[%3.0f/%.0fs] %s  rtt %-9s lag %-9s events %d  missed %d  stutter %d  dropouts %d",
-			elapsed, total, state, fmtMS(s.RTTMedianMS), fmtMS(s.LagMedianMS), s.Messages, s.MissedSeq, s.FreezeCount, s.Dropouts)
+			elapsed, total, state, synthetic.FormatMS(s.RTTMedianMS), synthetic.FormatMS(s.LagMedianMS), s.Messages, s.MissedSeq, s.FreezeCount, s.Dropouts)
 	}
 	p.drawn = true
 }
