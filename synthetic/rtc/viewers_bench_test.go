@@ -386,23 +386,6 @@ func vbUse(b *testing.B, h *vbHall) vbUsage {
 	return u
 }
 
-// vbProcMiB reads a memory line of /proc/self/status in MiB.
-func vbProcMiB(key string) float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), key+":"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
 // vbLoadAvg is the machine's 1-minute load average.
 func vbLoadAvg() float64 {
 	raw, err := os.ReadFile("/proc/loadavg")
@@ -463,7 +446,7 @@ func runVBViewers(b *testing.B, n int, d time.Duration) {
 	time.Sleep(d)
 	u1 := vbUse(b, h)
 	stall := stalls.halt()
-	rss, peak := vbProcMiB("VmRSS"), vbProcMiB("VmHWM")
+	rss, peak := procMiB("VmRSS"), procMiB("VmHWM")
 	goroutines := runtime.NumGoroutine() - base
 	samples := v.stop(b)
 	hallCPU := h.stop(b)
